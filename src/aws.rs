@@ -1,0 +1,157 @@
+//! AWS clients: one shared SDK configuration per run, the endpoint / region / credential
+//! precedence of the command-line contract, bounded retries, and typed AWS errors.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::spec::Desired;
+
+/// Where the connection settings came from, for messages.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AwsContext {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// An error answered by AWS (or the endpoint standing in for it).
+#[derive(Debug, thiserror::Error)]
+#[error("{service} {operation} on {resource} failed: {code}: {message}{}", hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
+pub struct AwsError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub resource: String,
+    pub code: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+/// The error code of an SDK error (`ResourceNotFoundException`, ...), if AWS sent one.
+pub fn code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
+    e.code()
+}
+
+/// Wraps an SDK error with the operation and resource it concerns.
+pub fn aws_error<E>(service: &'static str, operation: &'static str, resource: &str, e: E) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = e.code().unwrap_or("").to_string();
+    let message = match e.message() {
+        Some(m) => m.to_string(),
+        None => aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+    };
+    let hint = hint_for(&code, &message);
+    AwsError {
+        service,
+        operation,
+        resource: resource.to_string(),
+        code: if code.is_empty() { "error".into() } else { code },
+        message,
+        hint,
+    }
+}
+
+fn hint_for(code: &str, message: &str) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    if m.contains("no credentials") || m.contains("credentials provider") || code == "InvalidClientTokenId" {
+        return Some("set AWS credentials (AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)".into());
+    }
+    if code == "ExpiredToken" || code == "ExpiredTokenException" {
+        return Some("the session token has expired: refresh your credentials (e.g. `aws sso login`)".into());
+    }
+    if m.contains("dispatch failure") || m.contains("connection refused") || m.contains("timed out") || m.contains("io error") {
+        return Some("the endpoint cannot be reached: is the emulator running (./scripts/emulator start), or is --endpoint-url right?".into());
+    }
+    None
+}
+
+/// The endpoint in order of precedence: `--endpoint-url`, `AWS_ENDPOINT_URL`, the env's
+/// `endpoint_url` in the spec, else AWS's own (None).
+pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String> {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok().filter(|s| !s.is_empty()))
+        .or_else(|| desired.endpoint_url.clone())
+}
+
+fn is_loopback(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = if host.starts_with('[') {
+        host.split(']').next().unwrap_or("").trim_start_matches('[')
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// Builds the shared clients. The region is `--region`, else the env's region in the spec:
+/// the spec says where the resources live, so `AWS_REGION` does not move them.
+pub async fn connect(desired: &Desired, opts: &ConnectOptions) -> AwsContext {
+    let region = opts.region.clone().unwrap_or_else(|| desired.region.clone());
+    let endpoint_url = resolve_endpoint(opts.endpoint_url.as_deref(), desired);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(6).with_initial_backoff(Duration::from_millis(200)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        );
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(url) = &endpoint_url {
+        loader = loader.endpoint_url(url);
+        // A local emulator accepts any credentials; spare the user from inventing some.
+        let has_creds = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+            || std::env::var_os("AWS_PROFILE").is_some()
+            || opts.profile.is_some();
+        if is_loopback(url) && !has_creds {
+            crate::log::debug(&format!("endpoint {url} is on this machine: using placeholder credentials"));
+            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "test", "test", None, None, "cruddur-infra-local-emulator",
+            ));
+        }
+    }
+    let sdk = loader.load().await;
+    AwsContext {
+        region,
+        endpoint_url,
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        iam: aws_sdk_iam::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        ec2: aws_sdk_ec2::Client::new(&sdk),
+        sts: aws_sdk_sts::Client::new(&sdk),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback("http://127.0.0.1:4566"));
+        assert!(is_loopback("http://localhost:5000/"));
+        assert!(is_loopback("http://[::1]:4566"));
+        assert!(!is_loopback("https://dynamodb.us-east-1.amazonaws.com"));
+        assert!(!is_loopback("http://10.0.0.1:4566"));
+    }
+}

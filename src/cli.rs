@@ -1,0 +1,249 @@
+//! The command line: the contract of design.md.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::{self, ConnectOptions};
+use crate::spec::{Desired, SpecDocument, SpecError};
+use crate::{apply, kinds, log, render};
+
+const EXAMPLES: &str = "\
+Examples:
+  cruddur-infra validate                          check infra.yaml offline
+  cruddur-infra plan                              what would change in the default env
+  cruddur-infra plan --detailed-exitcode          exit 2 when there are changes
+  cruddur-infra --env prod plan --output json     the plan as one JSON document
+  cruddur-infra --env prod apply                  show the plan, ask, then apply it
+  cruddur-infra apply --yes                       apply without asking (CI)
+  cruddur-infra drift --output markdown           read-only drift report for CI
+
+Exit codes: 0 success / no changes, 1 error or refusal, 2 changes present
+(plan --detailed-exitcode, drift).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cruddur-infra",
+    version,
+    about = "Keep one application's AWS infrastructure exactly as infra.yaml says: plan, apply, drift. No state file.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// The spec file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "infra.yaml", value_name = "FILE")]
+    pub file: PathBuf,
+    /// The environment of the spec to use (default: the spec's default_env).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The AWS endpoint (else AWS_ENDPOINT_URL, else the env's endpoint_url, else AWS's own).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// The AWS region (default: the env's region in the spec).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS profile of your config and credentials files (default: AWS_PROFILE).
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DriftOutput {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the spec offline (every environment, policy files, Lambda sources); touches nothing.
+    Validate,
+    /// Read live AWS and show what apply would change, field by field.
+    Plan {
+        /// Exit 2 when there are changes (0 when none, 1 on error).
+        #[arg(long)]
+        detailed_exitcode: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        output: Output,
+    },
+    /// Show the plan, ask for confirmation, make it so, and check that it converged.
+    Apply {
+        /// Do not ask (required when there is no terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Allow the replacement of this resource (data loss). Repeat for several.
+        #[arg(long = "allow-replace", value_name = "ADDRESS")]
+        allow_replace: Vec<String>,
+    },
+    /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
+    Drift {
+        #[arg(long, value_enum, default_value = "human")]
+        output: DriftOutput,
+    },
+}
+
+fn use_color() -> bool {
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+fn load(cli: &Cli) -> Result<(SpecDocument, Desired)> {
+    let doc = SpecDocument::load(&cli.file)?;
+    let env = cli.env.clone().unwrap_or_else(|| doc.file.default_env.clone());
+    let (desired, warnings) = doc.resolve(&env)?;
+    for w in warnings {
+        log::warn(&w.to_string());
+    }
+    Ok((doc, desired))
+}
+
+fn connect_options(cli: &Cli) -> ConnectOptions {
+    ConnectOptions { endpoint_url: cli.endpoint_url.clone(), region: cli.region.clone(), profile: cli.profile.clone() }
+}
+
+async fn current_plan(cli: &Cli, desired: &Desired) -> Result<(aws::AwsContext, crate::plan::Plan)> {
+    let ctx = aws::connect(desired, &connect_options(cli)).await;
+    log::debug(&format!(
+        "env {} in {} via {}",
+        desired.env,
+        ctx.region,
+        ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")
+    ));
+    let live = kinds::observe(&ctx, desired).await.context("reading live AWS")?;
+    let plan = kinds::plan(desired, &live);
+    for c in plan.changes.iter().filter(|c| c.action == crate::plan::Action::Unsupported) {
+        log::warn(&format!("{}: not checked: {}", c.address, c.reason.as_deref().unwrap_or("")));
+    }
+    Ok((ctx, plan))
+}
+
+fn confirm(prompt: &str) -> Result<bool> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{prompt}")?;
+    stderr.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Validate => {
+            let doc = SpecDocument::load(&cli.file)?;
+            let mut problems = Vec::new();
+            let mut warnings = Vec::new();
+            for env in doc.env_names() {
+                match doc.resolve(&env) {
+                    Ok((_, w)) => warnings.extend(w),
+                    Err(SpecError::Invalid { problems: p }) => problems.extend(p),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            warnings.dedup();
+            for w in &warnings {
+                log::warn(&w.to_string());
+            }
+            if !problems.is_empty() {
+                problems.dedup();
+                return Err(SpecError::Invalid { problems }.into());
+            }
+            println!("{} is valid (environments: {}).", cli.file.display(), doc.env_names().join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan { detailed_exitcode, output } => {
+            let (_, desired) = load(&cli)?;
+            let (_, plan) = current_plan(&cli, &desired).await?;
+            match output {
+                Output::Human => print!("{}", render::human(&plan, use_color())),
+                Output::Json => print!("{}", render::json(&plan)),
+            }
+            Ok(if *detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Drift { output } => {
+            let (_, desired) = load(&cli)?;
+            let (_, plan) = current_plan(&cli, &desired).await?;
+            match output {
+                DriftOutput::Human => print!("{}", render::human(&plan, use_color())),
+                DriftOutput::Json => print!("{}", render::json(&plan)),
+                DriftOutput::Markdown => print!("{}", render::markdown(&plan)),
+            }
+            Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Apply { yes, allow_replace } => {
+            let (_, desired) = load(&cli)?;
+            let (ctx, plan) = current_plan(&cli, &desired).await?;
+            print!("{}", render::human(&plan, use_color()));
+            if !plan.has_changes() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            apply::guard(&plan, allow_replace)?;
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    anyhow::bail!("apply needs --yes when there is no terminal to ask on; nothing was changed");
+                }
+                let q = format!(
+                    "\nApply these changes to env {} ({}, account {})? Only 'yes' is accepted: ",
+                    desired.env, plan.region, plan.account_id
+                );
+                if !confirm(&q)? {
+                    log::info("Apply cancelled; nothing was changed.");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let s = plan.summary.clone();
+            apply::run(&ctx, &desired, &plan, allow_replace).await?;
+            println!(
+                "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
+                s.create, s.update, s.replace, s.delete
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn report(e: &anyhow::Error) {
+    if let Some(SpecError::Invalid { problems }) = e.downcast_ref::<SpecError>() {
+        for p in problems {
+            eprintln!("error: {p}");
+        }
+        eprintln!("{} problem(s) in the spec; nothing was read or changed in AWS.", problems.len());
+        return;
+    }
+    eprintln!("error: {e:#}");
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    log::set_level(if cli.quiet { -1 } else { cli.verbose as i8 });
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            report(&e);
+            ExitCode::from(1)
+        }
+    }
+}

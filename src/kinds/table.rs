@@ -1,0 +1,780 @@
+//! `dynamodb_table`: observe, diff (pure) and execute, under rules 1–6 of aws-rules.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_dynamodb::types as ddb;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{AwsContext, aws_error, code};
+use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, StreamView, TableSpec};
+
+use super::{Op, wait};
+
+pub const KIND: &str = "dynamodb_table";
+
+/// What a table is, as read from AWS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveTable {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub partition_key: KeySpec,
+    pub sort_key: Option<KeySpec>,
+    pub billing: Billing,
+    pub capacity: Capacity,
+    pub indexes: BTreeMap<String, LiveIndex>,
+    pub stream: StreamView,
+    pub stream_arn: Option<String>,
+    pub deletion_protection: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveIndex {
+    pub partition_key: KeySpec,
+    pub sort_key: Option<KeySpec>,
+    pub projection: Projection,
+    pub capacity: Capacity,
+    pub status: String,
+}
+
+/// The table operations that apply runs. Each is one API call or one wait.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TableOp {
+    CreateTable { name: String, spec: TableSpec, tags: BTreeMap<String, String> },
+    /// Only ever planned for a replacement the user allowed by name.
+    DeleteTable { name: String },
+    WaitActive { name: String },
+    WaitDeleted { name: String },
+    SetDeletionProtection { name: String, enabled: bool },
+    DeleteIndex { name: String, index: String },
+    /// Billing-mode switch and/or throughput deltas (only what differs).
+    UpdateThroughput {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        billing: Option<Billing>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<Capacity>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        indexes: BTreeMap<String, Capacity>,
+    },
+    DisableStream { name: String },
+    EnableStream { name: String, view: StreamView },
+    CreateIndex {
+        name: String,
+        index: String,
+        spec: GsiSpec,
+        billing: Billing,
+        /// Every attribute the table and its indexes need after this step.
+        attributes: BTreeMap<String, AttrType>,
+    },
+    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+}
+
+// ---------------------------------------------------------------------------------------------
+// observe
+
+fn attr_type(t: &ddb::ScalarAttributeType) -> Result<AttrType> {
+    Ok(match t {
+        ddb::ScalarAttributeType::S => AttrType::S,
+        ddb::ScalarAttributeType::N => AttrType::N,
+        ddb::ScalarAttributeType::B => AttrType::B,
+        other => bail!("unknown attribute type {other:?}"),
+    })
+}
+
+fn keys(schema: &[ddb::KeySchemaElement], types: &BTreeMap<String, AttrType>) -> Result<(KeySpec, Option<KeySpec>)> {
+    let find = |kt: ddb::KeyType| -> Option<KeySpec> {
+        schema.iter().find(|k| k.key_type == kt).map(|k| KeySpec {
+            name: k.attribute_name.clone(),
+            ty: types.get(&k.attribute_name).copied().unwrap_or(AttrType::S),
+        })
+    };
+    let pk = find(ddb::KeyType::Hash).context("key schema without a HASH key")?;
+    Ok((pk, find(ddb::KeyType::Range)))
+}
+
+fn capacity(p: Option<&ddb::ProvisionedThroughputDescription>) -> Capacity {
+    Capacity {
+        read: p.and_then(|p| p.read_capacity_units).unwrap_or(0),
+        write: p.and_then(|p| p.write_capacity_units).unwrap_or(0),
+    }
+}
+
+fn projection(p: Option<&ddb::Projection>) -> Projection {
+    match p.and_then(|p| p.projection_type.as_ref()) {
+        Some(ddb::ProjectionType::KeysOnly) => Projection::KeysOnly,
+        Some(ddb::ProjectionType::Include) => {
+            let mut attrs = p.and_then(|p| p.non_key_attributes.clone()).unwrap_or_default();
+            attrs.sort();
+            Projection::Include(attrs)
+        }
+        _ => Projection::All,
+    }
+}
+
+fn stream_view(t: &ddb::StreamViewType) -> StreamView {
+    match t {
+        ddb::StreamViewType::KeysOnly => StreamView::KeysOnly,
+        ddb::StreamViewType::NewImage => StreamView::NewImage,
+        ddb::StreamViewType::OldImage => StreamView::OldImage,
+        _ => StreamView::NewAndOldImages,
+    }
+}
+
+fn view_type(v: StreamView) -> Option<ddb::StreamViewType> {
+    Some(match v {
+        StreamView::Off => return None,
+        StreamView::KeysOnly => ddb::StreamViewType::KeysOnly,
+        StreamView::NewImage => ddb::StreamViewType::NewImage,
+        StreamView::OldImage => ddb::StreamViewType::OldImage,
+        StreamView::NewAndOldImages => ddb::StreamViewType::NewAndOldImages,
+    })
+}
+
+/// Reads a table by name; `None` when it does not exist.
+pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> {
+    let out = match ctx.dynamodb.describe_table().table_name(name).send().await {
+        Ok(o) => o,
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(aws_error("DynamoDB", "DescribeTable", name, e).into()),
+    };
+    let t = out.table.context("DescribeTable returned no table")?;
+    let mut types = BTreeMap::new();
+    for a in t.attribute_definitions() {
+        types.insert(a.attribute_name.clone(), attr_type(&a.attribute_type)?);
+    }
+    let (partition_key, sort_key) = keys(t.key_schema(), &types)?;
+    let billing = match t.billing_mode_summary.as_ref().and_then(|b| b.billing_mode.as_ref()) {
+        Some(ddb::BillingMode::PayPerRequest) => Billing::OnDemand,
+        _ => Billing::Provisioned,
+    };
+    let mut indexes = BTreeMap::new();
+    for g in t.global_secondary_indexes() {
+        let Some(iname) = g.index_name.clone() else { continue };
+        let (pk, sk) = keys(g.key_schema(), &types)?;
+        indexes.insert(
+            iname,
+            LiveIndex {
+                partition_key: pk,
+                sort_key: sk,
+                projection: projection(g.projection.as_ref()),
+                capacity: capacity(g.provisioned_throughput.as_ref()),
+                status: g.index_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_else(|| "ACTIVE".into()),
+            },
+        );
+    }
+    let stream = match &t.stream_specification {
+        Some(s) if s.stream_enabled => s.stream_view_type.as_ref().map(stream_view).unwrap_or(StreamView::NewAndOldImages),
+        _ => StreamView::Off,
+    };
+    let arn = t.table_arn.clone().unwrap_or_default();
+    let tags = observe_tags(ctx, name, &arn).await?;
+    Ok(Some(LiveTable {
+        name: name.to_string(),
+        arn,
+        status: t.table_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        partition_key,
+        sort_key,
+        billing,
+        capacity: capacity(t.provisioned_throughput.as_ref()),
+        indexes,
+        stream,
+        stream_arn: if stream == StreamView::Off { None } else { t.latest_stream_arn.clone() },
+        deletion_protection: t.deletion_protection_enabled.unwrap_or(false),
+        tags,
+    }))
+}
+
+async fn observe_tags(ctx: &AwsContext, name: &str, arn: &str) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    let mut token = None;
+    loop {
+        let out = ctx
+            .dynamodb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("DynamoDB", "ListTagsOfResource", name, e))?;
+        // A later entry for the same key wins (the emulator can list a re-tagged key twice).
+        for t in out.tags() {
+            tags.insert(t.key.clone(), t.value.clone());
+        }
+        token = out.next_token;
+        if token.is_none() {
+            return Ok(tags);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff (pure)
+
+fn step(address: &str, description: String, op: TableOp) -> Step {
+    Step { address: address.to_string(), description, op: Op::DynamodbTable(op) }
+}
+
+fn wait_step(address: &str, name: &str) -> Step {
+    step(address, format!("wait until table {name} and its indexes are ACTIVE"), TableOp::WaitActive { name: name.into() })
+}
+
+fn key_str(k: &Option<KeySpec>) -> Option<String> {
+    k.as_ref().map(|k| k.to_string())
+}
+
+/// The attributes the table needs for its keys and the given indexes.
+fn attributes<'a>(spec: &TableSpec, indexes: impl Iterator<Item = &'a GsiSpec>) -> BTreeMap<String, AttrType> {
+    let mut out = BTreeMap::new();
+    let mut add = |k: &KeySpec| {
+        out.insert(k.name.clone(), k.ty);
+    };
+    add(&spec.partition_key);
+    if let Some(s) = &spec.sort_key {
+        add(s);
+    }
+    for g in indexes {
+        add(&g.partition_key);
+        if let Some(s) = &g.sort_key {
+            add(s);
+        }
+    }
+    out
+}
+
+/// Why an existing index must be rebuilt to match the spec, if it must.
+fn index_rebuild_reason(want: &GsiSpec, live: &LiveIndex) -> Option<String> {
+    if want.partition_key != live.partition_key || want.sort_key != live.sort_key {
+        return Some("its key schema changed".into());
+    }
+    let norm = |p: &Projection| match p {
+        Projection::Include(a) => {
+            let mut a = a.clone();
+            a.sort();
+            Projection::Include(a)
+        }
+        other => other.clone(),
+    };
+    if norm(&want.projection) != norm(&live.projection) {
+        return Some("its projection changed".into());
+    }
+    None
+}
+
+fn capacity_diffs(prefix: &str, before: Option<Capacity>, after: Option<Capacity>, out: &mut Vec<FieldDiff>) {
+    let b = before.map(|c| (c.read, c.write));
+    let a = after.map(|c| (c.read, c.write));
+    if b.map(|x| x.0) != a.map(|x| x.0) {
+        out.push(FieldDiff::new(format!("{prefix}read_capacity"), b.map(|x| x.0), a.map(|x| x.0)));
+    }
+    if b.map(|x| x.1) != a.map(|x| x.1) {
+        out.push(FieldDiff::new(format!("{prefix}write_capacity"), b.map(|x| x.1), a.map(|x| x.1)));
+    }
+}
+
+fn index_value(g: &GsiSpec) -> serde_json::Value {
+    serde_json::to_value(g).unwrap_or_default()
+}
+
+/// The steps that create a table as the spec says.
+fn create_steps(address: &str, name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>) -> Vec<Step> {
+    vec![
+        step(
+            address,
+            format!("create table {name}"),
+            TableOp::CreateTable { name: name.into(), spec: spec.clone(), tags: tags.clone() },
+        ),
+        wait_step(address, name),
+    ]
+}
+
+/// Diffs one table. `tags` are the desired tags with the tool's own tags added and
+/// references resolved.
+pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live: Option<&LiveTable>) -> (ResourceChange, Vec<Step>) {
+    let address = format!("{KIND}.{name}");
+    let Some(live) = live else {
+        let mut change = ResourceChange::new(&address, Action::Create);
+        let d = &mut change.diffs;
+        d.push(FieldDiff::new("partition_key", None::<String>, spec.partition_key.to_string()));
+        if spec.sort_key.is_some() {
+            d.push(FieldDiff::new("sort_key", None::<String>, key_str(&spec.sort_key)));
+        }
+        d.push(FieldDiff::new("billing", None::<Billing>, spec.billing));
+        if spec.billing == Billing::Provisioned {
+            capacity_diffs("", None, spec.capacity, d);
+        }
+        for (iname, g) in &spec.global_secondary_indexes {
+            d.push(FieldDiff::new(format!("global_secondary_indexes.{iname}"), None::<String>, index_value(g)));
+        }
+        d.push(FieldDiff::new("stream", None::<String>, spec.stream));
+        d.push(FieldDiff::new("deletion_protection", None::<bool>, spec.deletion_protection));
+        for (k, v) in tags {
+            d.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
+        }
+        return (change, create_steps(&address, name, spec, tags));
+    };
+
+    // Replacement: the key schema of a table cannot change in place.
+    let mut key_diffs = Vec::new();
+    if spec.partition_key != live.partition_key {
+        key_diffs.push(
+            FieldDiff::new("partition_key", live.partition_key.to_string(), spec.partition_key.to_string())
+                .note("forces replacement"),
+        );
+    }
+    if spec.sort_key != live.sort_key {
+        key_diffs.push(FieldDiff::new("sort_key", key_str(&live.sort_key), key_str(&spec.sort_key)).note("forces replacement"));
+    }
+    if !key_diffs.is_empty() {
+        let mut change = ResourceChange::new(&address, Action::Replace);
+        change.diffs = key_diffs;
+        change.destructive = true;
+        change.reason = Some(format!(
+            "DynamoDB cannot change a table's key schema in place: table {name} must be deleted and created again, \
+             which destroys all of its items. apply refuses unless run with --allow-replace {address}"
+        ));
+        if live.deletion_protection {
+            change.blocked = Some(format!(
+                "table {name} has deletion protection on; it is never deleted. To replace it, first apply \
+                 `deletion_protection: false` for it, then apply the key change with --allow-replace {address}"
+            ));
+        }
+        let mut steps = vec![
+            step(&address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.into() }),
+            step(&address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.into() }),
+        ];
+        steps.extend(create_steps(&address, name, spec, tags));
+        return (change, steps);
+    }
+
+    let mut diffs = Vec::new();
+    let mut steps = Vec::new();
+
+    // 1. Deletion protection first: turning it on early is the safe order.
+    if spec.deletion_protection != live.deletion_protection {
+        diffs.push(FieldDiff::new("deletion_protection", live.deletion_protection, spec.deletion_protection));
+        steps.push(step(
+            &address,
+            format!("{} deletion protection of table {name}", if spec.deletion_protection { "turn on" } else { "turn off" }),
+            TableOp::SetDeletionProtection { name: name.into(), enabled: spec.deletion_protection },
+        ));
+        steps.push(wait_step(&address, name));
+    }
+
+    // 2. Index deletes, one per UpdateTable, waiting after each (rule 1).
+    let mut rebuilt = BTreeSet::new();
+    for (iname, li) in &live.indexes {
+        let path = format!("global_secondary_indexes.{iname}");
+        match spec.global_secondary_indexes.get(iname) {
+            None => {
+                diffs.push(FieldDiff::new(&path, serde_json::to_value(li).unwrap_or_default(), None::<String>));
+                steps.push(step(&address, format!("delete index {iname} of table {name}"), TableOp::DeleteIndex { name: name.into(), index: iname.clone() }));
+                steps.push(wait_step(&address, name));
+            }
+            Some(want) => {
+                if let Some(why) = index_rebuild_reason(want, li) {
+                    let before = serde_json::json!({"partition_key": li.partition_key, "sort_key": li.sort_key, "projection": li.projection});
+                    let after = serde_json::json!({"partition_key": want.partition_key, "sort_key": want.sort_key, "projection": want.projection});
+                    diffs.push(FieldDiff::new(&path, before, after).note(format!(
+                        "index is rebuilt because {why}: deleted, then created again; queries on it fail until it is ACTIVE"
+                    )));
+                    rebuilt.insert(iname.clone());
+                    steps.push(step(&address, format!("delete index {iname} of table {name} (to rebuild it)"), TableOp::DeleteIndex { name: name.into(), index: iname.clone() }));
+                    steps.push(wait_step(&address, name));
+                }
+            }
+        }
+    }
+    let surviving: Vec<&String> =
+        live.indexes.keys().filter(|i| spec.global_secondary_indexes.contains_key(*i) && !rebuilt.contains(*i)).collect();
+
+    // 3. Billing and throughput: one call with only what differs (rule 2).
+    let mut billing_change = None;
+    let mut table_cap = None;
+    let mut index_caps = BTreeMap::new();
+    if spec.billing != live.billing {
+        diffs.push(FieldDiff::new("billing", live.billing, spec.billing).note(
+            "AWS allows a billing-mode switch only a limited number of times per day",
+        ));
+        billing_change = Some(spec.billing);
+    }
+    if spec.billing == Billing::Provisioned {
+        let want = spec.capacity.unwrap_or(Capacity { read: 1, write: 1 });
+        let switching = billing_change.is_some();
+        let have = (!switching).then_some(live.capacity);
+        if switching || want != live.capacity {
+            capacity_diffs("", have, Some(want), &mut diffs);
+            table_cap = Some(want);
+        }
+        for iname in &surviving {
+            let wantg = spec.global_secondary_indexes[*iname].capacity.unwrap_or(Capacity { read: 1, write: 1 });
+            let haveg = live.indexes[*iname].capacity;
+            if switching || wantg != haveg {
+                capacity_diffs(&format!("global_secondary_indexes.{iname}."), (!switching).then_some(haveg), Some(wantg), &mut diffs);
+                index_caps.insert((*iname).clone(), wantg);
+            }
+        }
+    }
+    if billing_change.is_some() || table_cap.is_some() || !index_caps.is_empty() {
+        let mut what = Vec::new();
+        if let Some(b) = billing_change {
+            what.push(format!("billing to {}", serde_json::to_value(b).unwrap_or_default().as_str().unwrap_or("")));
+        }
+        if let Some(c) = table_cap {
+            what.push(format!("table capacity to {}/{}", c.read, c.write));
+        }
+        for (i, c) in &index_caps {
+            what.push(format!("index {i} capacity to {}/{}", c.read, c.write));
+        }
+        steps.push(step(
+            &address,
+            format!("update table {name}: {}", what.join(", ")),
+            TableOp::UpdateThroughput { name: name.into(), billing: billing_change, table: table_cap, indexes: index_caps },
+        ));
+        steps.push(wait_step(&address, name));
+    }
+
+    // 4. Stream: never combined with another change; a view change is disable → wait → enable.
+    if spec.stream != live.stream {
+        let mut d = FieldDiff::new("stream", live.stream, spec.stream);
+        if live.stream != StreamView::Off {
+            d = d.note(if spec.stream == StreamView::Off {
+                "the stream is disabled: records not yet read are lost, and its triggers stop".to_string()
+            } else {
+                "the view type cannot change in place: the stream is disabled and enabled again, which gives a new \
+                 stream ARN; records not yet read are lost and event source mappings on the old stream are replaced"
+                    .to_string()
+            });
+        }
+        diffs.push(d);
+        if live.stream != StreamView::Off {
+            steps.push(step(&address, format!("disable the stream of table {name}"), TableOp::DisableStream { name: name.into() }));
+            steps.push(wait_step(&address, name));
+        }
+        if spec.stream != StreamView::Off {
+            steps.push(step(
+                &address,
+                format!("enable the stream of table {name} ({})", serde_json::to_value(spec.stream).unwrap_or_default().as_str().unwrap_or("")),
+                TableOp::EnableStream { name: name.into(), view: spec.stream },
+            ));
+            steps.push(wait_step(&address, name));
+        }
+    }
+
+    // 5. Index creates, one per UpdateTable, waiting after each (rule 1).
+    let mut present: Vec<&GsiSpec> = surviving.iter().map(|i| &spec.global_secondary_indexes[*i]).collect();
+    for (iname, g) in &spec.global_secondary_indexes {
+        let new = !live.indexes.contains_key(iname);
+        if !new && !rebuilt.contains(iname) {
+            continue;
+        }
+        if new {
+            diffs.push(FieldDiff::new(format!("global_secondary_indexes.{iname}"), None::<String>, index_value(g)));
+        }
+        present.push(g);
+        steps.push(step(
+            &address,
+            format!("create index {iname} of table {name}"),
+            TableOp::CreateIndex {
+                name: name.into(),
+                index: iname.clone(),
+                spec: g.clone(),
+                billing: spec.billing,
+                attributes: attributes(spec, present.iter().copied()),
+            },
+        ));
+        steps.push(wait_step(&address, name));
+    }
+
+    // 6. Tags. Keys under `aws:` belong to AWS and are left alone.
+    let mut set = BTreeMap::new();
+    let mut remove = Vec::new();
+    for (k, v) in tags {
+        if live.tags.get(k) != Some(v) {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), live.tags.get(k), v));
+            set.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &live.tags {
+        if !tags.contains_key(k) && !k.starts_with("aws:") {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), v, None::<String>));
+            remove.push(k.clone());
+        }
+    }
+    if !set.is_empty() || !remove.is_empty() {
+        steps.push(step(&address, format!("update the tags of table {name}"), TableOp::Tag { name: name.into(), set, remove }));
+    }
+
+    let action = if diffs.is_empty() { Action::NoOp } else { Action::Update };
+    let mut change = ResourceChange::new(&address, action);
+    change.diffs = diffs;
+    (change, steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+fn throughput(c: Capacity) -> Result<ddb::ProvisionedThroughput> {
+    Ok(ddb::ProvisionedThroughput::builder().read_capacity_units(c.read).write_capacity_units(c.write).build()?)
+}
+
+fn key_schema(pk: &KeySpec, sk: &Option<KeySpec>) -> Result<Vec<ddb::KeySchemaElement>> {
+    let mut out = vec![ddb::KeySchemaElement::builder().attribute_name(&pk.name).key_type(ddb::KeyType::Hash).build()?];
+    if let Some(sk) = sk {
+        out.push(ddb::KeySchemaElement::builder().attribute_name(&sk.name).key_type(ddb::KeyType::Range).build()?);
+    }
+    Ok(out)
+}
+
+fn attribute_definitions(attrs: &BTreeMap<String, AttrType>) -> Result<Vec<ddb::AttributeDefinition>> {
+    attrs
+        .iter()
+        .map(|(n, t)| {
+            let ty = match t {
+                AttrType::S => ddb::ScalarAttributeType::S,
+                AttrType::N => ddb::ScalarAttributeType::N,
+                AttrType::B => ddb::ScalarAttributeType::B,
+            };
+            Ok(ddb::AttributeDefinition::builder().attribute_name(n).attribute_type(ty).build()?)
+        })
+        .collect()
+}
+
+fn ddb_projection(p: &Projection) -> ddb::Projection {
+    match p {
+        Projection::All => ddb::Projection::builder().projection_type(ddb::ProjectionType::All).build(),
+        Projection::KeysOnly => ddb::Projection::builder().projection_type(ddb::ProjectionType::KeysOnly).build(),
+        Projection::Include(a) => ddb::Projection::builder()
+            .projection_type(ddb::ProjectionType::Include)
+            .set_non_key_attributes(Some(a.clone()))
+            .build(),
+    }
+}
+
+fn billing_mode(b: Billing) -> ddb::BillingMode {
+    match b {
+        Billing::Provisioned => ddb::BillingMode::Provisioned,
+        Billing::OnDemand => ddb::BillingMode::PayPerRequest,
+    }
+}
+
+/// Errors after which an update is tried again once the table is ACTIVE: the table or an
+/// index is still being updated, or another index operation is under way.
+fn busy(code: Option<&str>) -> bool {
+    matches!(code, Some("ResourceInUseException" | "LimitExceededException"))
+}
+
+const BUSY_RETRIES: u32 = 20;
+
+async fn update_table(ctx: &AwsContext, name: &str, build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match build()?.send().await {
+            Ok(_) => return Ok(()),
+            Err(e) if busy(code(&e)) && attempt < BUSY_RETRIES => {
+                attempt += 1;
+                crate::log::info(&format!("  table {name} is busy ({}); waiting for it to be ACTIVE, then trying again", code(&e).unwrap_or("")));
+                wait_table(ctx, name, false).await?;
+            }
+            Err(e) => return Err(aws_error("DynamoDB", "UpdateTable", name, e).into()),
+        }
+    }
+}
+
+/// Waits until the table and all its indexes are ACTIVE (or, with `deleted`, until it is gone).
+pub async fn wait_table(ctx: &AwsContext, name: &str, deleted: bool) -> Result<()> {
+    let what = if deleted { format!("table {name} to be deleted") } else { format!("table {name} to be ACTIVE") };
+    wait::until(&what, Duration::from_secs(3600), || async {
+        match ctx.dynamodb.describe_table().table_name(name).send().await {
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => {
+                if deleted { Ok(wait::Poll::Done) } else { Ok(wait::Poll::Pending(format!("table {name} not found yet"))) }
+            }
+            Err(e) => Err(aws_error("DynamoDB", "DescribeTable", name, e).into()),
+            Ok(out) => {
+                let t = out.table.context("DescribeTable returned no table")?;
+                let status = t.table_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default();
+                if deleted {
+                    return Ok(wait::Poll::Pending(format!("status {status}")));
+                }
+                let busy: Vec<String> = t
+                    .global_secondary_indexes()
+                    .iter()
+                    .filter(|g| g.index_status.as_ref().is_some_and(|s| *s != ddb::IndexStatus::Active))
+                    .map(|g| format!("index {} {}", g.index_name().unwrap_or("?"), g.index_status.as_ref().map(|s| s.as_str()).unwrap_or("")))
+                    .collect();
+                if status == "ACTIVE" && busy.is_empty() {
+                    Ok(wait::Poll::Done)
+                } else {
+                    let mut s = format!("status {status}");
+                    for b in busy {
+                        s.push_str(", ");
+                        s.push_str(&b);
+                    }
+                    Ok(wait::Poll::Pending(s))
+                }
+            }
+        }
+    })
+    .await
+}
+
+pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
+    match op {
+        TableOp::CreateTable { name, spec, tags } => {
+            let attrs = attributes(spec, spec.global_secondary_indexes.values());
+            let mut req = ctx
+                .dynamodb
+                .create_table()
+                .table_name(name)
+                .set_attribute_definitions(Some(attribute_definitions(&attrs)?))
+                .set_key_schema(Some(key_schema(&spec.partition_key, &spec.sort_key)?))
+                .billing_mode(billing_mode(spec.billing))
+                .deletion_protection_enabled(spec.deletion_protection);
+            if spec.billing == Billing::Provisioned {
+                req = req.provisioned_throughput(throughput(spec.capacity.context("provisioned table without capacity")?)?);
+            }
+            for (iname, g) in &spec.global_secondary_indexes {
+                let mut gb = ddb::GlobalSecondaryIndex::builder()
+                    .index_name(iname)
+                    .set_key_schema(Some(key_schema(&g.partition_key, &g.sort_key)?))
+                    .projection(ddb_projection(&g.projection));
+                if spec.billing == Billing::Provisioned {
+                    gb = gb.provisioned_throughput(throughput(g.capacity.context("provisioned index without capacity")?)?);
+                }
+                req = req.global_secondary_indexes(gb.build()?);
+            }
+            if let Some(v) = view_type(spec.stream) {
+                req = req.stream_specification(ddb::StreamSpecification::builder().stream_enabled(true).stream_view_type(v).build()?);
+            }
+            for (k, v) in tags {
+                req = req.tags(ddb::Tag::builder().key(k).value(v).build()?);
+            }
+            match req.send().await {
+                Ok(_) => Ok(()),
+                // An earlier attempt may have created it before its answer was lost: find it.
+                Err(e) if code(&e) == Some("ResourceInUseException") => {
+                    crate::log::info(&format!("  table {name} already exists: using it (re-checked after apply)"));
+                    Ok(())
+                }
+                Err(e) => Err(aws_error("DynamoDB", "CreateTable", name, e).into()),
+            }
+        }
+        TableOp::DeleteTable { name } => {
+            let live = observe(ctx, name).await?;
+            if live.as_ref().is_some_and(|t| t.deletion_protection) {
+                bail!("table {name} has deletion protection on: it is never deleted");
+            }
+            match ctx.dynamodb.delete_table().table_name(name).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
+                Err(e) => Err(aws_error("DynamoDB", "DeleteTable", name, e).into()),
+            }
+        }
+        TableOp::WaitActive { name } => wait_table(ctx, name, false).await,
+        TableOp::WaitDeleted { name } => wait_table(ctx, name, true).await,
+        TableOp::SetDeletionProtection { name, enabled } => {
+            update_table(ctx, name, || Ok(ctx.dynamodb.update_table().table_name(name).deletion_protection_enabled(*enabled))).await
+        }
+        TableOp::DeleteIndex { name, index } => {
+            update_table(ctx, name, || {
+                Ok(ctx.dynamodb.update_table().table_name(name).global_secondary_index_updates(
+                    ddb::GlobalSecondaryIndexUpdate::builder()
+                        .delete(ddb::DeleteGlobalSecondaryIndexAction::builder().index_name(index).build()?)
+                        .build(),
+                ))
+            })
+            .await
+        }
+        TableOp::UpdateThroughput { name, billing, table, indexes } => {
+            update_table(ctx, name, || {
+                let mut req = ctx.dynamodb.update_table().table_name(name);
+                if let Some(b) = billing {
+                    req = req.billing_mode(billing_mode(*b));
+                }
+                if let Some(c) = table {
+                    req = req.provisioned_throughput(throughput(*c)?);
+                }
+                for (iname, c) in indexes {
+                    req = req.global_secondary_index_updates(
+                        ddb::GlobalSecondaryIndexUpdate::builder()
+                            .update(
+                                ddb::UpdateGlobalSecondaryIndexAction::builder()
+                                    .index_name(iname)
+                                    .provisioned_throughput(throughput(*c)?)
+                                    .build()?,
+                            )
+                            .build(),
+                    );
+                }
+                Ok(req)
+            })
+            .await
+        }
+        TableOp::DisableStream { name } => {
+            update_table(ctx, name, || {
+                Ok(ctx.dynamodb.update_table().table_name(name).stream_specification(
+                    ddb::StreamSpecification::builder().stream_enabled(false).build()?,
+                ))
+            })
+            .await
+        }
+        TableOp::EnableStream { name, view } => {
+            let v = view_type(*view).context("enable a stream with view type off")?;
+            update_table(ctx, name, || {
+                Ok(ctx.dynamodb.update_table().table_name(name).stream_specification(
+                    ddb::StreamSpecification::builder().stream_enabled(true).stream_view_type(v.clone()).build()?,
+                ))
+            })
+            .await
+        }
+        TableOp::CreateIndex { name, index, spec, billing, attributes } => {
+            update_table(ctx, name, || {
+                let mut create = ddb::CreateGlobalSecondaryIndexAction::builder()
+                    .index_name(index)
+                    .set_key_schema(Some(key_schema(&spec.partition_key, &spec.sort_key)?))
+                    .projection(ddb_projection(&spec.projection));
+                if *billing == Billing::Provisioned {
+                    create = create.provisioned_throughput(throughput(spec.capacity.context("provisioned index without capacity")?)?);
+                }
+                Ok(ctx
+                    .dynamodb
+                    .update_table()
+                    .table_name(name)
+                    .set_attribute_definitions(Some(attribute_definitions(attributes)?))
+                    .global_secondary_index_updates(ddb::GlobalSecondaryIndexUpdate::builder().create(create.build()?).build()))
+            })
+            .await
+        }
+        TableOp::Tag { name, set, remove } => {
+            let live = observe(ctx, name).await?.with_context(|| format!("table {name} does not exist"))?;
+            // Keys whose value changes are removed first: the emulator would list both values.
+            let mut untag: Vec<String> = remove.clone();
+            untag.extend(set.keys().filter(|k| live.tags.contains_key(*k)).cloned());
+            if !untag.is_empty() {
+                ctx.dynamodb
+                    .untag_resource()
+                    .resource_arn(&live.arn)
+                    .set_tag_keys(Some(untag))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DynamoDB", "UntagResource", name, e))?;
+            }
+            if !set.is_empty() {
+                let tags = set.iter().map(|(k, v)| ddb::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>()?;
+                ctx.dynamodb
+                    .tag_resource()
+                    .resource_arn(&live.arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("DynamoDB", "TagResource", name, e))?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! cruddur-infra: keeps one application's AWS infrastructure exactly as a YAML spec says.
+//!
+//! spec (parse, validate, resolve an env) → observe (read live, concurrently) → plan (pure
+//! diff) → apply (steps, waits, retries, re-observe) → render (reads only the plan).
+
+pub mod apply;
+pub mod aws;
+pub mod cli;
+pub mod kinds;
+pub mod log;
+pub mod plan;
+pub mod policy;
+pub mod render;
+pub mod spec;

@@ -1,0 +1,154 @@
+//! The plan: plain serde data computed by pure functions from (Desired, Live). Renderers and
+//! apply read only this.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::kinds::Op;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+    /// A kind this version cannot manage yet: not read, not changed, and said so.
+    Unsupported,
+}
+
+impl Action {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::NoOp => " ",
+            Action::Unsupported => "!",
+        }
+    }
+
+    pub fn is_change(self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Replace | Action::Delete)
+    }
+}
+
+/// One field that differs. `before` is null for a created field, `after` null for a removed one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FieldDiff {
+    pub path: String,
+    pub before: Value,
+    pub after: Value,
+    /// Why this field matters: forces replacement, loses stream records, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl FieldDiff {
+    pub fn new(path: impl Into<String>, before: impl Serialize, after: impl Serialize) -> Self {
+        FieldDiff {
+            path: path.into(),
+            before: serde_json::to_value(before).unwrap_or(Value::Null),
+            after: serde_json::to_value(after).unwrap_or(Value::Null),
+            note: None,
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourceChange {
+    pub address: String,
+    pub action: Action,
+    pub diffs: Vec<FieldDiff>,
+    /// Why a resource is replaced (or not supported).
+    pub reason: Option<String>,
+    /// Data is lost if this change is applied (table replace/delete).
+    #[serde(default)]
+    pub destructive: bool,
+    /// Why apply must refuse this change whatever the flags (e.g. deletion protection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
+impl ResourceChange {
+    pub fn new(address: impl Into<String>, action: Action) -> Self {
+        ResourceChange { address: address.into(), action, diffs: Vec::new(), reason: None, destructive: false, blocked: None }
+    }
+}
+
+/// One step of apply, in order. Waits are steps too.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Step {
+    pub address: String,
+    pub description: String,
+    pub op: Op,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+    pub no_op: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unsupported: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    pub env: String,
+    pub region: String,
+    pub account_id: String,
+    pub changes: Vec<ResourceChange>,
+    pub summary: Summary,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn new(stack: &str, env: &str, region: &str, account_id: &str) -> Self {
+        Plan {
+            format_version: FORMAT_VERSION,
+            stack: stack.into(),
+            env: env.into(),
+            region: region.into(),
+            account_id: account_id.into(),
+            changes: Vec::new(),
+            summary: Summary::default(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Adds a resource's change and its steps.
+    pub fn push(&mut self, change: ResourceChange, steps: Vec<Step>) {
+        match change.action {
+            Action::Create => self.summary.create += 1,
+            Action::Update => self.summary.update += 1,
+            Action::Replace => self.summary.replace += 1,
+            Action::Delete => self.summary.delete += 1,
+            Action::NoOp => self.summary.no_op += 1,
+            Action::Unsupported => self.summary.unsupported += 1,
+        }
+        self.changes.push(change);
+        self.steps.extend(steps);
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_change())
+    }
+}

@@ -1,0 +1,140 @@
+//! Renderers: they read only the plan.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+
+use crate::plan::{Action, Plan};
+
+fn paint(color: bool, style: Style, text: &str) -> String {
+    if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+}
+
+fn action_style(a: Action) -> Style {
+    let c = match a {
+        Action::Create => AnsiColor::Green,
+        Action::Update => AnsiColor::Yellow,
+        Action::Replace | Action::Delete => AnsiColor::Red,
+        Action::NoOp => AnsiColor::BrightBlack,
+        Action::Unsupported => AnsiColor::Magenta,
+    };
+    Style::new().fg_color(Some(c.into()))
+}
+
+fn action_words(a: Action) -> &'static str {
+    match a {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+        Action::NoOp => "is up to date",
+        Action::Unsupported => "is not managed by this version",
+    }
+}
+
+/// A value as a reviewer reads it: strings bare, null as `(none)`, the rest as compact JSON.
+pub fn value(v: &Value) -> String {
+    match v {
+        Value::Null => "(none)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The human plan: one line per resource, field diffs under it, the steps, a summary line.
+pub fn human(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let _ = writeln!(
+        out,
+        "{} stack {}, env {} ({}, account {})\n",
+        paint(color, bold, "cruddur-infra plan:"),
+        plan.stack,
+        plan.env,
+        plan.region,
+        plan.account_id
+    );
+    for c in &plan.changes {
+        let st = action_style(c.action);
+        let sym = format!("{:>3}", c.action.symbol());
+        let _ = writeln!(out, "{} {} {}", paint(color, st, &sym), paint(color, bold, &c.address), action_words(c.action));
+        for d in &c.diffs {
+            let (s, line) = match (&d.before, &d.after) {
+                (Value::Null, a) => ("+", format!("{} = {}", d.path, value(a))),
+                (b, Value::Null) => ("-", format!("{} = {}", d.path, value(b))),
+                (b, a) => ("~", format!("{}: {} → {}", d.path, value(b), value(a))),
+            };
+            let _ = writeln!(out, "      {} {line}", paint(color, action_style(match s { "+" => Action::Create, "-" => Action::Delete, _ => Action::Update }), s));
+            if let Some(n) = &d.note {
+                let _ = writeln!(out, "          {}", paint(color, Style::new().italic(), &format!("note: {n}")));
+            }
+        }
+        if let Some(r) = &c.reason {
+            let _ = writeln!(out, "      reason: {r}");
+        }
+        if let Some(b) = &c.blocked {
+            let _ = writeln!(out, "      {} {b}", paint(color, action_style(Action::Delete), "blocked:"));
+        }
+    }
+    if !plan.steps.is_empty() {
+        let _ = writeln!(out, "\n{}", paint(color, bold, "Steps apply will run, in order:"));
+        for (i, s) in plan.steps.iter().enumerate() {
+            let _ = writeln!(out, "  {:>3}. {}", i + 1, s.description);
+        }
+    }
+    let s = &plan.summary;
+    let _ = writeln!(out);
+    if plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "{} {} to add, {} to change, {} to replace, {} to destroy.",
+            paint(color, bold, "Plan:"),
+            s.create,
+            s.update,
+            s.replace,
+            s.delete
+        );
+    } else {
+        let _ = writeln!(out, "{} The infrastructure matches the spec.", paint(color, bold, "No changes."));
+    }
+    if s.unsupported > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} declared resource(s) of kinds this version does not manage yet were not checked.",
+            paint(color, action_style(Action::Unsupported), "Note:"),
+            s.unsupported
+        );
+    }
+    out
+}
+
+/// The JSON plan of the command-line contract: one document.
+pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(plan).expect("a plan serializes") + "\n"
+}
+
+/// A compact markdown report for a CI job summary or a pull-request comment.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let state = if plan.has_changes() { "drift detected" } else { "in sync" };
+    let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, plan.account_id);
+    let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
+    for c in &plan.changes {
+        let st = match c.action {
+            Action::NoOp => "in sync",
+            Action::Create => "missing",
+            Action::Unsupported => "not checked",
+            _ => "drifted",
+        };
+        let _ = writeln!(out, "| `{}` | {st} | {} |", c.address, c.diffs.len());
+    }
+    for c in plan.changes.iter().filter(|c| !c.diffs.is_empty()) {
+        let _ = writeln!(out, "\n### `{}` ({})\n", c.address, action_words(c.action));
+        let _ = writeln!(out, "| field | live | spec |\n|---|---|---|");
+        for d in &c.diffs {
+            let _ = writeln!(out, "| `{}` | `{}` | `{}` |", d.path, value(&d.before).replace('|', "\\|"), value(&d.after).replace('|', "\\|"));
+        }
+    }
+    out
+}

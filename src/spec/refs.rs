@@ -1,0 +1,188 @@
+//! `${...}` references in policy files and string values: `${aws.region}`, `${aws.account_id}`,
+//! `${tables.NAME.name|arn|stream_arn}`, `${roles.NAME.name|arn}`.
+
+use std::collections::BTreeMap;
+
+use super::types::Resources;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Region,
+    AccountId,
+    TableName(String),
+    TableArn(String),
+    TableStreamArn(String),
+    RoleName(String),
+    RoleArn(String),
+}
+
+/// One `${...}` occurrence: its byte offset in the text and its expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub offset: usize,
+    pub expr: String,
+}
+
+/// Finds every `${...}` in `text`. An opening `${` without a closing `}` is returned with
+/// the rest of the text as its expression, so that validation reports it.
+pub fn occurrences(text: &str) -> Vec<Occurrence> {
+    let mut out = Vec::new();
+    let mut rest = 0;
+    while let Some(i) = text[rest..].find("${") {
+        let start = rest + i;
+        match text[start + 2..].find('}') {
+            Some(j) => {
+                out.push(Occurrence { offset: start, expr: text[start + 2..start + 2 + j].to_string() });
+                rest = start + 2 + j + 1;
+            }
+            None => {
+                out.push(Occurrence { offset: start, expr: format!("{}<no closing brace>", &text[start + 2..]) });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Parses one expression and checks that it names something the spec declares.
+pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
+    let expr = expr.trim();
+    match expr {
+        "aws.region" => return Ok(Reference::Region),
+        "aws.account_id" => return Ok(Reference::AccountId),
+        _ => {}
+    }
+    let known = "known references: ${aws.region}, ${aws.account_id}, ${tables.NAME.name|arn|stream_arn}, ${roles.NAME.name|arn}";
+    if let Some(rest) = expr.strip_prefix("tables.") {
+        let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
+        let Some(table) = resources.tables.get(name) else {
+            return Err(format!("`${{{expr}}}` refers to table `{name}`, which this spec does not declare"));
+        };
+        return match attr {
+            "name" => Ok(Reference::TableName(name.into())),
+            "arn" => Ok(Reference::TableArn(name.into())),
+            "stream_arn" if table.stream == super::types::StreamView::Off => Err(format!(
+                "`${{{expr}}}`: table `{name}` has no stream (stream: off), so it has no stream ARN"
+            )),
+            "stream_arn" => Ok(Reference::TableStreamArn(name.into())),
+            _ => Err(format!("`${{{expr}}}`: a table has `name`, `arn` and `stream_arn`, not `{attr}`")),
+        };
+    }
+    if let Some(rest) = expr.strip_prefix("roles.") {
+        let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
+        if !resources.roles.contains_key(name) {
+            return Err(format!("`${{{expr}}}` refers to role `{name}`, which this spec does not declare"));
+        }
+        return match attr {
+            "name" => Ok(Reference::RoleName(name.into())),
+            "arn" => Ok(Reference::RoleArn(name.into())),
+            _ => Err(format!("`${{{expr}}}`: a role has `name` and `arn`, not `{attr}`")),
+        };
+    }
+    Err(format!("unknown reference `${{{expr}}}`; {known}"))
+}
+
+/// What is known when references are resolved: the region always, the account once STS has
+/// answered, stream ARNs once the tables have been read.
+#[derive(Debug, Clone, Default)]
+pub struct RefContext {
+    pub region: String,
+    pub account_id: Option<String>,
+    pub partition: String,
+    /// Table name → its current stream ARN, where one exists.
+    pub stream_arns: BTreeMap<String, String>,
+}
+
+/// The marker that stands for a value known only after apply (like Terraform's).
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+impl RefContext {
+    fn value(&self, r: &Reference) -> Option<String> {
+        let account = self.account_id.as_deref();
+        let p = if self.partition.is_empty() { "aws" } else { &self.partition };
+        Some(match r {
+            Reference::Region => self.region.clone(),
+            Reference::AccountId => account?.to_string(),
+            Reference::TableName(n) | Reference::RoleName(n) => n.clone(),
+            Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}", self.region, account?),
+            Reference::TableStreamArn(n) => self.stream_arns.get(n)?.clone(),
+            Reference::RoleArn(n) => format!("arn:{p}:iam::{}:role/{n}", account?),
+        })
+    }
+
+    /// Replaces every reference in `text`. A value not known yet becomes
+    /// [`KNOWN_AFTER_APPLY`]; the boolean says whether everything was known.
+    /// The text must have passed validation (every reference parses).
+    pub fn resolve(&self, text: &str, resources: &Resources) -> (String, bool) {
+        let mut out = String::with_capacity(text.len());
+        let mut complete = true;
+        let mut last = 0;
+        for occ in occurrences(text) {
+            out.push_str(&text[last..occ.offset]);
+            let value = parse(&occ.expr, resources).ok().and_then(|r| self.value(&r));
+            match value {
+                Some(v) => out.push_str(&v),
+                None => {
+                    complete = false;
+                    out.push_str(KNOWN_AFTER_APPLY);
+                }
+            }
+            last = occ.offset + 2 + occ.expr.len() + 1;
+        }
+        out.push_str(&text[last.min(text.len())..]);
+        (out, complete)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::types::*;
+
+    fn resources() -> Resources {
+        let mut r = Resources::default();
+        r.tables.insert(
+            "t.1".into(),
+            TableSpec {
+                partition_key: KeySpec { name: "pk".into(), ty: AttrType::S },
+                sort_key: None,
+                billing: Billing::OnDemand,
+                capacity: None,
+                global_secondary_indexes: Default::default(),
+                stream: StreamView::NewImage,
+                deletion_protection: false,
+                tags: Default::default(),
+            },
+        );
+        r
+    }
+
+    #[test]
+    fn parses_known_references_and_rejects_unknown_ones() {
+        let r = resources();
+        assert_eq!(parse("tables.t.1.arn", &r), Ok(Reference::TableArn("t.1".into())));
+        assert_eq!(parse("aws.region", &r), Ok(Reference::Region));
+        assert!(parse("tables.nope.arn", &r).unwrap_err().contains("does not declare"));
+        assert!(parse("tables.t.1.size", &r).unwrap_err().contains("not `size`"));
+        assert!(parse("roles.x.arn", &r).unwrap_err().contains("role `x`"));
+        assert!(parse("env.HOME", &r).unwrap_err().contains("unknown reference"));
+    }
+
+    #[test]
+    fn resolves_with_context_and_marks_unknown_values() {
+        let r = resources();
+        let mut ctx = RefContext { region: "us-east-1".into(), account_id: Some("123456789012".into()), ..Default::default() };
+        let (s, ok) = ctx.resolve("a ${tables.t.1.arn}/index/* ${tables.t.1.stream_arn} z", &r);
+        assert!(!ok);
+        assert_eq!(s, "a arn:aws:dynamodb:us-east-1:123456789012:table/t.1/index/* (known after apply) z");
+        ctx.stream_arns.insert("t.1".into(), "arn:s".into());
+        assert_eq!(ctx.resolve("${tables.t.1.stream_arn}", &r), ("arn:s".into(), true));
+    }
+
+    #[test]
+    fn finds_unclosed_references() {
+        let occ = occurrences("x ${aws.region");
+        assert_eq!(occ.len(), 1);
+        assert!(occ[0].expr.contains("no closing brace"));
+    }
+}

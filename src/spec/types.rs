@@ -1,0 +1,254 @@
+//! The types of `infra.yaml`, exactly the format of design.md. Every struct denies unknown
+//! fields so that a typo is an error, never a silently ignored setting.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    pub version: u32,
+    pub stack: String,
+    pub default_env: String,
+    pub environments: BTreeMap<String, EnvSpec>,
+    #[serde(default)]
+    pub tables: serde_yaml::Value,
+    #[serde(default)]
+    pub vpc_endpoints: serde_yaml::Value,
+    #[serde(default)]
+    pub roles: serde_yaml::Value,
+    #[serde(default)]
+    pub functions: serde_yaml::Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvSpec {
+    pub region: String,
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Optional guard: refuse to touch any other account.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// A production environment: risky plans are shown in a banner before the question.
+    #[serde(default)]
+    pub protected: bool,
+    /// A partial spec deep-merged over the resources.
+    #[serde(default)]
+    pub overrides: Option<serde_yaml::Value>,
+}
+
+/// The resources of one environment, after the overlay has been merged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSpec>,
+    #[serde(default)]
+    pub vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleSpec>,
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionSpec>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AttrType {
+    S,
+    N,
+    B,
+}
+
+impl std::fmt::Display for AttrType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AttrType::S => "S",
+            AttrType::N => "N",
+            AttrType::B => "B",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KeySpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: AttrType,
+}
+
+impl std::fmt::Display for KeySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.ty)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    #[default]
+    Provisioned,
+    OnDemand,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    pub read: i64,
+    pub write: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Projection {
+    All,
+    KeysOnly,
+    Include(Vec<String>),
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamView {
+    #[default]
+    Off,
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub partition_key: KeySpec,
+    #[serde(default)]
+    pub sort_key: Option<KeySpec>,
+    #[serde(default)]
+    pub billing: Billing,
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+    #[serde(default)]
+    pub global_secondary_indexes: BTreeMap<String, GsiSpec>,
+    #[serde(default)]
+    pub stream: StreamView,
+    #[serde(default)]
+    pub deletion_protection: bool,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GsiSpec {
+    pub partition_key: KeySpec,
+    #[serde(default)]
+    pub sort_key: Option<KeySpec>,
+    pub projection: Projection,
+    #[serde(default)]
+    pub capacity: Option<Capacity>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum RouteTables {
+    /// The word `all`: every route table of the VPC.
+    Word(String),
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VpcEndpointSpec {
+    pub service: String,
+    #[serde(default = "default_vpc")]
+    pub vpc: String,
+    #[serde(default = "all_route_tables")]
+    pub route_tables: RouteTables,
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+fn default_vpc() -> String {
+    "default".into()
+}
+
+fn all_route_tables() -> RouteTables {
+    RouteTables::Word("all".into())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub trust: Vec<String>,
+    #[serde(default)]
+    pub managed_policies: Vec<String>,
+    /// Policy name → path of a JSON policy document, relative to the spec file.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum StartingPosition {
+    #[default]
+    Latest,
+    TrimHorizon,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    pub table: String,
+    #[serde(default)]
+    pub starting_position: StartingPosition,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: i64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub report_batch_item_failures: bool,
+}
+
+fn default_batch_size() -> i64 {
+    100
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    pub runtime: String,
+    pub handler: String,
+    pub source: String,
+    pub role: String,
+    #[serde(default = "default_memory")]
+    pub memory_mb: i64,
+    #[serde(default = "default_timeout")]
+    pub timeout_s: i64,
+    #[serde(default)]
+    pub vpc: Option<String>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub triggers: Vec<TriggerSpec>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+fn default_memory() -> i64 {
+    128
+}
+
+fn default_timeout() -> i64 {
+    3
+}

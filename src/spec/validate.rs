@@ -1,0 +1,441 @@
+//! Offline checks of one resolved environment: names AWS accepts, capacity rules, key types,
+//! references, policy files and the Lambda source folder.
+
+use std::collections::BTreeMap;
+
+use super::refs;
+use super::types::*;
+use super::{Desired, Pos, Problem, SpecDocument};
+use crate::policy;
+
+/// Tags that the tool writes itself; users may not set them.
+pub const RESERVED_TAGS: &[&str] = &["managed-by", "cruddur-infra:stack", "cruddur-infra:env"];
+
+pub const RUNTIMES: &[&str] = &[
+    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "nodejs18.x", "nodejs20.x",
+    "nodejs22.x", "java11", "java17", "java21", "dotnet8", "ruby3.2", "ruby3.3", "provided.al2", "provided.al2023",
+];
+
+/// Environment variable names that Lambda reserves.
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+];
+
+/// Policy and source files larger than this are refused.
+const MAX_POLICY_BYTES: u64 = 64 * 1024;
+
+struct Checker<'a> {
+    doc: &'a SpecDocument,
+    env: &'a str,
+    res: &'a Resources,
+    problems: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+fn name_ok(name: &str, min: usize, max: usize, extra: &str) -> bool {
+    (min..=max).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+}
+
+fn is_aws_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+fn region_ok(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}
+
+impl Checker<'_> {
+    fn err(&mut self, path: &[&str], msg: impl Into<String>) {
+        let p = self.doc.problem(path, Some(self.env), msg.into());
+        if !self.problems.contains(&p) {
+            self.problems.push(p);
+        }
+    }
+
+    fn warn(&mut self, path: &[&str], msg: impl Into<String>) {
+        let p = self.doc.problem(path, Some(self.env), msg.into());
+        self.warnings.push(p);
+    }
+
+    fn refs_in(&mut self, path: &[&str], text: &str) {
+        for occ in refs::occurrences(text) {
+            if let Err(e) = refs::parse(&occ.expr, self.res) {
+                self.err(path, e);
+            }
+        }
+    }
+
+    fn tags(&mut self, base: &[&str], tags: &BTreeMap<String, String>) {
+        if tags.len() > 50 - RESERVED_TAGS.len() {
+            self.err(base, format!("{} tags; AWS allows 50 per resource and the tool adds {}", tags.len(), RESERVED_TAGS.len()));
+        }
+        for (k, v) in tags {
+            let mut p = base.to_vec();
+            p.push(k);
+            if k.is_empty() || k.chars().count() > 128 {
+                self.err(&p, "a tag key must be 1 to 128 characters");
+            }
+            if v.chars().count() > 256 {
+                self.err(&p, "a tag value must be at most 256 characters");
+            }
+            if k.starts_with("aws:") {
+                self.err(&p, "tag keys starting with `aws:` are reserved by AWS");
+            }
+            if RESERVED_TAGS.contains(&k.as_str()) {
+                self.err(&p, format!("the tag `{k}` is written by cruddur-infra itself; choose another key"));
+            }
+            self.refs_in(&p, v);
+        }
+    }
+
+    /// Checks a policy file named at `path` in the spec: it exists, is small, is a JSON policy
+    /// document, and its references resolve.
+    fn policy_file(&mut self, path: &[&str], rel: &str) {
+        let file = self.doc.base_dir.join(rel);
+        let text = match std::fs::metadata(&file) {
+            Err(e) => {
+                self.err(path, format!("cannot read policy file {}: {e}", file.display()));
+                return;
+            }
+            Ok(m) if !m.is_file() => {
+                self.err(path, format!("{} is not a file", file.display()));
+                return;
+            }
+            Ok(m) if m.len() > MAX_POLICY_BYTES => {
+                self.err(path, format!("policy file {} is {} bytes; more than {MAX_POLICY_BYTES} is refused", file.display(), m.len()));
+                return;
+            }
+            Ok(_) => match std::fs::read(&file).map(String::from_utf8) {
+                Ok(Ok(t)) => t,
+                Ok(Err(_)) => {
+                    self.err(path, format!("policy file {} is not valid UTF-8 text", file.display()));
+                    return;
+                }
+                Err(e) => {
+                    self.err(path, format!("cannot read policy file {}: {e}", file.display()));
+                    return;
+                }
+            },
+        };
+        for p in policy::check(&text) {
+            let field = if p.field.is_empty() { String::new() } else { p.field };
+            let prob = Problem { file: file.clone(), pos: Some(Pos { line: p.line, column: p.column }), field, message: p.message };
+            if p.warning {
+                self.warnings.push(prob);
+            } else {
+                self.problems.push(prob);
+            }
+        }
+        for occ in refs::occurrences(&text) {
+            if let Err(e) = refs::parse(&occ.expr, self.res) {
+                let (line, column) = policy::position_of(&text, &format!("${{{}", occ.expr));
+                self.problems.push(Problem { file: file.clone(), pos: Some(Pos { line, column }), field: String::new(), message: e });
+            }
+        }
+    }
+
+    fn capacity(&mut self, path: &[&str], billing: Billing, cap: &Option<Capacity>, what: &str) {
+        let mut cpath = path.to_vec();
+        cpath.push("capacity");
+        match (billing, cap) {
+            (Billing::Provisioned, None) => {
+                self.err(&cpath, format!("{what} needs `capacity: {{ read: N, write: N }}` because billing is provisioned"))
+            }
+            (Billing::OnDemand, Some(_)) => self.err(
+                &cpath,
+                format!("{what} is on_demand, which has no provisioned capacity: remove `capacity` or set `billing: provisioned`"),
+            ),
+            (Billing::Provisioned, Some(c)) => {
+                for (field, v) in [("read", c.read), ("write", c.write)] {
+                    if !(1..=40_000).contains(&v) {
+                        let mut p = cpath.clone();
+                        p.push(field);
+                        self.err(&p, format!("{field} capacity must be between 1 and 40000 units, not {v}"));
+                    }
+                }
+            }
+            (Billing::OnDemand, None) => {}
+        }
+    }
+
+    fn key(&mut self, path: &[&str], key: &KeySpec, types: &mut BTreeMap<String, (AttrType, String)>, owner: &str) {
+        let mut p = path.to_vec();
+        p.push("name");
+        if key.name.is_empty() || key.name.len() > 255 {
+            self.err(&p, "an attribute name must be 1 to 255 bytes");
+        }
+        match types.get(&key.name) {
+            Some((ty, first)) if *ty != key.ty => {
+                let msg = format!(
+                    "attribute `{}` is type {} here but type {} in {first}; one attribute has one type in a table",
+                    key.name, key.ty, ty
+                );
+                let mut tp = path.to_vec();
+                tp.push("type");
+                self.err(&tp, msg);
+            }
+            Some(_) => {}
+            None => {
+                types.insert(key.name.clone(), (key.ty, owner.to_string()));
+            }
+        }
+    }
+
+    fn table(&mut self, name: &str, t: &TableSpec) {
+        let base = ["tables", name];
+        if !name_ok(name, 3, 255, "_.-") {
+            self.err(&base, "a table name must be 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-` and `.`");
+        }
+        let mut types = BTreeMap::new();
+        self.key(&["tables", name, "partition_key"], &t.partition_key, &mut types, "the table's partition key");
+        if let Some(sk) = &t.sort_key {
+            self.key(&["tables", name, "sort_key"], sk, &mut types, "the table's sort key");
+            if sk.name == t.partition_key.name {
+                self.err(&["tables", name, "sort_key", "name"], "the sort key must differ from the partition key");
+            }
+        }
+        self.capacity(&base, t.billing, &t.capacity, &format!("table `{name}`"));
+        if t.global_secondary_indexes.len() > 20 {
+            self.err(&["tables", name, "global_secondary_indexes"], "a table has at most 20 global secondary indexes");
+        }
+        for (iname, g) in &t.global_secondary_indexes {
+            let ib = ["tables", name, "global_secondary_indexes", iname.as_str()];
+            if !name_ok(iname, 3, 255, "_.-") {
+                self.err(&ib, "an index name must be 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-` and `.`");
+            }
+            let owner = format!("index `{iname}`");
+            let pk: Vec<&str> = ib.iter().copied().chain(["partition_key"]).collect();
+            self.key(&pk, &g.partition_key, &mut types, &owner);
+            if let Some(sk) = &g.sort_key {
+                let skp: Vec<&str> = ib.iter().copied().chain(["sort_key"]).collect();
+                self.key(&skp, sk, &mut types, &owner);
+                if sk.name == g.partition_key.name {
+                    self.err(&skp, "an index's sort key must differ from its partition key");
+                }
+            }
+            self.capacity(&ib, t.billing, &g.capacity, &format!("index `{iname}` of a provisioned table"));
+            if let Projection::Include(attrs) = &g.projection {
+                let pp: Vec<&str> = ib.iter().copied().chain(["projection"]).collect();
+                if attrs.is_empty() {
+                    self.err(&pp, "`include` needs at least one attribute (or use `keys_only`)");
+                }
+                if attrs.len() > 100 {
+                    self.err(&pp, "an index projects at most 100 non-key attributes");
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for a in attrs {
+                    if !seen.insert(a) {
+                        self.err(&pp, format!("attribute `{a}` is listed twice"));
+                    }
+                }
+            }
+        }
+        self.tags(&["tables", name, "tags"], &t.tags);
+    }
+
+    fn endpoint(&mut self, name: &str, e: &VpcEndpointSpec) {
+        if !matches!(e.service.as_str(), "dynamodb" | "s3") {
+            self.err(&["vpc_endpoints", name, "service"], format!("`{}` has no gateway endpoint; gateway endpoints exist for `dynamodb` and `s3`", e.service));
+        }
+        if e.vpc != "default" && !is_aws_id(&e.vpc, "vpc-") {
+            self.err(&["vpc_endpoints", name, "vpc"], format!("`{}` is neither `default` nor a VPC id (vpc-...)", e.vpc));
+        }
+        match &e.route_tables {
+            RouteTables::Word(w) if w == "all" => {}
+            RouteTables::Word(w) => self.err(&["vpc_endpoints", name, "route_tables"], format!("`{w}`: expected `all` or a list of route table ids")),
+            RouteTables::List(ids) => {
+                if ids.is_empty() {
+                    self.err(&["vpc_endpoints", name, "route_tables"], "an empty list: name route tables, or say `all`");
+                }
+                for (i, id) in ids.iter().enumerate() {
+                    if !is_aws_id(id, "rtb-") {
+                        let idx = i.to_string();
+                        self.err(&["vpc_endpoints", name, "route_tables", &idx], format!("`{id}` is not a route table id (rtb-...)"));
+                    }
+                }
+            }
+        }
+        if let Some(p) = &e.policy {
+            self.policy_file(&["vpc_endpoints", name, "policy"], p);
+        }
+    }
+
+    fn role(&mut self, name: &str, r: &RoleSpec) {
+        if !name_ok(name, 1, 64, "+=,.@_-") {
+            self.err(&["roles", name], "a role name must be 1 to 64 characters of a-z, A-Z, 0-9 and `+=,.@_-`");
+        }
+        if r.trust.is_empty() {
+            self.err(&["roles", name, "trust"], "name at least one service that may assume the role (e.g. lambda.amazonaws.com)");
+        }
+        for (i, s) in r.trust.iter().enumerate() {
+            let ok = s.strip_suffix(".amazonaws.com").is_some_and(|p| !p.is_empty() && name_ok(p, 1, 64, "-."));
+            if !ok {
+                let idx = i.to_string();
+                self.err(&["roles", name, "trust", &idx], format!("`{s}` is not a service principal such as lambda.amazonaws.com"));
+            }
+        }
+        if r.managed_policies.len() > 20 {
+            self.err(&["roles", name, "managed_policies"], "a role can have at most 20 managed policies attached");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, arn) in r.managed_policies.iter().enumerate() {
+            let idx = i.to_string();
+            let path = ["roles", name, "managed_policies", idx.as_str()];
+            let ok = arn.split(':').collect::<Vec<_>>().as_slice().len() == 6
+                && arn.starts_with("arn:aws")
+                && arn.split(':').nth(2) == Some("iam")
+                && arn.split(':').nth(5).is_some_and(|r| r.starts_with("policy/") && r.len() > 7)
+                && arn.split(':').nth(4).is_some_and(|a| a == "aws" || (a.len() == 12 && a.chars().all(|c| c.is_ascii_digit())));
+            if !ok {
+                self.err(&path, format!("`{arn}` is not a managed policy ARN (arn:aws:iam::aws:policy/NAME or arn:aws:iam::ACCOUNT:policy/NAME)"));
+            }
+            if !seen.insert(arn) {
+                self.err(&path, format!("`{arn}` is listed twice"));
+            }
+        }
+        for (pname, file) in &r.inline_policies {
+            let path = ["roles", name, "inline_policies", pname.as_str()];
+            if !name_ok(pname, 1, 128, "+=,.@_-") {
+                self.err(&path, "an inline policy name must be 1 to 128 characters of a-z, A-Z, 0-9 and `+=,.@_-`");
+            }
+            self.policy_file(&path, file);
+        }
+        if let Some(d) = &r.description {
+            if d.chars().count() > 1000 {
+                self.err(&["roles", name, "description"], "a role description is at most 1000 characters");
+            }
+        }
+        self.tags(&["roles", name, "tags"], &r.tags);
+    }
+
+    fn function(&mut self, name: &str, f: &FunctionSpec) {
+        if !name_ok(name, 1, 64, "_-") {
+            self.err(&["functions", name], "a function name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
+        }
+        if !RUNTIMES.contains(&f.runtime.as_str()) {
+            self.err(&["functions", name, "runtime"], format!("unknown runtime `{}`; known: {}", f.runtime, RUNTIMES.join(", ")));
+        }
+        let (module, func) = f.handler.rsplit_once('.').unwrap_or(("", ""));
+        if module.is_empty() || func.is_empty() {
+            self.err(&["functions", name, "handler"], format!("`{}` is not of the form module.function", f.handler));
+        }
+        let src = self.doc.base_dir.join(&f.source);
+        if !src.is_dir() {
+            self.err(&["functions", name, "source"], format!("the source folder {} does not exist", src.display()));
+        } else if f.runtime.starts_with("python") && !module.is_empty() {
+            let file = src.join(format!("{}.py", module.replace('.', "/")));
+            if !file.is_file() {
+                self.err(&["functions", name, "handler"], format!("the handler's module {} does not exist", file.display()));
+            }
+        }
+        if !self.res.roles.contains_key(&f.role) && !f.role.starts_with("arn:") {
+            let known: Vec<&str> = self.res.roles.keys().map(String::as_str).collect();
+            self.err(&["functions", name, "role"], format!("`{}` is not a role of this spec (roles: {})", f.role, if known.is_empty() { "none".into() } else { known.join(", ") }));
+        }
+        if !(128..=10_240).contains(&f.memory_mb) {
+            self.err(&["functions", name, "memory_mb"], format!("memory must be between 128 and 10240 MB, not {}", f.memory_mb));
+        }
+        if !(1..=900).contains(&f.timeout_s) {
+            self.err(&["functions", name, "timeout_s"], format!("timeout must be between 1 and 900 seconds, not {}", f.timeout_s));
+        }
+        if let Some(v) = &f.vpc {
+            if v != "default" && !is_aws_id(v, "vpc-") {
+                self.err(&["functions", name, "vpc"], format!("`{v}` is neither `default` nor a VPC id (vpc-...)"));
+            }
+        }
+        for (k, v) in &f.environment {
+            let path = ["functions", name, "environment", k.as_str()];
+            let ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                self.err(&path, "an environment variable name must start with a letter and hold only letters, digits and `_`");
+            }
+            if RESERVED_ENV.contains(&k.as_str()) {
+                self.err(&path, format!("`{k}` is reserved by Lambda"));
+            }
+            self.refs_in(&path, v);
+        }
+        let env_bytes: usize = f.environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if env_bytes > 4096 {
+            self.err(&["functions", name, "environment"], "Lambda allows at most 4 KB of environment variables");
+        }
+        let mut tables_seen = std::collections::BTreeSet::new();
+        for (i, t) in f.triggers.iter().enumerate() {
+            let idx = i.to_string();
+            match self.res.tables.get(&t.table) {
+                None => self.err(&["functions", name, "triggers", &idx, "table"], format!("`{}` is not a table of this spec", t.table)),
+                Some(tab) if tab.stream == StreamView::Off => self.err(
+                    &["functions", name, "triggers", &idx, "table"],
+                    format!("table `{}` has no stream (stream: off); give it a stream to trigger on", t.table),
+                ),
+                Some(_) => {}
+            }
+            if !tables_seen.insert(&t.table) {
+                self.err(&["functions", name, "triggers", &idx, "table"], format!("table `{}` triggers this function twice", t.table));
+            }
+            if !(1..=10_000).contains(&t.batch_size) {
+                self.err(&["functions", name, "triggers", &idx, "batch_size"], format!("batch size must be between 1 and 10000, not {}", t.batch_size));
+            }
+        }
+        self.tags(&["functions", name, "tags"], &f.tags);
+        if let Some(d) = &f.description {
+            self.refs_in(&["functions", name, "description"], d);
+        }
+    }
+}
+
+/// Validates one resolved environment. Returns (errors, warnings).
+pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>) {
+    let mut c = Checker { doc, env: &d.env, res: &d.resources, problems: Vec::new(), warnings: Vec::new() };
+    let env = d.env.as_str();
+    if doc.file.version != 1 {
+        c.err(&["version"], format!("version {} is not supported; this tool reads version 1", doc.file.version));
+    }
+    if !name_ok(&d.stack, 1, 64, "_-") {
+        c.err(&["stack"], "a stack name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
+    }
+    if !name_ok(env, 1, 64, "_-") {
+        c.err(&["environments", env], "an environment name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
+    }
+    if !region_ok(&d.region) {
+        c.err(&["environments", env, "region"], format!("`{}` is not an AWS region name such as us-east-1", d.region));
+    }
+    if let Some(a) = &d.account_id {
+        if a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()) {
+            c.err(&["environments", env, "account_id"], format!("`{a}` is not a 12-digit AWS account id (quote it in YAML)"));
+        }
+    }
+    if let Some(u) = &d.endpoint_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() < 10 {
+            c.err(&["environments", env, "endpoint_url"], format!("`{u}` is not an http(s) URL"));
+        }
+    }
+    if d.resources.tables.is_empty()
+        && d.resources.roles.is_empty()
+        && d.resources.functions.is_empty()
+        && d.resources.vpc_endpoints.is_empty()
+    {
+        c.warn(&[], "the spec declares no resources");
+    }
+    for (n, t) in &d.resources.tables {
+        c.table(n, t);
+    }
+    for (n, e) in &d.resources.vpc_endpoints {
+        c.endpoint(n, e);
+    }
+    for (n, r) in &d.resources.roles {
+        c.role(n, r);
+    }
+    for (n, f) in &d.resources.functions {
+        c.function(n, f);
+    }
+    (c.problems, c.warnings)
+}
