@@ -167,7 +167,9 @@ impl SpecDocument {
             let inner = e.into_inner().to_string();
             // For an unknown field, point at the field itself.
             if let Some(field) = inner.strip_prefix("unknown field `").and_then(|s| s.split('`').next()) {
-                path.push(field.to_string());
+                if path.last().map(String::as_str) != Some(field) {
+                    path.push(field.to_string());
+                }
             }
             let refs: Vec<&str> = path.iter().map(String::as_str).collect();
             SpecError::one(self.problem(&refs, env, humanize(&inner)))
@@ -184,7 +186,9 @@ impl SpecDocument {
             let mut over = vec!["environments".to_string(), env.to_string(), "overrides".to_string()];
             over.extend(path.iter().cloned());
             let (over_len, over_pos) = self.index.lookup(&over);
-            if over_len > 3 && over_len - 3 > base_len {
+            // The override wins where it writes the very field, or more of the path than the base.
+            let full = over_len == over.len();
+            if over_len > 3 && (full || over_len - 3 > base_len) {
                 pos = over_pos;
             }
         }

@@ -34,7 +34,7 @@ struct Builder {
 
 impl Builder {
     fn pos(mark: Marker) -> Pos {
-        Pos { line: mark.line(), column: mark.col() }
+        Pos { line: mark.line(), column: mark.col() + 1 }
     }
 
     /// Called when a value node (scalar, alias, or the start of a collection) begins.

@@ -1,1 +1,261 @@
-#[test] fn placeholder() {}
+//! Spec validation: one test per error class, asserting the message and its position.
+
+use std::path::Path;
+
+use super::*;
+
+const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:PutItem"],"Resource":"${tables.tt1.arn}"}]}"#;
+
+const BASE: &str = "\
+version: 1
+stack: s
+default_env: local
+environments:
+  local:
+    region: us-east-1
+  prod:
+    region: ca-central-1
+    overrides:
+      tables:
+        tt1:
+          deletion_protection: true
+tables:
+  tt1:
+    partition_key: { name: pk, type: S }
+    sort_key: { name: sk, type: S }
+    billing: provisioned
+    capacity: { read: 5, write: 5 }
+    global_secondary_indexes:
+      gsi1:
+        partition_key: { name: g, type: S }
+        sort_key: { name: sk, type: S }
+        projection: all
+        capacity: { read: 5, write: 5 }
+    stream: new_image
+roles:
+  r1:
+    trust: [lambda.amazonaws.com]
+    managed_policies: [arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB]
+    inline_policies:
+      p1: policies/p.json
+functions:
+  f1:
+    runtime: python3.12
+    handler: lambda_function.lambda_handler
+    source: src
+    role: r1
+    environment:
+      TABLE_NAME: ${tables.tt1.name}
+    triggers:
+      - table: tt1
+";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+        std::fs::write(dir.path().join("policies/p.json"), POLICY).unwrap();
+        std::fs::create_dir_all(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lambda_function.py"), "def lambda_handler(e, c): pass\n").unwrap();
+        Fixture { dir }
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("infra.yaml")
+    }
+
+    /// Loads `text` and resolves `env`; returns the problems.
+    fn problems(&self, text: &str, env: &str) -> Vec<Problem> {
+        std::fs::write(self.path(), text).unwrap();
+        let r = SpecDocument::load(&self.path()).and_then(|d| d.resolve(env).map(|_| ()));
+        match r {
+            Ok(()) => vec![],
+            Err(SpecError::Invalid { problems }) => problems,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    /// Exactly one problem, at `line:col`, with `field`, whose message contains `msg`.
+    fn expect(&self, text: &str, env: &str, line: usize, col: usize, field: &str, msg: &str) {
+        let p = self.problems(text, env);
+        assert!(
+            p.iter().any(|p| p.pos == Some(Pos { line, column: col }) && p.field == field && p.message.contains(msg)),
+            "expected {line}:{col} {field}: …{msg}… in {p:#?}"
+        );
+        assert_eq!(p[0].file, self.path());
+    }
+}
+
+fn edit(from: &str, to: &str) -> String {
+    assert!(BASE.contains(from), "{from}");
+    BASE.replacen(from, to, 1)
+}
+
+#[test]
+fn the_base_fixture_and_the_shipped_spec_are_valid() {
+    let f = Fixture::new();
+    assert_eq!(f.problems(BASE, "local"), vec![]);
+    assert_eq!(f.problems(BASE, "prod"), vec![]);
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("infra.yaml");
+    let doc = SpecDocument::load(&shipped).unwrap();
+    for env in doc.env_names() {
+        doc.resolve(&env).unwrap();
+    }
+}
+
+#[test]
+fn overlay_deep_merges_only_what_it_names() {
+    let f = Fixture::new();
+    std::fs::write(f.path(), BASE).unwrap();
+    let doc = SpecDocument::load(&f.path()).unwrap();
+    let (local, _) = doc.resolve("local").unwrap();
+    let (prod, _) = doc.resolve("prod").unwrap();
+    assert!(!local.resources.tables["tt1"].deletion_protection);
+    assert!(prod.resources.tables["tt1"].deletion_protection);
+    // Everything else of the table is kept.
+    assert_eq!(prod.resources.tables["tt1"].capacity, Some(Capacity { read: 5, write: 5 }));
+    assert_eq!(prod.region, "ca-central-1");
+    assert!(matches!(doc.resolve("staging"), Err(SpecError::UnknownEnv { .. })));
+}
+
+#[test]
+fn yaml_syntax_error_names_line_and_column() {
+    let f = Fixture::new();
+    let p = f.problems("version: 1\nstack: [unclosed\n", "local");
+    assert_eq!(p.len(), 1);
+    assert!(p[0].message.contains("not valid YAML"), "{p:?}");
+    assert!(p[0].pos.is_some_and(|p| p.line >= 2));
+}
+
+#[test]
+fn unknown_field_is_an_error_at_the_field() {
+    let f = Fixture::new();
+    f.expect(&edit("    stream: new_image\n", "    stream: new_image\n    streem: x\n"), "local", 26, 5, "tables.tt1.streem", "unknown field `streem`");
+}
+
+#[test]
+fn wrong_type_is_an_error() {
+    let f = Fixture::new();
+    f.expect(&edit("capacity: { read: 5, write: 5 }\n    global", "capacity: { read: lots, write: 5 }\n    global"), "local", 18, 17, "tables.tt1.capacity.read", "invalid type");
+}
+
+#[test]
+fn missing_required_field_is_an_error_at_its_parent() {
+    let f = Fixture::new();
+    f.expect(&edit("    runtime: python3.12\n", ""), "local", 33, 3, "functions.f1", "missing required field `runtime`");
+}
+
+#[test]
+fn unknown_enum_value_is_an_error() {
+    let f = Fixture::new();
+    f.expect(&edit("stream: new_image", "stream: new_images"), "local", 25, 5, "tables.tt1.stream", "unknown variant `new_images`");
+}
+
+#[test]
+fn capacity_rules() {
+    let f = Fixture::new();
+    // provisioned without capacity
+    f.expect(&edit("    capacity: { read: 5, write: 5 }\n    global", "    global"), "local", 14, 3, "tables.tt1.capacity", "needs `capacity");
+    // on_demand with capacity
+    f.expect(&edit("billing: provisioned", "billing: on_demand"), "local", 18, 5, "tables.tt1.capacity", "on_demand");
+    // impossible capacity
+    f.expect(&edit("read: 5, write: 5 }\n    global", "read: 0, write: 5 }\n    global"), "local", 18, 17, "tables.tt1.capacity.read", "between 1 and 40000");
+}
+
+#[test]
+fn key_types_must_agree_across_table_and_indexes() {
+    let f = Fixture::new();
+    let text = edit("        sort_key: { name: sk, type: S }", "        sort_key: { name: sk, type: N }");
+    f.expect(&text, "local", 22, 31, "tables.tt1.global_secondary_indexes.gsi1.sort_key.type", "type N here but type S");
+}
+
+#[test]
+fn names_aws_rejects() {
+    let f = Fixture::new();
+    f.expect(&edit("  tt1:\n    partition", "  t!:\n    partition").replace("tt1", "t!"), "local", 14, 3, "tables.t!", "a table name must be");
+    f.expect(&edit("  f1:", "  f 1:").replace("functions.f1", "x"), "local", 33, 3, "functions.f 1", "a function name must be");
+}
+
+#[test]
+fn unknown_reference_and_unknown_role() {
+    let f = Fixture::new();
+    f.expect(&edit("${tables.tt1.name}", "${tables.t2.name}"), "local", 39, 7, "functions.f1.environment.TABLE_NAME", "table `t2`");
+    f.expect(&edit("    role: r1", "    role: r2"), "local", 37, 5, "functions.f1.role", "`r2` is not a role of this spec");
+}
+
+#[test]
+fn trigger_needs_a_table_with_a_stream() {
+    let f = Fixture::new();
+    f.expect(&edit("stream: new_image", "stream: off"), "local", 41, 9, "functions.f1.triggers.0.table", "has no stream");
+}
+
+#[test]
+fn missing_files_are_named() {
+    let f = Fixture::new();
+    f.expect(&edit("policies/p.json", "policies/nope.json"), "local", 31, 7, "roles.r1.inline_policies.p1", "cannot read policy file");
+    f.expect(&edit("source: src", "source: nowhere"), "local", 36, 5, "functions.f1.source", "does not exist");
+}
+
+#[test]
+fn bad_policy_file_is_reported_in_that_file() {
+    let f = Fixture::new();
+    std::fs::write(f.dir.path().join("policies/p.json"), "{\n \"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"x\"}]}").unwrap();
+    let p = f.problems(BASE, "local");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].file, f.dir.path().join("policies/p.json"));
+    assert_eq!(p[0].pos, Some(Pos { line: 3, column: 46 }));
+    assert!(p[0].message.contains("every action"));
+}
+
+#[test]
+fn error_in_an_override_points_at_the_override() {
+    let f = Fixture::new();
+    let text = edit("          deletion_protection: true", "          deletion_protection: yes please");
+    f.expect(&text, "prod", 12, 11, "tables.tt1.deletion_protection", "invalid type");
+    let text = edit("          deletion_protection: true", "          capacity: { read: 0, write: 5 }");
+    f.expect(&text, "prod", 12, 23, "tables.tt1.capacity.read", "between 1 and 40000");
+}
+
+#[test]
+fn environment_settings_are_checked() {
+    let f = Fixture::new();
+    f.expect(&edit("region: us-east-1", "region: useast"), "local", 6, 5, "environments.local.region", "not an AWS region");
+    f.expect(&edit("default_env: local", "default_env: staging"), "local", 3, 1, "default_env", "`staging` is not one of the environments");
+}
+
+#[test]
+fn invalid_utf8_and_huge_files_are_refused() {
+    let f = Fixture::new();
+    std::fs::write(f.path(), b"version: 1\nstack: \xff\xfe\n").unwrap();
+    match SpecDocument::load(&f.path()) {
+        Err(SpecError::Invalid { problems }) => {
+            assert!(problems[0].message.contains("UTF-8"));
+            assert_eq!(problems[0].pos, Some(Pos { line: 2, column: 8 }));
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::write(f.path(), "#".repeat(MAX_SPEC_BYTES as usize + 1)).unwrap();
+    assert!(matches!(SpecDocument::load(&f.path()), Err(SpecError::Invalid { .. })));
+}
+
+#[test]
+fn reserved_tags_and_lambda_reserved_env_vars() {
+    let f = Fixture::new();
+    f.expect(&edit("    stream: new_image\n", "    stream: new_image\n    tags: { managed-by: me }\n"), "local", 26, 13, "tables.tt1.tags.managed-by", "written by cruddur-infra");
+    f.expect(&edit("      TABLE_NAME:", "      AWS_REGION:"), "local", 39, 7, "functions.f1.environment.AWS_REGION", "reserved by Lambda");
+}
+
+#[test]
+fn problem_display_has_file_line_column_field_message() {
+    let p = Problem {
+        file: "infra.yaml".into(),
+        pos: Some(Pos { line: 3, column: 5 }),
+        field: "tables.t.capacity".into(),
+        message: "m".into(),
+    };
+    assert_eq!(p.to_string(), "infra.yaml:3:5: tables.t.capacity: m");
+}
