@@ -778,3 +778,255 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: &str) -> KeySpec {
+        KeySpec { name: n.into(), ty: AttrType::S }
+    }
+
+    fn cap(r: i64, w: i64) -> Option<Capacity> {
+        Some(Capacity { read: r, write: w })
+    }
+
+    fn gsi(pk: &str, c: Option<Capacity>) -> GsiSpec {
+        GsiSpec { partition_key: key(pk), sort_key: Some(key("sk")), projection: Projection::All, capacity: c }
+    }
+
+    fn spec() -> TableSpec {
+        TableSpec {
+            partition_key: key("pk"),
+            sort_key: Some(key("sk")),
+            billing: Billing::Provisioned,
+            capacity: cap(5, 5),
+            global_secondary_indexes: BTreeMap::from([("g1".to_string(), gsi("a", cap(5, 5)))]),
+            stream: StreamView::NewImage,
+            deletion_protection: false,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn tags() -> BTreeMap<String, String> {
+        BTreeMap::from([("managed-by".into(), "cruddur-infra".into())])
+    }
+
+    /// The table as AWS would describe it after creating `s`.
+    fn live_of(s: &TableSpec) -> LiveTable {
+        LiveTable {
+            name: "t".into(),
+            arn: "arn:aws:dynamodb:us-east-1:1:table/t".into(),
+            status: "ACTIVE".into(),
+            partition_key: s.partition_key.clone(),
+            sort_key: s.sort_key.clone(),
+            billing: s.billing,
+            capacity: s.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
+            indexes: s
+                .global_secondary_indexes
+                .iter()
+                .map(|(n, g)| {
+                    (n.clone(), LiveIndex {
+                        partition_key: g.partition_key.clone(),
+                        sort_key: g.sort_key.clone(),
+                        projection: g.projection.clone(),
+                        capacity: g.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
+                        status: "ACTIVE".into(),
+                    })
+                })
+                .collect(),
+            stream: s.stream,
+            stream_arn: Some("arn:stream/1".into()),
+            deletion_protection: s.deletion_protection,
+            tags: tags(),
+        }
+    }
+
+    fn ops(steps: &[Step]) -> Vec<TableOp> {
+        steps.iter().map(|s| match &s.op { Op::DynamodbTable(o) => o.clone() }).collect()
+    }
+
+    /// A compact view of the step sequence: op names, with the index for index ops.
+    fn shape(steps: &[Step]) -> Vec<String> {
+        ops(steps)
+            .iter()
+            .map(|o| match o {
+                TableOp::CreateIndex { index, .. } => format!("create_index {index}"),
+                TableOp::DeleteIndex { index, .. } => format!("delete_index {index}"),
+                other => serde_json::to_value(other).unwrap()["op"].as_str().unwrap().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn absent_table_is_created_then_waited_for() {
+        let (c, steps) = diff("t", &spec(), &tags(), None);
+        assert_eq!(c.action, Action::Create);
+        assert_eq!(c.address, "dynamodb_table.t");
+        assert_eq!(shape(&steps), ["create_table", "wait_active"]);
+        assert!(c.diffs.iter().any(|d| d.path == "global_secondary_indexes.g1" && d.before.is_null()));
+    }
+
+    #[test]
+    fn same_table_is_a_no_op_without_steps() {
+        let s = spec();
+        let (c, steps) = diff("t", &s, &tags(), Some(&live_of(&s)));
+        assert_eq!(c.action, Action::NoOp);
+        assert!(c.diffs.is_empty() && steps.is_empty());
+    }
+
+    #[test]
+    fn throughput_sends_only_what_differs() {
+        let live = live_of(&spec());
+        let mut s = spec();
+        s.capacity = cap(10, 5);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.diffs, vec![FieldDiff::new("read_capacity", 5, 10)]);
+        assert_eq!(
+            ops(&steps)[0],
+            TableOp::UpdateThroughput { name: "t".into(), billing: None, table: cap(10, 5), indexes: BTreeMap::new() }
+        );
+
+        // Only the index's capacity: the table's is not sent.
+        let mut s = spec();
+        s.global_secondary_indexes.get_mut("g1").unwrap().capacity = cap(5, 7);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.diffs, vec![FieldDiff::new("global_secondary_indexes.g1.write_capacity", 5, 7)]);
+        assert_eq!(
+            ops(&steps)[0],
+            TableOp::UpdateThroughput {
+                name: "t".into(),
+                billing: None,
+                table: None,
+                indexes: BTreeMap::from([("g1".into(), Capacity { read: 5, write: 7 })])
+            }
+        );
+        assert_eq!(shape(&steps), ["update_throughput", "wait_active"]);
+    }
+
+    #[test]
+    fn index_churn_deletes_then_updates_then_creates_one_at_a_time() {
+        let mut before = spec();
+        before.global_secondary_indexes.insert("old".into(), gsi("o", cap(1, 1)));
+        let live = live_of(&before);
+        let mut s = spec();
+        s.capacity = cap(6, 6);
+        s.global_secondary_indexes.insert("new-a".into(), gsi("na", cap(2, 2)));
+        s.global_secondary_indexes.insert("new-b".into(), gsi("nb", cap(3, 3)));
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(
+            shape(&steps),
+            [
+                "delete_index old", "wait_active", "update_throughput", "wait_active",
+                "create_index new-a", "wait_active", "create_index new-b", "wait_active"
+            ]
+        );
+        // Each create sends every attribute the table needs by then (the first index's keys too).
+        let TableOp::CreateIndex { attributes, .. } = &ops(&steps)[6] else { panic!() };
+        let names: Vec<&str> = attributes.keys().map(String::as_str).collect();
+        assert_eq!(names, ["a", "na", "nb", "pk", "sk"]);
+        assert!(!attributes.contains_key("o"));
+    }
+
+    #[test]
+    fn index_with_new_projection_is_rebuilt_not_the_table() {
+        let live = live_of(&spec());
+        let mut s = spec();
+        s.global_secondary_indexes.get_mut("g1").unwrap().projection = Projection::KeysOnly;
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.action, Action::Update);
+        assert!(c.diffs[0].note.as_deref().unwrap().contains("rebuilt"));
+        assert_eq!(shape(&steps), ["delete_index g1", "wait_active", "create_index g1", "wait_active"]);
+    }
+
+    #[test]
+    fn stream_view_change_is_disable_wait_enable_and_says_the_arn_changes() {
+        let live = live_of(&spec());
+        let mut s = spec();
+        s.stream = StreamView::NewAndOldImages;
+        s.capacity = cap(9, 9);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(shape(&steps), ["update_throughput", "wait_active", "disable_stream", "wait_active", "enable_stream", "wait_active"]);
+        let d = c.diffs.iter().find(|d| d.path == "stream").unwrap();
+        assert!(d.note.as_deref().unwrap().contains("new stream ARN"));
+        assert!(d.note.as_deref().unwrap().contains("lost"));
+
+        let mut off = spec();
+        off.stream = StreamView::Off;
+        let (_, steps) = diff("t", &spec(), &tags(), Some(&live_of(&off)));
+        assert_eq!(shape(&steps), ["enable_stream", "wait_active"]);
+    }
+
+    #[test]
+    fn key_change_is_a_destructive_replace_and_protection_blocks_it() {
+        let live = live_of(&spec());
+        let mut s = spec();
+        s.sort_key = Some(KeySpec { name: "sk".into(), ty: AttrType::N });
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.action, Action::Replace);
+        assert!(c.destructive);
+        assert!(c.reason.as_deref().unwrap().contains("--allow-replace dynamodb_table.t"));
+        assert_eq!(c.diffs, vec![FieldDiff::new("sort_key", "sk (S)", "sk (N)").note("forces replacement")]);
+        assert_eq!(shape(&steps), ["delete_table", "wait_deleted", "create_table", "wait_active"]);
+        assert!(c.blocked.is_none());
+
+        let mut protected = spec();
+        protected.deletion_protection = true;
+        let (c, _) = diff("t", &s, &tags(), Some(&live_of(&protected)));
+        assert!(c.blocked.as_deref().unwrap().contains("deletion protection"));
+    }
+
+    #[test]
+    fn billing_switches_send_what_aws_requires() {
+        let live = live_of(&spec());
+        let mut s = spec();
+        s.billing = Billing::OnDemand;
+        s.capacity = None;
+        s.global_secondary_indexes.get_mut("g1").unwrap().capacity = None;
+        let (_, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(
+            ops(&steps)[0],
+            TableOp::UpdateThroughput { name: "t".into(), billing: Some(Billing::OnDemand), table: None, indexes: BTreeMap::new() }
+        );
+        // Back to provisioned: the table's and every index's throughput go with the switch.
+        let (_, steps) = diff("t", &spec(), &tags(), Some(&live_of(&s)));
+        assert_eq!(
+            ops(&steps)[0],
+            TableOp::UpdateThroughput {
+                name: "t".into(),
+                billing: Some(Billing::Provisioned),
+                table: cap(5, 5),
+                indexes: BTreeMap::from([("g1".into(), Capacity { read: 5, write: 5 })])
+            }
+        );
+    }
+
+    #[test]
+    fn protection_goes_first_and_tags_last() {
+        let mut live = live_of(&spec());
+        live.tags.insert("old".into(), "x".into());
+        live.tags.insert("aws:cloudformation:stack-name".into(), "y".into());
+        let mut s = spec();
+        s.deletion_protection = true;
+        s.capacity = cap(5, 6);
+        let mut want = tags();
+        want.insert("app".into(), "cruddur".into());
+        let (c, steps) = diff("t", &s, &want, Some(&live));
+        assert_eq!(shape(&steps), ["set_deletion_protection", "wait_active", "update_throughput", "wait_active", "tag"]);
+        assert_eq!(
+            ops(&steps)[4],
+            TableOp::Tag { name: "t".into(), set: BTreeMap::from([("app".into(), "cruddur".into())]), remove: vec!["old".into()] }
+        );
+        assert!(c.diffs.iter().all(|d| !d.path.contains("aws:")));
+    }
+
+    #[test]
+    fn steps_round_trip_through_json() {
+        let (_, steps) = diff("t", &spec(), &tags(), None);
+        let text = serde_json::to_string(&steps).unwrap();
+        let back: Vec<Step> = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, steps);
+    }
+}
