@@ -1,0 +1,240 @@
+//! The integration-test harness: a real emulator (moto, optionally behind the AWS-rules proxy
+//! of tools/emulator.py) on a free loopback port per test, and the built binary run against it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let py = repo().join(".venv/bin/python");
+    assert!(py.exists(), "{} is missing: run ./scripts/bootstrap (./scripts/test does)", py.display());
+    py
+}
+
+pub struct Emulator {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    _log: tempfile::NamedTempFile,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Call {
+    pub service: String,
+    pub action: String,
+    pub write: bool,
+}
+
+impl Emulator {
+    /// Plain moto behind the call-recording proxy.
+    pub fn start() -> Self {
+        Self::launch(&[])
+    }
+
+    /// moto behind the proxy that enforces AWS's rules (busy windows, one index change per
+    /// UpdateTable, no-op throughput refused, one stream change at a time).
+    pub fn with_aws_rules() -> Self {
+        Self::with_busy_seconds("1.2")
+    }
+
+    /// The AWS-rules proxy with tables busy for `secs` after each change.
+    pub fn with_busy_seconds(secs: &str) -> Self {
+        Self::launch(&["--aws-rules", "--busy-seconds", secs])
+    }
+
+    fn launch(extra: &[&str]) -> Self {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut child = Command::new(python())
+            .arg(repo().join("tools/emulator.py"))
+            .args(["--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .expect("start the emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port: u16 = line
+            .trim()
+            .strip_prefix("READY port=")
+            .unwrap_or_else(|| panic!("emulator did not start: {line:?}"))
+            .parse()
+            .unwrap();
+        Emulator { child, port, url: format!("http://127.0.0.1:{port}"), _log: log }
+    }
+
+    fn http(&self, method: &str, path: &str) -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    }
+
+    /// Every call the emulator has answered since the last reset.
+    pub fn calls(&self) -> Vec<Call> {
+        serde_json::from_str(&self.http("GET", "/_proxy/calls")).unwrap()
+    }
+
+    pub fn writes(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|c| c.write).map(|c| format!("{}:{}", c.service, c.action)).collect()
+    }
+
+    pub fn count(&self, action: &str) -> usize {
+        self.calls().iter().filter(|c| c.action == action).count()
+    }
+
+    pub fn reset_calls(&self) {
+        self.http("POST", "/_proxy/calls/reset");
+    }
+
+    /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
+    /// of band, as another actor would. `code` sees `ddb` (a DynamoDB client).
+    pub fn py(&self, code: &str) -> String {
+        let prelude = format!(
+            "import boto3, json\nddb = boto3.client('dynamodb', endpoint_url='{}', region_name='us-east-1', \
+             aws_access_key_id='test', aws_secret_access_key='test')\n",
+            self.url
+        );
+        let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();
+        assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs the built binary in `dir` against this emulator, with no terminal on stdin.
+    pub fn cli(&self, dir: &Path, args: &[&str]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+        cmd.current_dir(dir).arg("--endpoint-url").arg(&self.url).args(args);
+        Run::from(isolated(&mut cmd).output().unwrap())
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Clears the AWS settings of whoever runs the tests, so that tests see only what they set.
+pub fn isolated(cmd: &mut Command) -> &mut Command {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("AWS_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", self.stdout))
+    }
+}
+
+/// A folder with a spec (and whatever files it names), for one test.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new(spec: &str) -> Self {
+        let w = Workspace { dir: tempfile::tempdir().unwrap() };
+        w.write_spec(spec);
+        w
+    }
+
+    /// A copy of the shipped spec with its policies and Lambda sources.
+    pub fn shipped() -> Self {
+        let w = Workspace { dir: tempfile::tempdir().unwrap() };
+        copy_dir(&repo().join("policies"), &w.path().join("policies"));
+        copy_dir(&repo().join("lambda"), &w.path().join("lambda"));
+        std::fs::copy(repo().join("infra.yaml"), w.path().join("infra.yaml")).unwrap();
+        w
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write_spec(&self, spec: &str) {
+        std::fs::write(self.path().join("infra.yaml"), spec).unwrap();
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "__pycache__" {
+                copy_dir(&e.path(), &target);
+            }
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A spec of one table, `messages`, in env `local` (us-east-1), with `table_yaml` as the
+/// table's body (indented by four spaces).
+pub fn table_spec(table_yaml: &str) -> String {
+    format!(
+        "version: 1\nstack: test\ndefault_env: local\nenvironments:\n  local:\n    region: us-east-1\n\
+         tables:\n  messages:\n{table_yaml}"
+    )
+}
+
+pub const BASE_TABLE: &str = "    partition_key: { name: pk, type: S }
+    sort_key: { name: sk, type: S }
+    billing: provisioned
+    capacity: { read: 5, write: 5 }
+    global_secondary_indexes:
+      by-group:
+        partition_key: { name: message_group_uuid, type: S }
+        sort_key: { name: sk, type: S }
+        projection: all
+        capacity: { read: 5, write: 5 }
+    stream: new_image
+";

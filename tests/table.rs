@@ -1,0 +1,257 @@
+//! The table kind end to end: the built binary against moto behind the AWS-rules proxy.
+
+mod common;
+
+use common::*;
+
+fn base() -> Workspace {
+    Workspace::new(&table_spec(BASE_TABLE))
+}
+
+#[test]
+fn fresh_create_converges_and_the_second_plan_is_clean() {
+    let emu = Emulator::with_busy_seconds("2.5");
+    let ws = base();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(2);
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stdout.contains("Apply complete: 1 added"), "{}", run.stdout);
+    // The proxy kept the table CREATING for a while: apply waited and said so.
+    assert!(run.stderr.contains("waiting for table messages to be ACTIVE"), "{}", run.stderr);
+    emu.reset_calls();
+    let plan = emu.cli(ws.path(), &["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("No changes."));
+    assert!(emu.writes().is_empty(), "plan wrote: {:?}", emu.writes());
+    let described = emu.py(
+        "t = ddb.describe_table(TableName='messages')['Table']\n\
+         print(t['StreamSpecification']['StreamViewType'], t['ProvisionedThroughput']['ReadCapacityUnits'], \
+         [g['IndexName'] for g in t['GlobalSecondaryIndexes']])",
+    );
+    assert_eq!(described.trim(), "NEW_IMAGE 5 ['by-group']");
+}
+
+#[test]
+fn capacity_change_plans_exactly_that_field_and_converges() {
+    let emu = Emulator::with_aws_rules();
+    let ws = base();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 10, write: 5 }", 1)));
+    let plan = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
+    plan.expect(2);
+    let doc = plan.json();
+    let change = &doc["changes"][0];
+    assert_eq!(change["address"], "dynamodb_table.messages");
+    assert_eq!(change["action"], "update");
+    assert_eq!(change["diffs"], serde_json::json!([{"path": "read_capacity", "before": 5, "after": 10}]));
+    emu.reset_calls();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    // One UpdateTable with the table's throughput only: the proxy refuses a no-op index update.
+    assert_eq!(emu.count("UpdateTable"), 1);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn adding_two_indexes_and_removing_one_converges_one_change_at_a_time() {
+    let emu = Emulator::with_aws_rules();
+    let ws = base();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let churn = BASE_TABLE.replace(
+        "      by-group:\n        partition_key: { name: message_group_uuid, type: S }",
+        "      by-user:\n        partition_key: { name: user_uuid, type: S }\n        sort_key: { name: sk, type: S }\n        \
+         projection: keys_only\n        capacity: { read: 2, write: 2 }\n      by-handle:\n        \
+         partition_key: { name: user_handle, type: S }",
+    ).replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 6, write: 5 }", 1);
+    ws.write_spec(&table_spec(&churn));
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).json();
+    let ops: Vec<String> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["op"]["call"]["op"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ops,
+        ["delete_index", "wait_active", "update_throughput", "wait_active", "create_index", "wait_active", "create_index", "wait_active"]
+    );
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert_eq!(emu.count("UpdateTable"), 4, "{}", run.stderr);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    let names = emu.py("print(sorted(g['IndexName'] for g in ddb.describe_table(TableName='messages')['Table']['GlobalSecondaryIndexes']))");
+    assert_eq!(names.trim(), "['by-handle', 'by-user']");
+}
+
+#[test]
+fn key_change_plans_replace_and_apply_refuses_with_items_intact() {
+    let emu = Emulator::with_aws_rules();
+    let ws = base();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.py("ddb.put_item(TableName='messages', Item={'pk': {'S': 'MSG#1'}, 'sk': {'S': '2026-01-01'}})");
+    ws.write_spec(&table_spec(&BASE_TABLE.replacen("sort_key: { name: sk, type: S }", "sort_key: { name: created_at, type: S }", 1)));
+    let plan = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
+    plan.expect(2);
+    let change = &plan.json()["changes"][0];
+    assert_eq!(change["action"], "replace");
+    assert!(change["reason"].as_str().unwrap().contains("destroys all of its items"));
+
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("--allow-replace dynamodb_table.messages"), "{}", run.stderr);
+    assert!(emu.writes().is_empty(), "refused apply wrote: {:?}", emu.writes());
+    assert_eq!(emu.py("print(ddb.scan(TableName='messages')['Count'])").trim(), "1");
+
+    // Naming another address does not allow it either.
+    emu.cli(ws.path(), &["apply", "--yes", "--allow-replace", "dynamodb_table.other"]).expect(1);
+    assert_eq!(emu.py("print(ddb.scan(TableName='messages')['Count'])").trim(), "1");
+
+    // Named exactly: the table is replaced and the new key schema is live.
+    emu.cli(ws.path(), &["apply", "--yes", "--allow-replace", "dynamodb_table.messages"]).expect(0);
+    assert_eq!(emu.py("print(ddb.scan(TableName='messages')['Count'])").trim(), "0");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_protected_table_is_never_replaced() {
+    let emu = Emulator::with_aws_rules();
+    let ws = Workspace::new(&table_spec(&format!("{BASE_TABLE}    deletion_protection: true\n")));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&table_spec(&format!(
+        "{}    deletion_protection: true\n",
+        BASE_TABLE.replacen("partition_key: { name: pk, type: S }", "partition_key: { name: id, type: S }", 1)
+    )));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes", "--allow-replace", "dynamodb_table.messages"]);
+    run.expect(1);
+    assert!(run.stderr.contains("deletion protection"), "{}", run.stderr);
+    assert!(emu.writes().is_empty());
+}
+
+#[test]
+fn broken_spec_exits_1_naming_the_place_and_touches_nothing() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&table_spec(&BASE_TABLE.replacen("billing: provisioned", "billing: provisioned\n    bilingg: x", 1)));
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("infra.yaml:12:5: tables.messages.bilingg: unknown field `bilingg`"), "{}", run.stderr);
+    let ws2 = Workspace::new(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: -1, write: 5 }", 1)));
+    emu.cli(ws2.path(), &["plan"]).expect(1);
+    assert!(emu.calls().is_empty(), "a broken spec reached AWS: {:?}", emu.calls());
+}
+
+#[test]
+fn apply_without_a_terminal_and_without_yes_refuses_and_changes_nothing() {
+    let emu = Emulator::start();
+    let ws = base();
+    let run = emu.cli(ws.path(), &["apply"]);
+    run.expect(1);
+    assert!(run.stderr.contains("needs --yes"), "{}", run.stderr);
+    assert!(emu.writes().is_empty());
+}
+
+#[test]
+fn another_writer_keeping_the_table_busy_is_waited_out() {
+    let emu = Emulator::with_aws_rules();
+    let ws = base();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    // Someone else changes the table; it stays UPDATING for a moment.
+    emu.py(
+        "import time\ntime.sleep(1.3)\nddb.update_table(TableName='messages', \
+         ProvisionedThroughput={'ReadCapacityUnits': 7, 'WriteCapacityUnits': 7})",
+    );
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("table messages is busy (ResourceInUseException)"), "{}", run.stderr);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn stream_off_converges_and_a_view_change_plans_disable_then_enable() {
+    let emu = Emulator::with_aws_rules();
+    let ws = base();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&table_spec(&BASE_TABLE.replace("stream: new_image", "stream: new_and_old_images")));
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).json();
+    let ops: Vec<&str> = plan["steps"].as_array().unwrap().iter().map(|s| s["op"]["call"]["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["disable_stream", "wait_active", "enable_stream", "wait_active"]);
+    let note = plan["changes"][0]["diffs"][0]["note"].as_str().unwrap();
+    assert!(note.contains("new stream ARN") && note.contains("lost"), "{note}");
+    // moto cannot re-enable a stream once disabled, so only the disable is applied here.
+    ws.write_spec(&table_spec(&BASE_TABLE.replace("stream: new_image", "stream: off")));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn out_of_band_tag_and_protection_changes_are_drift_and_are_reverted() {
+    let emu = Emulator::with_aws_rules();
+    let ws = Workspace::new(&table_spec(&format!("{BASE_TABLE}    tags: {{ app: cruddur }}\n")));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.py(
+        "arn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
+         ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])",
+    );
+    let run = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    run.expect(2);
+    let diffs = &run.json()["changes"][0]["diffs"];
+    assert_eq!(diffs, &serde_json::json!([{"path": "tags.owner", "before": "someone", "after": null}]));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["drift"]).expect(0);
+}
+
+#[test]
+fn json_plan_follows_the_contract() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let run = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    run.expect(0);
+    let doc = run.json();
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["env"], "local");
+    assert_eq!(doc["region"], "us-east-1");
+    assert_eq!(doc["account_id"], "123456789012");
+    let addresses: Vec<&str> = doc["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap()).collect();
+    // Every declared resource appears.
+    for a in [
+        "dynamodb_table.cruddur-messages",
+        "vpc_endpoint.dynamodb",
+        "iam_role.cruddur-messaging-stream",
+        "lambda_function.cruddur-messaging-stream",
+        "lambda_event_source_mapping.cruddur-messaging-stream",
+    ] {
+        assert!(addresses.contains(&a), "{a} missing from {addresses:?}");
+    }
+    let s = &doc["summary"];
+    for k in ["create", "update", "replace", "delete", "no_op"] {
+        assert!(s[k].is_u64(), "summary.{k}");
+    }
+    assert_eq!(doc["changes"][0]["action"], "create");
+}
+
+#[test]
+fn endpoint_precedence_is_flag_then_env_var_then_spec() {
+    let emu = Emulator::start();
+    let dead = "http://127.0.0.1:9";
+    let ws = Workspace::new(&table_spec(BASE_TABLE).replace("region: us-east-1", &format!("region: us-east-1\n    endpoint_url: {dead}")));
+    let bin = env!("CARGO_BIN_EXE_cruddur-infra");
+    // AWS_ENDPOINT_URL beats the spec's endpoint_url.
+    let run: Run = isolated(std::process::Command::new(bin).current_dir(ws.path()).arg("plan"))
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .output()
+        .unwrap()
+        .into();
+    run.expect(0);
+    // --endpoint-url beats AWS_ENDPOINT_URL.
+    let run: Run = isolated(std::process::Command::new(bin).current_dir(ws.path()).args(["--endpoint-url", &emu.url, "plan"]))
+        .env("AWS_ENDPOINT_URL", dead)
+        .output()
+        .unwrap()
+        .into();
+    run.expect(0);
+    // The spec's endpoint alone (dead): a clear error, exit 1.
+    let run: Run = isolated(std::process::Command::new(bin).current_dir(ws.path()).arg("plan")).output().unwrap().into();
+    run.expect(1);
+    assert!(run.stderr.contains("cannot be reached") || run.stderr.contains("dispatch"), "{}", run.stderr);
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""The local AWS emulator: moto in server mode, optionally behind a proxy that enforces the
+rules of ../shared/aws-rules.md that moto does not (see README, "The local emulator").
+
+    emulator.py [--host 127.0.0.1] [--port 4566] [--aws-rules] [--busy-seconds 1.5]
+
+Prints `READY port=N` on stdout once it accepts connections (port 0 picks a free port).
+
+With --aws-rules, in front of moto:
+- DynamoDB: a table is CREATING / UPDATING for --busy-seconds after CreateTable or
+  UpdateTable (DescribeTable says so, and indexes being built say CREATING); UpdateTable and
+  DeleteTable meanwhile fail with ResourceInUseException; more than one index create/delete
+  in one UpdateTable fails with LimitExceededException; throughput equal to the current value
+  fails with ValidationException.
+Control endpoints: GET /_proxy/calls (every call seen: service, action, write), POST
+/_proxy/calls/reset.
+"""
+
+import argparse
+import io
+import json
+import os
+import sys
+import threading
+import time
+
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
+DDB_JSON = "application/x-amz-json-1.0"
+
+
+def service_of(environ):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" in auth:
+        scope = auth.split("Credential=")[1].split(",")[0].split("/")
+        if len(scope) >= 4:
+            return scope[3]
+    return "unknown"
+
+
+def action_of(environ, service, body):
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.split(".")[-1]
+    if body and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        from urllib.parse import parse_qs
+
+        return parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
+    return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+
+
+def is_write(service, action, method):
+    if service == "lambda" or " " in action:
+        return method not in ("GET", "HEAD")
+    return not action.startswith(READ_PREFIXES)
+
+
+def ddb_error(start_response, kind, message, status="400 Bad Request"):
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}).encode()
+    start_response(status, [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Proxy:
+    def __init__(self, app, aws_rules, busy_seconds):
+        self.app = app
+        self.aws_rules = aws_rules
+        self.busy_seconds = busy_seconds
+        self.lock = threading.Lock()
+        self.calls = []
+        # table name -> {"until": t, "status": "CREATING"|"UPDATING", "creating": set, "deleting": {name: desc}}
+        self.busy = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+    def call_app(self, environ, body):
+        environ = dict(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        captured = {}
+
+        def sr(status, headers, exc_info=None):
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda data: None
+
+        chunks = self.app(environ, sr)
+        try:
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        return captured["status"], captured["headers"], data
+
+    def respond(self, start_response, status, headers, data):
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(data))))
+        start_response(status, headers)
+        return [data]
+
+    def describe(self, environ, table):
+        env = dict(environ)
+        env["HTTP_X_AMZ_TARGET"] = "DynamoDB_20120810.DescribeTable"
+        status, _, data = self.call_app(env, json.dumps({"TableName": table}).encode())
+        if not status.startswith("200"):
+            return None
+        return json.loads(data)["Table"]
+
+    def control(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/_proxy/calls":
+            with self.lock:
+                data = json.dumps(self.calls).encode()
+        elif path == "/_proxy/calls/reset":
+            with self.lock:
+                self.calls.clear()
+            data = b"{}"
+        else:
+            start_response("404 Not Found", [("Content-Length", "0")])
+            return [b""]
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    # -- the rules --------------------------------------------------------------------------
+    def busy_state(self, table):
+        st = self.busy.get(table)
+        if st and st["until"] <= time.monotonic():
+            del self.busy[table]
+            return None
+        return st
+
+    def check_dynamodb(self, environ, action, req, start_response):
+        """Returns an error response, or None to let the call through."""
+        table = req.get("TableName")
+        if action in ("UpdateTable", "DeleteTable") and table:
+            with self.lock:
+                st = self.busy_state(table)
+            if st:
+                return ddb_error(
+                    start_response,
+                    "ResourceInUseException",
+                    f"Attempt to change a resource which is still in use: Table is being {st['status'].lower()}: {table}",
+                )
+        if action != "UpdateTable":
+            return None
+        updates = req.get("GlobalSecondaryIndexUpdates") or []
+        creates_deletes = [u for u in updates if "Create" in u or "Delete" in u]
+        if len(creates_deletes) > 1:
+            return ddb_error(
+                start_response,
+                "LimitExceededException",
+                "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table",
+            )
+        live = self.describe(environ, table)
+        if live is None:
+            return None
+        pt = req.get("ProvisionedThroughput")
+        cur = live.get("ProvisionedThroughput", {})
+        if pt and "BillingMode" not in req and pt.get("ReadCapacityUnits") == cur.get("ReadCapacityUnits") and pt.get(
+            "WriteCapacityUnits"
+        ) == cur.get("WriteCapacityUnits"):
+            return ddb_error(
+                start_response,
+                "ValidationException",
+                "The provisioned throughput for the table will not change. The requested value equals the current value. "
+                f"Current ReadCapacityUnits provisioned for the table: {cur.get('ReadCapacityUnits')}. "
+                f"Requested ReadCapacityUnits: {pt.get('ReadCapacityUnits')}. "
+                f"Current WriteCapacityUnits provisioned for the table: {cur.get('WriteCapacityUnits')}. "
+                f"Requested WriteCapacityUnits: {pt.get('WriteCapacityUnits')}. Refer to the Amazon DynamoDB Developer "
+                "Guide for current limits and how to request higher limits.",
+            )
+        gsis = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", [])}
+        for u in updates:
+            upd = u.get("Update")
+            if upd and "BillingMode" not in req:
+                cur = gsis.get(upd["IndexName"], {}).get("ProvisionedThroughput", {})
+                want = upd.get("ProvisionedThroughput", {})
+                if want.get("ReadCapacityUnits") == cur.get("ReadCapacityUnits") and want.get(
+                    "WriteCapacityUnits"
+                ) == cur.get("WriteCapacityUnits"):
+                    return ddb_error(
+                        start_response,
+                        "ValidationException",
+                        f"The provisioned throughput for the index {upd['IndexName']} will not change. "
+                        "The requested value equals the current value.",
+                    )
+        spec = req.get("StreamSpecification")
+        if spec and spec.get("StreamEnabled") and live.get("StreamSpecification", {}).get("StreamEnabled"):
+            return ddb_error(start_response, "ValidationException", f"Table already has an enabled stream: {live.get('TableArn')}")
+        if spec and (pt or updates or "DeletionProtectionEnabled" in req):
+            return ddb_error(
+                start_response,
+                "ValidationException",
+                "One or more parameter values were invalid: a stream change cannot be combined with other updates",
+            )
+        return None
+
+    def after_dynamodb(self, environ, action, req, before):
+        table = req.get("TableName")
+        if action not in ("CreateTable", "UpdateTable") or not table:
+            return
+        st = {
+            "until": time.monotonic() + self.busy_seconds,
+            "status": "CREATING" if action == "CreateTable" else "UPDATING",
+            "creating": set(),
+            "deleting": {},
+        }
+        for u in req.get("GlobalSecondaryIndexUpdates") or []:
+            if "Create" in u:
+                st["creating"].add(u["Create"]["IndexName"])
+            if "Delete" in u and before:
+                for g in before.get("GlobalSecondaryIndexes", []):
+                    if g["IndexName"] == u["Delete"]["IndexName"]:
+                        st["deleting"][g["IndexName"]] = dict(g, IndexStatus="DELETING")
+        with self.lock:
+            self.busy[table] = st
+
+    def rewrite_describe(self, data):
+        doc = json.loads(data)
+        t = doc.get("Table", {})
+        with self.lock:
+            st = self.busy_state(t.get("TableName"))
+        if not st:
+            return data
+        t["TableStatus"] = st["status"]
+        for g in t.get("GlobalSecondaryIndexes", []):
+            if g["IndexName"] in st["creating"] or st["status"] == "CREATING":
+                g["IndexStatus"] = "CREATING"
+        for g in st["deleting"].values():
+            t.setdefault("GlobalSecondaryIndexes", []).append(g)
+        return json.dumps(doc).encode()
+
+    # -- WSGI -------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_proxy/"):
+            return self.control(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        service = service_of(environ)
+        action = action_of(environ, service, body)
+        method = environ.get("REQUEST_METHOD", "GET")
+        with self.lock:
+            self.calls.append({"service": service, "action": action, "write": is_write(service, action, method)})
+        req = {}
+        before = None
+        if self.aws_rules and service == "dynamodb":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                req = {}
+            refused = self.check_dynamodb(environ, action, req, start_response)
+            if refused is not None:
+                return refused
+            if action == "UpdateTable":
+                before = self.describe(environ, req.get("TableName", ""))
+        status, headers, data = self.call_app(environ, body)
+        if self.aws_rules and service == "dynamodb" and status.startswith("200"):
+            if action == "DescribeTable":
+                data = self.rewrite_describe(data)
+            else:
+                self.after_dynamodb(environ, action, req, before)
+        return self.respond(start_response, status, headers, data)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=4566)
+    ap.add_argument("--aws-rules", action="store_true", help="enforce AWS rules moto does not")
+    ap.add_argument("--busy-seconds", type=float, default=1.5)
+    args = ap.parse_args()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("the emulator binds to loopback only")
+    app = DomainDispatcherApplication(create_backend_app)
+    proxy = Proxy(app, args.aws_rules, args.busy_seconds)
+    server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
+    print(f"READY port={server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
