@@ -46,6 +46,9 @@ pub struct FieldDiff {
     /// Why this field matters: forces replacement, loses stream records, ...
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Set when the change lets something do more than before (IAM grants): what it adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadens: Option<String>,
 }
 
 impl FieldDiff {
@@ -55,7 +58,13 @@ impl FieldDiff {
             before: serde_json::to_value(before).unwrap_or(Value::Null),
             after: serde_json::to_value(after).unwrap_or(Value::Null),
             note: None,
+            broadens: None,
         }
+    }
+
+    pub fn broadens(mut self, what: impl Into<String>) -> Self {
+        self.broadens = Some(what.into());
+        self
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Self {

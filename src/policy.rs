@@ -51,7 +51,6 @@ fn valid_action(a: &str) -> bool {
 
 /// Checks a policy document's text: JSON, known keys, Version, Effect, actions of the form
 /// `service:Action`. A `*` action is an error; other wildcards are warnings.
-/// `require_principal`: trust and endpoint policies name principals, identity policies must not.
 pub fn check(text: &str) -> Vec<PolicyProblem> {
     let mut out = Vec::new();
     let mut err = |needle: &str, field: String, message: String, warning: bool| {
@@ -238,6 +237,84 @@ pub fn decode(encoded: &str) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("policy document is not JSON: {e}"))
 }
 
+/// One permission a statement grants or denies: effect, principal, action, resource, condition.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Grant {
+    effect: String,
+    principal: String,
+    action: String,
+    resource: String,
+    condition: String,
+}
+
+fn grants(doc: &Value) -> Vec<Grant> {
+    let norm = normalize(doc);
+    let mut out = Vec::new();
+    let empty = Vec::new();
+    for st in norm.get("Statement").and_then(Value::as_array).unwrap_or(&empty) {
+        let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("Allow").to_string();
+        let list = |k: &str, not: &str| -> Vec<String> {
+            if let Some(v) = st.get(k).and_then(as_string_list) {
+                v
+            } else if let Some(v) = st.get(not).and_then(as_string_list) {
+                vec![format!("everything except {}", v.join(", "))]
+            } else {
+                vec!["*".into()]
+            }
+        };
+        let principal = st.get("Principal").or_else(|| st.get("NotPrincipal")).map(|p| p.to_string()).unwrap_or_default();
+        let condition = st.get("Condition").map(|c| c.to_string()).unwrap_or_default();
+        for action in list("Action", "NotAction") {
+            for resource in list("Resource", "NotResource") {
+                out.push(Grant {
+                    effect: effect.clone(),
+                    principal: principal.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    condition: condition.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What `after` allows that `before` did not (a new Allow, or a Deny taken away), in words.
+/// Conservative: a grant counts as new unless `before` has the same one with the same or no
+/// condition; wildcards are not expanded.
+pub fn broadening(before: Option<&Value>, after: &Value) -> Vec<String> {
+    let b = before.map(grants).unwrap_or_default();
+    let a = grants(after);
+    let covered = |g: &Grant, set: &[Grant]| {
+        set.iter().any(|x| {
+            x.effect == g.effect
+                && x.principal == g.principal
+                && x.action == g.action
+                && x.resource == g.resource
+                && (x.condition == g.condition || x.condition.is_empty())
+        })
+    };
+    let who = |g: &Grant| if g.principal.is_empty() { String::new() } else { format!(" to {}", g.principal) };
+    let mut out: Vec<String> = a
+        .iter()
+        .filter(|g| g.effect == "Allow" && !covered(g, &b))
+        .map(|g| format!("allows {} on {}{}", g.action, g.resource, who(g)))
+        .collect();
+    out.extend(
+        b.iter()
+            .filter(|g| g.effect == "Deny" && !a.iter().any(|x| x.effect == "Deny" && x.action == g.action && x.resource == g.resource))
+            .map(|g| format!("no longer denies {} on {}", g.action, g.resource)),
+    );
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The document as the plan shows it: normalized, pretty-printed.
+pub fn pretty(doc: &Value) -> String {
+    serde_json::to_string_pretty(&normalize(doc)).unwrap_or_default()
+}
+
 /// True when two documents mean the same.
 pub fn equivalent(a: &Value, b: &Value) -> bool {
     normalize(a) == normalize(b)
@@ -294,6 +371,28 @@ mod tests {
         let b = json!({"Statement":[{"Condition":{"Bool":{"aws:SecureTransport":"true"},"StringEquals":{"aws:SourceAccount":["1","2"]}},
             "Action":["sts:AssumeRole"],"Principal":{"Service":["lambda.amazonaws.com"]},"Effect":"Allow"}]});
         assert!(equivalent(&a, &b));
+    }
+
+    #[test]
+    fn broadening_names_new_grants_and_ignores_narrowing() {
+        let before = json!({"Statement":[{"Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:Query"],"Resource":"t"}]});
+        let narrower = json!({"Statement":[{"Effect":"Allow","Action":"dynamodb:Query","Resource":"t"}]});
+        assert!(broadening(Some(&before), &narrower).is_empty());
+        let reordered = json!({"Statement":[{"Resource":["t"],"Action":["dynamodb:Query","dynamodb:PutItem"],"Effect":"Allow"}]});
+        assert!(broadening(Some(&before), &reordered).is_empty());
+        let wider = json!({"Statement":[{"Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:Query","dynamodb:Scan"],"Resource":"t"}]});
+        assert_eq!(broadening(Some(&before), &wider), ["allows dynamodb:Scan on t"]);
+        let new_resource = json!({"Statement":[{"Effect":"Allow","Action":"dynamodb:Query","Resource":["t","t/index/*"]}]});
+        assert_eq!(broadening(Some(&before), &new_resource), ["allows dynamodb:Query on t/index/*"]);
+        // A condition added narrows; a condition removed widens.
+        let conditioned = json!({"Statement":[{"Effect":"Allow","Action":"dynamodb:Query","Resource":"t","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]});
+        assert!(broadening(Some(&before), &conditioned).is_empty());
+        assert_eq!(broadening(Some(&conditioned), &narrower), ["allows dynamodb:Query on t"]);
+        // A Deny taken away widens.
+        let deny = json!({"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]});
+        assert_eq!(broadening(Some(&deny), &json!({"Statement":[]})), ["no longer denies s3:* on *"]);
+        // A new document grants everything in it.
+        assert_eq!(broadening(None, &narrower), ["allows dynamodb:Query on t"]);
     }
 
     #[test]

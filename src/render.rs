@@ -42,6 +42,41 @@ pub fn value(v: &Value) -> String {
     }
 }
 
+/// A policy document (trust, inline or endpoint policy).
+fn is_document(v: &Value) -> bool {
+    v.get("Statement").is_some()
+}
+
+fn broadens_line(out: &mut String, d: &crate::plan::FieldDiff, color: bool) {
+    if let Some(b) = &d.broadens {
+        let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
+        let _ = writeln!(out, "          {} {b}", paint(color, style, "[broadens permissions]"));
+    }
+}
+
+/// A policy document change as a line diff of the normalized documents.
+fn document_diff(out: &mut String, d: &crate::plan::FieldDiff, color: bool) {
+    let pretty = |v: &Value| if v.is_null() { String::new() } else { crate::policy::pretty(v) + "\n" };
+    let (before, after) = (pretty(&d.before), pretty(&d.after));
+    let sym = match (d.before.is_null(), d.after.is_null()) {
+        (true, _) => "+",
+        (_, true) => "-",
+        _ => "~",
+    };
+    let _ = writeln!(out, "      {sym} {}:", d.path);
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    for change in diff.iter_all_changes() {
+        let (mark, style) = match change.tag() {
+            similar::ChangeTag::Delete => ("-", action_style(Action::Delete)),
+            similar::ChangeTag::Insert => ("+", action_style(Action::Create)),
+            similar::ChangeTag::Equal => (" ", Style::new()),
+        };
+        let line = format!("{mark} {}", change.value().trim_end_matches('\n'));
+        let _ = writeln!(out, "          {}", paint(color, style, &line));
+    }
+    broadens_line(out, d, color);
+}
+
 /// The human plan: one line per resource, field diffs under it, the steps, a summary line.
 pub fn human(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
@@ -60,6 +95,10 @@ pub fn human(plan: &Plan, color: bool) -> String {
         let sym = format!("{:>3}", c.action.symbol());
         let _ = writeln!(out, "{} {} {}", paint(color, st, &sym), paint(color, bold, &c.address), action_words(c.action));
         for d in &c.diffs {
+            if is_document(&d.before) || is_document(&d.after) {
+                document_diff(&mut out, d, color);
+                continue;
+            }
             let (s, line) = match (&d.before, &d.after) {
                 (Value::Null, a) => ("+", format!("{} = {}", d.path, value(a))),
                 (b, Value::Null) => ("-", format!("{} = {}", d.path, value(b))),
@@ -69,6 +108,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             if let Some(n) = &d.note {
                 let _ = writeln!(out, "          {}", paint(color, Style::new().italic(), &format!("note: {n}")));
             }
+            broadens_line(&mut out, d, color);
         }
         if let Some(r) = &c.reason {
             let _ = writeln!(out, "      reason: {r}");

@@ -2,6 +2,7 @@
 //! this module reads all of them concurrently, plans them in dependency order and dispatches
 //! steps. Adding a kind: a module, a variant of [`Op`], and a line in each function below.
 
+pub mod role;
 pub mod table;
 pub mod wait;
 
@@ -24,6 +25,7 @@ const READ_CONCURRENCY: usize = 16;
 #[serde(tag = "kind", content = "call", rename_all = "snake_case")]
 pub enum Op {
     DynamodbTable(table::TableOp),
+    IamRole(role::RoleOp),
 }
 
 /// Everything read from AWS for one spec.
@@ -32,6 +34,7 @@ pub struct Live {
     pub account_id: String,
     pub partition: String,
     pub tables: BTreeMap<String, Option<table::LiveTable>>,
+    pub roles: BTreeMap<String, Option<role::LiveRole>>,
 }
 
 /// Reads the caller's identity and every declared resource, concurrently.
@@ -46,7 +49,14 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         })
         .buffer_unordered(READ_CONCURRENCY)
         .collect::<Vec<_>>();
-    let (identity, tables) = tokio::join!(identity, tables);
+    let roles = stream::iter(desired.resources.roles.keys().cloned())
+        .map(|name| async move {
+            let live = role::observe(ctx, &name).await;
+            (name, live)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let (identity, tables, roles) = tokio::join!(identity, tables, roles);
     let identity = identity?;
     let account_id = identity.account.clone().context("GetCallerIdentity returned no account")?;
     let partition = identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
@@ -60,11 +70,15 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
             );
         }
     }
-    let mut out = BTreeMap::new();
+    let mut live_tables = BTreeMap::new();
     for (name, live) in tables {
-        out.insert(name, live?);
+        live_tables.insert(name, live?);
     }
-    Ok(Live { account_id, partition, tables: out })
+    let mut live_roles = BTreeMap::new();
+    for (name, live) in roles {
+        live_roles.insert(name, live?);
+    }
+    Ok(Live { account_id, partition, tables: live_tables, roles: live_roles })
 }
 
 /// The tags the tool puts on everything it manages, beside the user's own.
@@ -79,7 +93,7 @@ pub fn own_tags(desired: &Desired) -> BTreeMap<String, String> {
 fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &RefContext) -> BTreeMap<String, String> {
     let mut tags = own_tags(desired);
     for (k, v) in user {
-        tags.insert(k.clone(), refs.resolve(v, &desired.resources).0);
+        tags.insert(k.clone(), refs.resolve(v).0);
     }
     tags
 }
@@ -125,6 +139,54 @@ fn mapping_addresses(name: &str, f: &crate::spec::FunctionSpec) -> Vec<String> {
     }
 }
 
+/// A role as the spec wants it: policy files resolved against what is known now.
+fn desired_role(desired: &Desired, spec: &crate::spec::RoleSpec, refs: &RefContext) -> role::DesiredRole {
+    let inline = spec
+        .inline_policies
+        .iter()
+        .map(|(p, file)| {
+            let template = desired.files.get(file).cloned().unwrap_or_default();
+            let (text, complete) = refs.resolve(&template);
+            // Validation proved the template is JSON; a resolved value cannot break that.
+            let document = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+            (p.clone(), role::InlinePolicy { document, late_template: (!complete).then_some(template) })
+        })
+        .collect();
+    let mut tags = own_tags(desired);
+    for (k, v) in &spec.tags {
+        tags.insert(k.clone(), refs.resolve(v).0);
+    }
+    role::DesiredRole {
+        trust: role::trust_document(&spec.trust),
+        description: spec.description.clone(),
+        managed: spec.managed_policies.iter().cloned().collect(),
+        inline,
+        tags,
+    }
+}
+
+/// Resolves a template during apply, when values that did not exist at plan time (the stream
+/// ARN of a table created by this apply) do.
+pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
+    let identity = ctx.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))?;
+    let mut refs = RefContext {
+        region: ctx.region.clone(),
+        account_id: identity.account().map(str::to_string),
+        partition: identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string(),
+        stream_arns: BTreeMap::new(),
+    };
+    for t in crate::spec::refs::stream_tables(template) {
+        if let Some(arn) = table::observe(ctx, &t).await?.and_then(|l| l.stream_arn) {
+            refs.stream_arns.insert(t, arn);
+        }
+    }
+    let (text, complete) = refs.resolve(template);
+    if !complete {
+        bail!("a value in this document is still unknown after the steps before it: {text}");
+    }
+    Ok(text)
+}
+
 /// The pure diff of the whole spec: every declared resource appears, in dependency order.
 pub fn plan(desired: &Desired, live: &Live) -> Plan {
     let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
@@ -139,8 +201,11 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
     for n in r.vpc_endpoints.keys() {
         plan.push(unsupported(format!("vpc_endpoint.{n}"), "VPC endpoints"), vec![]);
     }
-    for n in r.roles.keys() {
-        plan.push(unsupported(format!("iam_role.{n}"), "IAM roles"), vec![]);
+    for (name, spec) in &r.roles {
+        let want = desired_role(desired, spec, &refs);
+        let live_r = live.roles.get(name).and_then(|x| x.as_ref());
+        let (change, steps) = role::diff(name, &want, live_r);
+        plan.push(change, steps);
     }
     for n in r.functions.keys() {
         plan.push(unsupported(format!("lambda_function.{n}"), "Lambda functions"), vec![]);
@@ -157,5 +222,6 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
 pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
     match &step.op {
         Op::DynamodbTable(op) => table::execute(ctx, op).await,
+        Op::IamRole(op) => role::execute(ctx, op).await,
     }
 }

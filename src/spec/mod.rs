@@ -79,6 +79,8 @@ pub struct Desired {
     pub account_id: Option<String>,
     pub protected: bool,
     pub resources: Resources,
+    /// The text of every policy file the resources name, by the path written in the spec.
+    pub files: std::collections::BTreeMap<String, String>,
 }
 
 /// Non-fatal findings (e.g. wildcard resources in a policy).
@@ -232,9 +234,23 @@ impl SpecDocument {
             account_id: env_spec.account_id.clone(),
             protected: env_spec.protected,
             resources,
+            files: Default::default(),
         };
         let (problems, warnings) = validate::validate(self, &desired);
         if problems.is_empty() {
+            let mut desired = desired;
+            let paths = desired
+                .resources
+                .roles
+                .values()
+                .flat_map(|r| r.inline_policies.values().cloned())
+                .chain(desired.resources.vpc_endpoints.values().filter_map(|e| e.policy.clone()))
+                .collect::<Vec<_>>();
+            for rel in paths {
+                // Validation has read each of them; a file that vanished since is an error.
+                let text = std::fs::read_to_string(self.base_dir.join(&rel)).map_err(|source| SpecError::Read { path: self.base_dir.join(&rel), source })?;
+                desired.files.insert(rel, text);
+            }
             Ok((desired, warnings))
         } else {
             Err(SpecError::Invalid { problems })

@@ -44,8 +44,8 @@ pub fn occurrences(text: &str) -> Vec<Occurrence> {
     out
 }
 
-/// Parses one expression and checks that it names something the spec declares.
-pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
+/// Parses one expression's syntax, without checking that what it names exists.
+pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
     let expr = expr.trim();
     match expr {
         "aws.region" => return Ok(Reference::Region),
@@ -55,24 +55,15 @@ pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
     let known = "known references: ${aws.region}, ${aws.account_id}, ${tables.NAME.name|arn|stream_arn}, ${roles.NAME.name|arn}";
     if let Some(rest) = expr.strip_prefix("tables.") {
         let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
-        let Some(table) = resources.tables.get(name) else {
-            return Err(format!("`${{{expr}}}` refers to table `{name}`, which this spec does not declare"));
-        };
         return match attr {
             "name" => Ok(Reference::TableName(name.into())),
             "arn" => Ok(Reference::TableArn(name.into())),
-            "stream_arn" if table.stream == super::types::StreamView::Off => Err(format!(
-                "`${{{expr}}}`: table `{name}` has no stream (stream: off), so it has no stream ARN"
-            )),
             "stream_arn" => Ok(Reference::TableStreamArn(name.into())),
             _ => Err(format!("`${{{expr}}}`: a table has `name`, `arn` and `stream_arn`, not `{attr}`")),
         };
     }
     if let Some(rest) = expr.strip_prefix("roles.") {
         let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
-        if !resources.roles.contains_key(name) {
-            return Err(format!("`${{{expr}}}` refers to role `{name}`, which this spec does not declare"));
-        }
         return match attr {
             "name" => Ok(Reference::RoleName(name.into())),
             "arn" => Ok(Reference::RoleArn(name.into())),
@@ -80,6 +71,38 @@ pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
         };
     }
     Err(format!("unknown reference `${{{expr}}}`; {known}"))
+}
+
+/// Parses one expression and checks that it names something the spec declares.
+pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
+    let r = parse_syntax(expr)?;
+    let expr = expr.trim();
+    match &r {
+        Reference::TableName(n) | Reference::TableArn(n) | Reference::TableStreamArn(n) => {
+            let Some(table) = resources.tables.get(n) else {
+                return Err(format!("`${{{expr}}}` refers to table `{n}`, which this spec does not declare"));
+            };
+            if matches!(r, Reference::TableStreamArn(_)) && table.stream == super::types::StreamView::Off {
+                return Err(format!("`${{{expr}}}`: table `{n}` has no stream (stream: off), so it has no stream ARN"));
+            }
+        }
+        Reference::RoleName(n) | Reference::RoleArn(n) if !resources.roles.contains_key(n) => {
+            return Err(format!("`${{{expr}}}` refers to role `{n}`, which this spec does not declare"));
+        }
+        _ => {}
+    }
+    Ok(r)
+}
+
+/// The tables whose stream ARNs `text` refers to.
+pub fn stream_tables(text: &str) -> Vec<String> {
+    occurrences(text)
+        .into_iter()
+        .filter_map(|o| match parse_syntax(&o.expr) {
+            Ok(Reference::TableStreamArn(n)) => Some(n),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What is known when references are resolved: the region always, the account once STS has
@@ -113,13 +136,13 @@ impl RefContext {
     /// Replaces every reference in `text`. A value not known yet becomes
     /// [`KNOWN_AFTER_APPLY`]; the boolean says whether everything was known.
     /// The text must have passed validation (every reference parses).
-    pub fn resolve(&self, text: &str, resources: &Resources) -> (String, bool) {
+    pub fn resolve(&self, text: &str) -> (String, bool) {
         let mut out = String::with_capacity(text.len());
         let mut complete = true;
         let mut last = 0;
         for occ in occurrences(text) {
             out.push_str(&text[last..occ.offset]);
-            let value = parse(&occ.expr, resources).ok().and_then(|r| self.value(&r));
+            let value = parse_syntax(&occ.expr).ok().and_then(|r| self.value(&r));
             match value {
                 Some(v) => out.push_str(&v),
                 None => {
@@ -170,13 +193,12 @@ mod tests {
 
     #[test]
     fn resolves_with_context_and_marks_unknown_values() {
-        let r = resources();
         let mut ctx = RefContext { region: "us-east-1".into(), account_id: Some("123456789012".into()), ..Default::default() };
-        let (s, ok) = ctx.resolve("a ${tables.t.1.arn}/index/* ${tables.t.1.stream_arn} z", &r);
+        let (s, ok) = ctx.resolve("a ${tables.t.1.arn}/index/* ${tables.t.1.stream_arn} z");
         assert!(!ok);
         assert_eq!(s, "a arn:aws:dynamodb:us-east-1:123456789012:table/t.1/index/* (known after apply) z");
         ctx.stream_arns.insert("t.1".into(), "arn:s".into());
-        assert_eq!(ctx.resolve("${tables.t.1.stream_arn}", &r), ("arn:s".into(), true));
+        assert_eq!(ctx.resolve("${tables.t.1.stream_arn}"), ("arn:s".into(), true));
     }
 
     #[test]

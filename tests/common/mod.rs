@@ -96,11 +96,13 @@ impl Emulator {
     }
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
-    /// of band, as another actor would. `code` sees `ddb` (a DynamoDB client).
+    /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam` and `ec2`.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
-            "import boto3, json\nddb = boto3.client('dynamodb', endpoint_url='{}', region_name='us-east-1', \
-             aws_access_key_id='test', aws_secret_access_key='test')\n",
+            "import boto3, json\nkw = dict(endpoint_url='{}', region_name='us-east-1', \
+             aws_access_key_id='test', aws_secret_access_key='test')\n\
+             ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
+             lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();

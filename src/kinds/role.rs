@@ -1,0 +1,373 @@
+//! `iam_role`: the role, its trust policy, attached managed policies and inline policies.
+//! Documents are compared by meaning (aws-rules.md rule 7); a change that broadens what the
+//! role may do is marked in the plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result};
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::aws::{AwsContext, aws_error, code};
+use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::policy;
+
+use super::Op;
+
+pub const KIND: &str = "iam_role";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveRole {
+    pub name: String,
+    pub arn: String,
+    pub trust: Value,
+    pub description: Option<String>,
+    pub managed: BTreeSet<String>,
+    pub inline: BTreeMap<String, Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A role as the spec wants it, with policy files read and references resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredRole {
+    pub trust: Value,
+    pub description: Option<String>,
+    pub managed: BTreeSet<String>,
+    pub inline: BTreeMap<String, InlinePolicy>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An inline policy: the document as resolved now, and its template when a value in it
+/// (a stream ARN of a table not created yet) is known only during apply.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InlinePolicy {
+    pub document: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_template: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum RoleOp {
+    CreateRole { name: String, trust: Value, description: Option<String>, tags: BTreeMap<String, String> },
+    UpdateTrust { name: String, trust: Value },
+    UpdateDescription { name: String, description: String },
+    PutPolicy { name: String, policy: String, document: InlinePolicy },
+    DeletePolicy { name: String, policy: String },
+    Attach { name: String, arn: String },
+    Detach { name: String, arn: String },
+    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+}
+
+/// The trust policy that lets the listed services assume the role.
+pub fn trust_document(services: &[String]) -> Value {
+    let mut s: Vec<&String> = services.iter().collect();
+    s.sort();
+    s.dedup();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": s}, "Action": "sts:AssumeRole"}]
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// observe
+
+pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveRole>> {
+    let role = match ctx.iam.get_role().role_name(name).send().await {
+        Ok(o) => o.role.context("GetRole returned no role")?,
+        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(aws_error("IAM", "GetRole", name, e).into()),
+    };
+    let trust = match role.assume_role_policy_document() {
+        Some(doc) => policy::decode(doc).map_err(|e| anyhow::anyhow!("role {name}: trust policy: {e}"))?,
+        None => Value::Null,
+    };
+    let (managed, inline) = tokio::try_join!(attached(ctx, name), inline_policies(ctx, name))?;
+    Ok(Some(LiveRole {
+        name: name.into(),
+        arn: role.arn().to_string(),
+        trust,
+        description: role.description().map(str::to_string),
+        managed,
+        inline,
+        tags: role.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
+    }))
+}
+
+async fn attached(ctx: &AwsContext, name: &str) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        let o = ctx
+            .iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM", "ListAttachedRolePolicies", name, e))?;
+        out.extend(o.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
+        marker = o.marker().map(str::to_string);
+        if !o.is_truncated() || marker.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+async fn inline_policies(ctx: &AwsContext, name: &str) -> Result<BTreeMap<String, Value>> {
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let o = ctx
+            .iam
+            .list_role_policies()
+            .role_name(name)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM", "ListRolePolicies", name, e))?;
+        names.extend(o.policy_names().iter().cloned());
+        marker = o.marker().map(str::to_string);
+        if !o.is_truncated() || marker.is_none() {
+            break;
+        }
+    }
+    let docs = try_join_all(names.into_iter().map(|p| async move {
+        let o = ctx
+            .iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&p)
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM", "GetRolePolicy", &format!("{name}/{p}"), e))?;
+        let doc = policy::decode(o.policy_document()).map_err(|e| anyhow::anyhow!("role {name}: policy {p}: {e}"))?;
+        anyhow::Ok((p, doc))
+    }))
+    .await?;
+    Ok(docs.into_iter().collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff (pure)
+
+fn step(address: &str, description: String, op: RoleOp) -> Step {
+    Step { address: address.into(), description, op: Op::IamRole(op) }
+}
+
+fn policy_diff(path: String, before: Option<&Value>, after: &Value) -> FieldDiff {
+    let widen = policy::broadening(before, after);
+    let d = FieldDiff::new(path, before.map(policy::normalize), policy::normalize(after));
+    if widen.is_empty() { d } else { d.broadens(widen.join("; ")) }
+}
+
+pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (ResourceChange, Vec<Step>) {
+    let address = format!("{KIND}.{name}");
+    let mut diffs = Vec::new();
+    let mut steps = Vec::new();
+    let empty = LiveRole {
+        name: name.into(),
+        arn: String::new(),
+        trust: Value::Null,
+        description: None,
+        managed: BTreeSet::new(),
+        inline: BTreeMap::new(),
+        tags: BTreeMap::new(),
+    };
+    let action = if live.is_some() { Action::Update } else { Action::Create };
+    let live_ref = live.unwrap_or(&empty);
+
+    if live.is_none() {
+        diffs.push(policy_diff("trust".into(), None, &want.trust));
+        if let Some(d) = &want.description {
+            diffs.push(FieldDiff::new("description", None::<String>, d));
+        }
+        steps.push(step(
+            &address,
+            format!("create role {name}"),
+            RoleOp::CreateRole { name: name.into(), trust: want.trust.clone(), description: want.description.clone(), tags: want.tags.clone() },
+        ));
+        for (k, v) in &want.tags {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
+        }
+    } else {
+        if !policy::equivalent(&live_ref.trust, &want.trust) {
+            diffs.push(policy_diff("trust".into(), Some(&live_ref.trust), &want.trust));
+            steps.push(step(&address, format!("update the trust policy of role {name}"), RoleOp::UpdateTrust { name: name.into(), trust: want.trust.clone() }));
+        }
+        if let Some(d) = &want.description {
+            if live_ref.description.as_ref() != Some(d) {
+                diffs.push(FieldDiff::new("description", &live_ref.description, d));
+                steps.push(step(&address, format!("update the description of role {name}"), RoleOp::UpdateDescription { name: name.into(), description: d.clone() }));
+            }
+        }
+    }
+
+    // Inline policies: put new and changed ones, delete the ones the spec no longer has.
+    for (p, doc) in &want.inline {
+        let before = live_ref.inline.get(p);
+        if before.is_some_and(|b| policy::equivalent(b, &doc.document)) {
+            continue;
+        }
+        diffs.push(policy_diff(format!("inline_policies.{p}"), before, &doc.document));
+        steps.push(step(
+            &address,
+            format!("put inline policy {p} on role {name}"),
+            RoleOp::PutPolicy { name: name.into(), policy: p.clone(), document: doc.clone() },
+        ));
+    }
+    for (p, doc) in &live_ref.inline {
+        if !want.inline.contains_key(p) {
+            diffs.push(FieldDiff::new(format!("inline_policies.{p}"), policy::normalize(doc), None::<String>));
+            steps.push(step(&address, format!("delete inline policy {p} from role {name}"), RoleOp::DeletePolicy { name: name.into(), policy: p.clone() }));
+        }
+    }
+
+    // Managed policies: a set; attach and detach only the difference.
+    for arn in want.managed.difference(&live_ref.managed) {
+        diffs.push(FieldDiff::new(format!("managed_policies.{arn}"), None::<String>, "attached").broadens(format!("attaches {arn}")));
+        steps.push(step(&address, format!("attach {arn} to role {name}"), RoleOp::Attach { name: name.into(), arn: arn.clone() }));
+    }
+    for arn in live_ref.managed.difference(&want.managed) {
+        diffs.push(FieldDiff::new(format!("managed_policies.{arn}"), "attached", None::<String>));
+        steps.push(step(&address, format!("detach {arn} from role {name}"), RoleOp::Detach { name: name.into(), arn: arn.clone() }));
+    }
+
+    if live.is_some() {
+        let mut set = BTreeMap::new();
+        let mut remove = Vec::new();
+        for (k, v) in &want.tags {
+            if live_ref.tags.get(k) != Some(v) {
+                diffs.push(FieldDiff::new(format!("tags.{k}"), live_ref.tags.get(k), v));
+                set.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in &live_ref.tags {
+            if !want.tags.contains_key(k) && !k.starts_with("aws:") {
+                diffs.push(FieldDiff::new(format!("tags.{k}"), v, None::<String>));
+                remove.push(k.clone());
+            }
+        }
+        if !set.is_empty() || !remove.is_empty() {
+            steps.push(step(&address, format!("update the tags of role {name}"), RoleOp::Tag { name: name.into(), set, remove }));
+        }
+    }
+
+    let action = if diffs.is_empty() { Action::NoOp } else { action };
+    let mut change = ResourceChange::new(&address, action);
+    change.diffs = diffs;
+    (change, steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::Tag>> {
+    tags.iter().map(|(k, v)| Ok(aws_sdk_iam::types::Tag::builder().key(k).value(v).build()?)).collect()
+}
+
+pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
+    match op {
+        RoleOp::CreateRole { name, trust, description, tags } => {
+            let r = ctx
+                .iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust.to_string())
+                .set_description(description.clone())
+                .set_tags(Some(iam_tags(tags)?))
+                .send()
+                .await;
+            match r {
+                Ok(_) => Ok(()),
+                // Created by an earlier attempt whose answer was lost: the convergence check
+                // re-reads it, and a second apply fixes any difference.
+                Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+                    crate::log::info(&format!("  role {name} already exists: using it"));
+                    Ok(())
+                }
+                Err(e) => Err(aws_error("IAM", "CreateRole", name, e).into()),
+            }
+        }
+        RoleOp::UpdateTrust { name, trust } => {
+            ctx.iam
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("IAM", "UpdateAssumeRolePolicy", name, e))?;
+            Ok(())
+        }
+        RoleOp::UpdateDescription { name, description } => {
+            ctx.iam
+                .update_role()
+                .role_name(name)
+                .description(description)
+                .send()
+                .await
+                .map_err(|e| aws_error("IAM", "UpdateRole", name, e))?;
+            Ok(())
+        }
+        RoleOp::PutPolicy { name, policy, document } => {
+            let doc = match &document.late_template {
+                Some(t) => super::resolve_late(ctx, t).await?,
+                None => document.document.to_string(),
+            };
+            ctx.iam
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .policy_document(doc)
+                .send()
+                .await
+                .map_err(|e| aws_error("IAM", "PutRolePolicy", &format!("{name}/{policy}"), e))?;
+            Ok(())
+        }
+        RoleOp::DeletePolicy { name, policy } => {
+            match ctx.iam.delete_role_policy().role_name(name).policy_name(policy).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+                Err(e) => Err(aws_error("IAM", "DeleteRolePolicy", &format!("{name}/{policy}"), e).into()),
+            }
+        }
+        RoleOp::Attach { name, arn } => {
+            ctx.iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error("IAM", "AttachRolePolicy", &format!("{name} ← {arn}"), e))?;
+            Ok(())
+        }
+        RoleOp::Detach { name, arn } => match ctx.iam.detach_role_policy().role_name(name).policy_arn(arn).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(aws_error("IAM", "DetachRolePolicy", &format!("{name} ← {arn}"), e).into()),
+        },
+        RoleOp::Tag { name, set, remove } => {
+            if !remove.is_empty() {
+                ctx.iam
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("IAM", "UntagRole", name, e))?;
+            }
+            if !set.is_empty() {
+                ctx.iam
+                    .tag_role()
+                    .role_name(name)
+                    .set_tags(Some(iam_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("IAM", "TagRole", name, e))?;
+            }
+            Ok(())
+        }
+    }
+}
