@@ -843,7 +843,7 @@ mod tests {
     }
 
     fn ops(steps: &[Step]) -> Vec<TableOp> {
-        steps.iter().map(|s| match &s.op { Op::DynamodbTable(o) => o.clone() }).collect()
+        steps.iter().map(|s| match &s.op { Op::DynamodbTable(o) => o.clone(), other => panic!("not a table op: {other:?}") }).collect()
     }
 
     /// A compact view of the step sequence: op names, with the index for index ops.
