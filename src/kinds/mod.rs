@@ -2,6 +2,7 @@
 //! this module reads all of them concurrently, plans them in dependency order and dispatches
 //! steps. Adding a kind: a module, a variant of [`Op`], and a line in each function below.
 
+pub mod endpoint;
 pub mod role;
 pub mod table;
 pub mod wait;
@@ -26,19 +27,27 @@ const READ_CONCURRENCY: usize = 16;
 pub enum Op {
     DynamodbTable(table::TableOp),
     IamRole(role::RoleOp),
+    VpcEndpoint(endpoint::EndpointOp),
 }
 
 /// Everything read from AWS for one spec.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Live {
+    /// When the reads started (milliseconds since the epoch): seeds client tokens.
+    pub observed_at: String,
     pub account_id: String,
     pub partition: String,
     pub tables: BTreeMap<String, Option<table::LiveTable>>,
     pub roles: BTreeMap<String, Option<role::LiveRole>>,
+    pub endpoints: BTreeMap<String, endpoint::LiveVpcSide>,
 }
 
 /// Reads the caller's identity and every declared resource, concurrently.
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
+    let observed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis().to_string())
+        .unwrap_or_default();
     let identity = async {
         ctx.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))
     };
@@ -56,7 +65,14 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         })
         .buffer_unordered(READ_CONCURRENCY)
         .collect::<Vec<_>>();
-    let (identity, tables, roles) = tokio::join!(identity, tables, roles);
+    let endpoints = stream::iter(desired.resources.vpc_endpoints.iter())
+        .map(|(name, spec)| async move {
+            let live = endpoint::observe(ctx, spec, &endpoint_tags(desired, name)).await;
+            (name.clone(), live)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let (identity, tables, roles, endpoints) = tokio::join!(identity, tables, roles, endpoints);
     let identity = identity?;
     let account_id = identity.account.clone().context("GetCallerIdentity returned no account")?;
     let partition = identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
@@ -78,7 +94,11 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     for (name, live) in roles {
         live_roles.insert(name, live?);
     }
-    Ok(Live { account_id, partition, tables: live_tables, roles: live_roles })
+    let mut live_endpoints = BTreeMap::new();
+    for (name, live) in endpoints {
+        live_endpoints.insert(name.clone(), live.with_context(|| format!("reading vpc_endpoint.{name}"))?);
+    }
+    Ok(Live { observed_at, account_id, partition, tables: live_tables, roles: live_roles, endpoints: live_endpoints })
 }
 
 /// The tags the tool puts on everything it manages, beside the user's own.
@@ -139,17 +159,39 @@ fn mapping_addresses(name: &str, f: &crate::spec::FunctionSpec) -> Vec<String> {
     }
 }
 
+/// The tags that identify one endpoint of the spec as ours.
+pub fn endpoint_tags(desired: &Desired, name: &str) -> BTreeMap<String, String> {
+    let mut t = own_tags(desired);
+    t.insert(endpoint::NAME_TAG.to_string(), name.to_string());
+    t
+}
+
+/// An idempotency token for a create: the same for every retry of one plan's step, new for
+/// the next plan (EC2 remembers tokens, so a fixed one could return a deleted endpoint).
+fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{}/{}/{name}/{observed_at}", desired.stack, desired.env));
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A policy file resolved against what is known now (null when it does not parse), and
+/// whether every value in it was known.
+fn resolved_document(desired: &Desired, file: &str, refs: &RefContext) -> (serde_json::Value, bool) {
+    let template = desired.files.get(file).cloned().unwrap_or_default();
+    let (text, complete) = refs.resolve(&template);
+    (serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), complete)
+}
+
 /// A role as the spec wants it: policy files resolved against what is known now.
 fn desired_role(desired: &Desired, spec: &crate::spec::RoleSpec, refs: &RefContext) -> role::DesiredRole {
     let inline = spec
         .inline_policies
         .iter()
         .map(|(p, file)| {
-            let template = desired.files.get(file).cloned().unwrap_or_default();
-            let (text, complete) = refs.resolve(&template);
             // Validation proved the template is JSON; a resolved value cannot break that.
-            let document = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-            (p.clone(), role::InlinePolicy { document, late_template: (!complete).then_some(template) })
+            let (document, complete) = resolved_document(desired, file, refs);
+            let late_template = (!complete).then(|| desired.files.get(file).cloned().unwrap_or_default());
+            (p.clone(), role::InlinePolicy { document, late_template })
         })
         .collect();
     let mut tags = own_tags(desired);
@@ -198,8 +240,12 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
         let (change, steps) = table::diff(name, spec, &tags, live_t);
         plan.push(change, steps);
     }
-    for n in r.vpc_endpoints.keys() {
-        plan.push(unsupported(format!("vpc_endpoint.{n}"), "VPC endpoints"), vec![]);
+    for (name, spec) in &r.vpc_endpoints {
+        let Some(live_e) = live.endpoints.get(name) else { continue };
+        let policy = spec.policy.as_ref().map(|f| resolved_document(desired, f, &refs).0);
+        let token = client_token(desired, name, &live.observed_at);
+        let (change, steps) = endpoint::diff(name, spec, policy.as_ref(), &endpoint_tags(desired, name), live_e, &token);
+        plan.push(change, steps);
     }
     for (name, spec) in &r.roles {
         let want = desired_role(desired, spec, &refs);
@@ -223,5 +269,6 @@ pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
     match &step.op {
         Op::DynamodbTable(op) => table::execute(ctx, op).await,
         Op::IamRole(op) => role::execute(ctx, op).await,
+        Op::VpcEndpoint(op) => endpoint::execute(ctx, op).await,
     }
 }

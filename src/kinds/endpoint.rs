@@ -1,0 +1,385 @@
+//! `vpc_endpoint`: a gateway endpoint (DynamoDB or S3) on a VPC's route tables. It has no name:
+//! ours is found by service + VPC + this stack's tags; someone else's is reported, never adopted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_ec2::types as ec2;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::aws::{AwsContext, aws_error};
+use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::policy;
+use crate::spec::{RouteTables, VpcEndpointSpec};
+
+use super::{Op, wait};
+
+pub const KIND: &str = "vpc_endpoint";
+/// The tag that names which endpoint of the spec an endpoint is.
+pub const NAME_TAG: &str = "cruddur-infra:name";
+
+/// What AWS puts on a gateway endpoint created without a policy.
+pub fn default_policy() -> Value {
+    json!({"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveEndpoint {
+    pub id: String,
+    pub state: String,
+    pub route_tables: BTreeSet<String>,
+    pub policy: Value,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What one endpoint of the spec finds in its VPC.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveVpcSide {
+    pub vpc_id: String,
+    pub service_name: String,
+    /// Every route table of the VPC.
+    pub vpc_route_tables: BTreeSet<String>,
+    /// Ours, if it exists.
+    pub endpoint: Option<LiveEndpoint>,
+    /// Gateway endpoints for the same service and VPC that are not ours.
+    pub foreign: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum EndpointOp {
+    Create {
+        name: String,
+        vpc_id: String,
+        service_name: String,
+        route_tables: BTreeSet<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<Value>,
+        tags: BTreeMap<String, String>,
+        client_token: String,
+    },
+    WaitAvailable { name: String, vpc_id: String, service_name: String, tags: BTreeMap<String, String> },
+    ModifyRouteTables { id: String, add: BTreeSet<String>, remove: BTreeSet<String> },
+    /// The spec's policy, or AWS's full-access default written out (the same as ResetPolicy).
+    ModifyPolicy { id: String, policy: Value },
+    Tag { id: String, set: BTreeMap<String, String>, remove: Vec<String> },
+}
+
+// ---------------------------------------------------------------------------------------------
+// observe
+
+fn filter(name: &str, value: &str) -> ec2::Filter {
+    ec2::Filter::builder().name(name).values(value).build()
+}
+
+async fn vpc_id(ctx: &AwsContext, spec: &VpcEndpointSpec) -> Result<String> {
+    if spec.vpc != "default" {
+        return Ok(spec.vpc.clone());
+    }
+    let out = ctx
+        .ec2
+        .describe_vpcs()
+        .filters(filter("isDefault", "true"))
+        .send()
+        .await
+        .map_err(|e| aws_error("EC2", "DescribeVpcs", "the default VPC", e))?;
+    match out.vpcs().first().and_then(|v| v.vpc_id()) {
+        Some(id) => Ok(id.to_string()),
+        None => bail!(
+            "region {} has no default VPC: create one (`aws ec2 create-default-vpc --region {}`) or name a VPC id in `vpc:`",
+            ctx.region,
+            ctx.region
+        ),
+    }
+}
+
+async fn route_tables(ctx: &AwsContext, vpc: &str) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let mut token = None;
+    loop {
+        let o = ctx
+            .ec2
+            .describe_route_tables()
+            .filters(filter("vpc-id", vpc))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("EC2", "DescribeRouteTables", vpc, e))?;
+        out.extend(o.route_tables().iter().filter_map(|r| r.route_table_id().map(str::to_string)));
+        token = o.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+fn tags_of(t: &[ec2::Tag]) -> BTreeMap<String, String> {
+    t.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect()
+}
+
+/// Endpoints for a service in a VPC that are not deleted: (ours by `ours` tags, foreign ids).
+async fn endpoints(
+    ctx: &AwsContext,
+    vpc: &str,
+    service_name: &str,
+    ours: &BTreeMap<String, String>,
+) -> Result<(Option<LiveEndpoint>, Vec<String>)> {
+    let mut mine = None;
+    let mut foreign = Vec::new();
+    let mut token = None;
+    loop {
+        let o = ctx
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("service-name", service_name))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error("EC2", "DescribeVpcEndpoints", &format!("{service_name} in {vpc}"), e))?;
+        for e in o.vpc_endpoints() {
+            // AWS and the emulator spell states in lower case; the SDK keeps unknown spellings.
+            let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default();
+            if matches!(state.as_str(), "deleted" | "deleting" | "failed" | "rejected") {
+                continue;
+            }
+            if e.vpc_endpoint_type().is_some_and(|t| *t != ec2::VpcEndpointType::Gateway) {
+                continue;
+            }
+            let tags = tags_of(e.tags());
+            let id = e.vpc_endpoint_id().unwrap_or("").to_string();
+            if ours.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+                let policy = match e.policy_document() {
+                    Some(p) => policy::decode(p).map_err(|err| anyhow::anyhow!("endpoint {id}: policy: {err}"))?,
+                    None => default_policy(),
+                };
+                mine = Some(LiveEndpoint {
+                    id,
+                    state,
+                    route_tables: e.route_table_ids().iter().cloned().collect(),
+                    policy,
+                    tags,
+                });
+            } else {
+                foreign.push(id);
+            }
+        }
+        token = o.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok((mine, foreign));
+        }
+    }
+}
+
+/// Reads one endpoint of the spec: the VPC first, then its route tables and endpoints at once.
+pub async fn observe(ctx: &AwsContext, spec: &VpcEndpointSpec, identity: &BTreeMap<String, String>) -> Result<LiveVpcSide> {
+    let vpc = vpc_id(ctx, spec).await?;
+    let service_name = format!("com.amazonaws.{}.{}", ctx.region, spec.service);
+    let (rts, (endpoint, foreign)) = tokio::try_join!(route_tables(ctx, &vpc), endpoints(ctx, &vpc, &service_name, identity))?;
+    Ok(LiveVpcSide { vpc_id: vpc, service_name, vpc_route_tables: rts, endpoint, foreign })
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff (pure)
+
+fn step(address: &str, description: String, op: EndpointOp) -> Step {
+    Step { address: address.into(), description, op: Op::VpcEndpoint(op) }
+}
+
+/// `policy`: the resolved policy document of the spec, `None` for AWS's default.
+/// `tags`: the tool's identifying tags. `token`: a client token for a create.
+pub fn diff(
+    name: &str,
+    spec: &VpcEndpointSpec,
+    policy_doc: Option<&Value>,
+    tags: &BTreeMap<String, String>,
+    live: &LiveVpcSide,
+    token: &str,
+) -> (ResourceChange, Vec<Step>) {
+    let address = format!("{KIND}.{name}");
+    let want_rts: BTreeSet<String> = match &spec.route_tables {
+        RouteTables::List(ids) => ids.iter().cloned().collect(),
+        RouteTables::Word(_) => live.vpc_route_tables.clone(),
+    };
+    let want_policy = policy_doc.cloned().unwrap_or_else(default_policy);
+    let Some(ep) = &live.endpoint else {
+        let mut change = ResourceChange::new(&address, Action::Create);
+        change.diffs.push(FieldDiff::new("service", None::<String>, &live.service_name));
+        change.diffs.push(FieldDiff::new("vpc", None::<String>, &live.vpc_id));
+        change.diffs.push(FieldDiff::new("route_tables", None::<String>, &want_rts));
+        if policy_doc.is_some() {
+            change.diffs.push(FieldDiff::new("policy", None::<String>, policy::normalize(&want_policy)));
+        }
+        if !live.foreign.is_empty() {
+            let tag_args: Vec<String> = tags.iter().map(|(k, v)| format!("Key={k},Value={v}")).collect();
+            change.blocked = Some(format!(
+                "{} already has a gateway endpoint for {} that this stack did not create ({}). It is neither adopted \
+                 nor deleted. To manage it with this spec, tag it: `aws ec2 create-tags --resources {} --tags {}`; \
+                 or delete it if nobody needs it.",
+                live.vpc_id,
+                live.service_name,
+                live.foreign.join(", "),
+                live.foreign[0],
+                tag_args.join(" ")
+            ));
+        }
+        let steps = vec![
+            step(
+                &address,
+                format!("create gateway endpoint for {} in {}", live.service_name, live.vpc_id),
+                EndpointOp::Create {
+                    name: name.into(),
+                    vpc_id: live.vpc_id.clone(),
+                    service_name: live.service_name.clone(),
+                    route_tables: want_rts,
+                    policy: policy_doc.cloned(),
+                    tags: tags.clone(),
+                    client_token: token.into(),
+                },
+            ),
+            step(
+                &address,
+                format!("wait until the endpoint for {} is available", live.service_name),
+                EndpointOp::WaitAvailable {
+                    name: name.into(),
+                    vpc_id: live.vpc_id.clone(),
+                    service_name: live.service_name.clone(),
+                    tags: tags.clone(),
+                },
+            ),
+        ];
+        return (change, steps);
+    };
+
+    let mut diffs = Vec::new();
+    let mut steps = Vec::new();
+    let add: BTreeSet<String> = want_rts.difference(&ep.route_tables).cloned().collect();
+    let remove: BTreeSet<String> = ep.route_tables.difference(&want_rts).cloned().collect();
+    for rt in &add {
+        diffs.push(FieldDiff::new(format!("route_tables.{rt}"), None::<String>, "associated"));
+    }
+    for rt in &remove {
+        diffs.push(FieldDiff::new(format!("route_tables.{rt}"), "associated", None::<String>));
+    }
+    if !add.is_empty() || !remove.is_empty() {
+        steps.push(step(
+            &address,
+            format!("update the route tables of endpoint {} (+{} -{})", ep.id, add.len(), remove.len()),
+            EndpointOp::ModifyRouteTables { id: ep.id.clone(), add, remove },
+        ));
+    }
+    if !policy::equivalent(&ep.policy, &want_policy) {
+        let widen = policy::broadening(Some(&ep.policy), &want_policy);
+        let mut d = FieldDiff::new("policy", policy::normalize(&ep.policy), policy::normalize(&want_policy));
+        if !widen.is_empty() {
+            d = d.broadens(widen.join("; "));
+        }
+        diffs.push(d);
+        steps.push(step(&address, format!("update the policy of endpoint {}", ep.id), EndpointOp::ModifyPolicy { id: ep.id.clone(), policy: want_policy.clone() }));
+    }
+    let set: BTreeMap<String, String> = tags.iter().filter(|(k, v)| ep.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !set.is_empty() {
+        for (k, v) in &set {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), ep.tags.get(k), v));
+        }
+        steps.push(step(&address, format!("tag endpoint {}", ep.id), EndpointOp::Tag { id: ep.id.clone(), set, remove: vec![] }));
+    }
+    let action = if diffs.is_empty() { Action::NoOp } else { Action::Update };
+    let mut change = ResourceChange::new(&address, action);
+    change.diffs = diffs;
+    (change, steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<ec2::Tag> {
+    tags.iter().map(|(k, v)| ec2::Tag::builder().key(k).value(v).build()).collect()
+}
+
+pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
+    match op {
+        EndpointOp::Create { name, vpc_id, service_name, route_tables, policy, tags, client_token } => {
+            // A create whose answer was lost may have happened: look before creating again.
+            let (existing, _) = endpoints(ctx, vpc_id, service_name, tags).await?;
+            if let Some(e) = existing {
+                crate::log::info(&format!("  endpoint {} ({name}) already exists: using it", e.id));
+                return Ok(());
+            }
+            ctx.ec2
+                .create_vpc_endpoint()
+                .vpc_endpoint_type(ec2::VpcEndpointType::Gateway)
+                .vpc_id(vpc_id)
+                .service_name(service_name)
+                .set_route_table_ids(Some(route_tables.iter().cloned().collect()))
+                .set_policy_document(policy.as_ref().map(|p| p.to_string()))
+                .client_token(client_token)
+                .tag_specifications(
+                    ec2::TagSpecification::builder()
+                        .resource_type(ec2::ResourceType::VpcEndpoint)
+                        .set_tags(Some(ec2_tags(tags)))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("EC2", "CreateVpcEndpoint", &format!("{service_name} in {vpc_id}"), e))?;
+            Ok(())
+        }
+        EndpointOp::WaitAvailable { name, vpc_id, service_name, tags } => {
+            wait::until(&format!("endpoint {name} to be available"), Duration::from_secs(600), || async {
+                let (e, _) = endpoints(ctx, vpc_id, service_name, tags).await?;
+                Ok(match e {
+                    Some(e) if e.state == "available" => wait::Poll::Done,
+                    Some(e) => wait::Poll::Pending(format!("state {}", e.state)),
+                    None => wait::Poll::Pending("not visible yet".into()),
+                })
+            })
+            .await
+        }
+        EndpointOp::ModifyRouteTables { id, add, remove } => {
+            ctx.ec2
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(id)
+                .set_add_route_table_ids((!add.is_empty()).then(|| add.iter().cloned().collect()))
+                .set_remove_route_table_ids((!remove.is_empty()).then(|| remove.iter().cloned().collect()))
+                .send()
+                .await
+                .map_err(|e| aws_error("EC2", "ModifyVpcEndpoint", id, e))?;
+            Ok(())
+        }
+        EndpointOp::ModifyPolicy { id, policy } => {
+            ctx.ec2
+                .modify_vpc_endpoint()
+                .vpc_endpoint_id(id)
+                .policy_document(policy.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("EC2", "ModifyVpcEndpoint", id, e))?;
+            Ok(())
+        }
+        EndpointOp::Tag { id, set, remove } => {
+            if !set.is_empty() {
+                ctx.ec2
+                    .create_tags()
+                    .resources(id)
+                    .set_tags(Some(ec2_tags(set)))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("EC2", "CreateTags", id, e))?;
+            }
+            if !remove.is_empty() {
+                ctx.ec2
+                    .delete_tags()
+                    .resources(id)
+                    .set_tags(Some(remove.iter().map(|k| ec2::Tag::builder().key(k).build()).collect()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("EC2", "DeleteTags", id, e))?;
+            }
+            Ok(())
+        }
+    }
+    .context("vpc endpoint step")
+}
