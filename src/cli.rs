@@ -128,9 +128,6 @@ async fn current_plan(cli: &Cli, desired: &Desired) -> Result<(aws::AwsContext, 
     ));
     let live = kinds::observe(&ctx, desired).await.context("reading live AWS")?;
     let plan = kinds::plan(desired, &live);
-    for c in plan.changes.iter().filter(|c| c.action == crate::plan::Action::Unsupported) {
-        log::warn(&format!("{}: not checked: {}", c.address, c.reason.as_deref().unwrap_or("")));
-    }
     Ok((ctx, plan))
 }
 

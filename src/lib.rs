@@ -9,6 +9,7 @@ pub mod cli;
 pub mod kinds;
 pub mod log;
 pub mod plan;
+pub mod package;
 pub mod policy;
 pub mod render;
 pub mod spec;

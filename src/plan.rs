@@ -16,8 +16,6 @@ pub enum Action {
     Replace,
     Delete,
     NoOp,
-    /// A kind this version cannot manage yet: not read, not changed, and said so.
-    Unsupported,
 }
 
 impl Action {
@@ -28,7 +26,6 @@ impl Action {
             Action::Replace => "-/+",
             Action::Delete => "-",
             Action::NoOp => " ",
-            Action::Unsupported => "!",
         }
     }
 
@@ -109,12 +106,6 @@ pub struct Summary {
     pub replace: usize,
     pub delete: usize,
     pub no_op: usize,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub unsupported: usize,
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -151,7 +142,6 @@ impl Plan {
             Action::Replace => self.summary.replace += 1,
             Action::Delete => self.summary.delete += 1,
             Action::NoOp => self.summary.no_op += 1,
-            Action::Unsupported => self.summary.unsupported += 1,
         }
         self.changes.push(change);
         self.steps.extend(steps);

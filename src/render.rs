@@ -17,7 +17,6 @@ fn action_style(a: Action) -> Style {
         Action::Update => AnsiColor::Yellow,
         Action::Replace | Action::Delete => AnsiColor::Red,
         Action::NoOp => AnsiColor::BrightBlack,
-        Action::Unsupported => AnsiColor::Magenta,
     };
     Style::new().fg_color(Some(c.into()))
 }
@@ -29,7 +28,6 @@ fn action_words(a: Action) -> &'static str {
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "is up to date",
-        Action::Unsupported => "is not managed by this version",
     }
 }
 
@@ -138,14 +136,6 @@ pub fn human(plan: &Plan, color: bool) -> String {
     } else {
         let _ = writeln!(out, "{} The infrastructure matches the spec.", paint(color, bold, "No changes."));
     }
-    if s.unsupported > 0 {
-        let _ = writeln!(
-            out,
-            "{} {} declared resource(s) of kinds this version does not manage yet were not checked.",
-            paint(color, action_style(Action::Unsupported), "Note:"),
-            s.unsupported
-        );
-    }
     out
 }
 
@@ -164,7 +154,6 @@ pub fn markdown(plan: &Plan) -> String {
         let st = match c.action {
             Action::NoOp => "in sync",
             Action::Create => "missing",
-            Action::Unsupported => "not checked",
             _ => "drifted",
         };
         let _ = writeln!(out, "| `{}` | {st} | {} |", c.address, c.diffs.len());

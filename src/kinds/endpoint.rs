@@ -70,13 +70,14 @@ pub enum EndpointOp {
 // ---------------------------------------------------------------------------------------------
 // observe
 
-fn filter(name: &str, value: &str) -> ec2::Filter {
+pub fn filter(name: &str, value: &str) -> ec2::Filter {
     ec2::Filter::builder().name(name).values(value).build()
 }
 
-async fn vpc_id(ctx: &AwsContext, spec: &VpcEndpointSpec) -> Result<String> {
-    if spec.vpc != "default" {
-        return Ok(spec.vpc.clone());
+/// The VPC id a spec names: `default` (looked up) or an id.
+pub async fn vpc_id(ctx: &AwsContext, vpc: &str) -> Result<String> {
+    if vpc != "default" {
+        return Ok(vpc.to_string());
     }
     let out = ctx
         .ec2
@@ -175,7 +176,7 @@ async fn endpoints(
 
 /// Reads one endpoint of the spec: the VPC first, then its route tables and endpoints at once.
 pub async fn observe(ctx: &AwsContext, spec: &VpcEndpointSpec, identity: &BTreeMap<String, String>) -> Result<LiveVpcSide> {
-    let vpc = vpc_id(ctx, spec).await?;
+    let vpc = vpc_id(ctx, &spec.vpc).await?;
     let service_name = format!("com.amazonaws.{}.{}", ctx.region, spec.service);
     let (rts, (endpoint, foreign)) = tokio::try_join!(route_tables(ctx, &vpc), endpoints(ctx, &vpc, &service_name, identity))?;
     Ok(LiveVpcSide { vpc_id: vpc, service_name, vpc_route_tables: rts, endpoint, foreign })

@@ -3,6 +3,8 @@
 //! steps. Adding a kind: a module, a variant of [`Op`], and a line in each function below.
 
 pub mod endpoint;
+pub mod function;
+pub mod mapping;
 pub mod role;
 pub mod table;
 pub mod wait;
@@ -28,6 +30,8 @@ pub enum Op {
     DynamodbTable(table::TableOp),
     IamRole(role::RoleOp),
     VpcEndpoint(endpoint::EndpointOp),
+    LambdaFunction(function::FunctionOp),
+    LambdaEventSourceMapping(mapping::MappingOp),
 }
 
 /// Everything read from AWS for one spec.
@@ -40,6 +44,9 @@ pub struct Live {
     pub tables: BTreeMap<String, Option<table::LiveTable>>,
     pub roles: BTreeMap<String, Option<role::LiveRole>>,
     pub endpoints: BTreeMap<String, endpoint::LiveVpcSide>,
+    pub functions: BTreeMap<String, function::LiveFunctionSide>,
+    /// Every event source mapping of each declared function.
+    pub mappings: BTreeMap<String, Vec<mapping::LiveMapping>>,
 }
 
 /// Reads the caller's identity and every declared resource, concurrently.
@@ -72,7 +79,21 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         })
         .buffer_unordered(READ_CONCURRENCY)
         .collect::<Vec<_>>();
-    let (identity, tables, roles, endpoints) = tokio::join!(identity, tables, roles, endpoints);
+    let functions = stream::iter(desired.resources.functions.iter())
+        .map(|(name, spec)| async move {
+            // The mappings are listed by the function's ARN too, so they wait for it.
+            let live = async {
+                let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
+                let arn = f.function.as_ref().map(|x| x.arn.clone());
+                let m = if spec.triggers.is_empty() { Vec::new() } else { mapping::observe(ctx, name, arn.as_deref()).await? };
+                anyhow::Ok((f, m))
+            }
+            .await;
+            (name.clone(), live)
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let (identity, tables, roles, endpoints, functions) = tokio::join!(identity, tables, roles, endpoints, functions);
     let identity = identity?;
     let account_id = identity.account.clone().context("GetCallerIdentity returned no account")?;
     let partition = identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
@@ -98,7 +119,23 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     for (name, live) in endpoints {
         live_endpoints.insert(name.clone(), live.with_context(|| format!("reading vpc_endpoint.{name}"))?);
     }
-    Ok(Live { observed_at, account_id, partition, tables: live_tables, roles: live_roles, endpoints: live_endpoints })
+    let mut live_functions = BTreeMap::new();
+    let mut live_mappings = BTreeMap::new();
+    for (name, live) in functions {
+        let (f, m) = live.with_context(|| format!("reading lambda_function.{name}"))?;
+        live_functions.insert(name.clone(), f);
+        live_mappings.insert(name, m);
+    }
+    Ok(Live {
+        observed_at,
+        account_id,
+        partition,
+        tables: live_tables,
+        roles: live_roles,
+        endpoints: live_endpoints,
+        functions: live_functions,
+        mappings: live_mappings,
+    })
 }
 
 /// The tags the tool puts on everything it manages, beside the user's own.
@@ -129,12 +166,6 @@ pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
             .filter_map(|(n, t)| Some((n.clone(), t.as_ref()?.stream_arn.clone()?)))
             .collect(),
     }
-}
-
-fn unsupported(address: String, what: &str) -> ResourceChange {
-    let mut c = ResourceChange::new(address, Action::Unsupported);
-    c.reason = Some(format!("managing {what} is not implemented in this version: it was not read and will not be changed"));
-    c
 }
 
 /// The addresses of the resources a spec declares, in dependency order.
@@ -207,6 +238,51 @@ fn desired_role(desired: &Desired, spec: &crate::spec::RoleSpec, refs: &RefConte
     }
 }
 
+/// A function as the spec wants it: its role's ARN, its network, references resolved.
+fn desired_function(
+    desired: &Desired,
+    live: &Live,
+    name: &str,
+    spec: &crate::spec::FunctionSpec,
+    live_f: &function::LiveFunctionSide,
+    refs: &RefContext,
+) -> function::DesiredFunction {
+    let role_arn = if desired.resources.roles.contains_key(&spec.role) {
+        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, spec.role)
+    } else {
+        spec.role.clone()
+    };
+    let mut environment = BTreeMap::new();
+    let mut late_environment = BTreeMap::new();
+    for (k, v) in &spec.environment {
+        match refs.resolve(v) {
+            (text, true) => environment.insert(k.clone(), text),
+            (_, false) => late_environment.insert(k.clone(), v.clone()),
+        };
+    }
+    let mut tags = own_tags(desired);
+    for (k, v) in &spec.tags {
+        tags.insert(k.clone(), refs.resolve(v).0);
+    }
+    function::DesiredFunction {
+        config: function::FunctionConfig {
+            runtime: spec.runtime.clone(),
+            handler: spec.handler.clone(),
+            role_arn,
+            memory_mb: spec.memory_mb,
+            timeout_s: spec.timeout_s,
+            environment,
+            late_environment,
+            subnets: live_f.subnets.clone(),
+            security_groups: live_f.security_groups.clone(),
+            description: spec.description.as_ref().map(|d| refs.resolve(d).0),
+        },
+        source: desired.base_dir.join(&spec.source),
+        code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
+        tags,
+    }
+}
+
 /// Resolves a template during apply, when values that did not exist at plan time (the stream
 /// ARN of a table created by this apply) do.
 pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
@@ -253,12 +329,34 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
         let (change, steps) = role::diff(name, &want, live_r);
         plan.push(change, steps);
     }
-    for n in r.functions.keys() {
-        plan.push(unsupported(format!("lambda_function.{n}"), "Lambda functions"), vec![]);
+    for (name, spec) in &r.functions {
+        let Some(live_f) = live.functions.get(name) else { continue };
+        let want = desired_function(desired, live, name, spec, live_f, &refs);
+        let (change, steps) = function::diff(name, &want, live_f);
+        plan.push(change, steps);
     }
-    for (n, f) in &r.functions {
-        for a in mapping_addresses(n, f) {
-            plan.push(unsupported(a, "event source mappings"), vec![]);
+    // A table whose stream ARN this apply changes: its mappings are replaced (the cascade).
+    let new_streams: std::collections::BTreeSet<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.op {
+            Op::DynamodbTable(table::TableOp::CreateTable { name, .. } | table::TableOp::EnableStream { name, .. }) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let empty = Vec::new();
+    for (name, spec) in &r.functions {
+        let live_m = live.mappings.get(name).unwrap_or(&empty);
+        for (address, trigger) in mapping_addresses(name, spec).into_iter().zip(&spec.triggers) {
+            let t = &trigger.table;
+            let stream = mapping::TableStream {
+                name: t,
+                table_arn: format!("arn:{}:dynamodb:{}:{}:table/{t}", live.partition, desired.region, live.account_id),
+                current: live.tables.get(t).and_then(|x| x.as_ref()).and_then(|x| x.stream_arn.as_deref()),
+                changes: new_streams.contains(t),
+            };
+            let (change, steps) = mapping::diff(&address, name, trigger, &stream, live_m);
+            plan.push(change, steps);
         }
     }
     plan
@@ -270,5 +368,7 @@ pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
         Op::DynamodbTable(op) => table::execute(ctx, op).await,
         Op::IamRole(op) => role::execute(ctx, op).await,
         Op::VpcEndpoint(op) => endpoint::execute(ctx, op).await,
+        Op::LambdaFunction(op) => function::execute(ctx, op).await,
+        Op::LambdaEventSourceMapping(op) => mapping::execute(ctx, op).await,
     }
 }

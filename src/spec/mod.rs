@@ -81,6 +81,8 @@ pub struct Desired {
     pub resources: Resources,
     /// The text of every policy file the resources name, by the path written in the spec.
     pub files: std::collections::BTreeMap<String, String>,
+    /// Function name → base64(sha256) of its deterministic deployment package.
+    pub code: std::collections::BTreeMap<String, String>,
 }
 
 /// Non-fatal findings (e.g. wildcard resources in a policy).
@@ -235,6 +237,7 @@ impl SpecDocument {
             protected: env_spec.protected,
             resources,
             files: Default::default(),
+            code: Default::default(),
         };
         let (problems, warnings) = validate::validate(self, &desired);
         if problems.is_empty() {
@@ -250,6 +253,18 @@ impl SpecDocument {
                 // Validation has read each of them; a file that vanished since is an error.
                 let text = std::fs::read_to_string(self.base_dir.join(&rel)).map_err(|source| SpecError::Read { path: self.base_dir.join(&rel), source })?;
                 desired.files.insert(rel, text);
+            }
+            let mut problems = Vec::new();
+            for (name, f) in &desired.resources.functions {
+                match crate::package::build(&self.base_dir.join(&f.source)) {
+                    Ok(p) => {
+                        desired.code.insert(name.clone(), p.sha256);
+                    }
+                    Err(e) => problems.push(self.problem(&["functions", name, "source"], Some(env), format!("cannot package: {e:#}"))),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(SpecError::Invalid { problems });
             }
             Ok((desired, warnings))
         } else {

@@ -1,0 +1,506 @@
+//! `lambda_function`: configuration and deterministic code, under Lambda's rules
+//! (aws-rules.md 8, 10–12): wait for the role to be assumable, one update at a time
+//! (config → wait → code → wait), RevisionId on updates.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types as lam;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{AwsContext, aws_error, code};
+use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+
+use super::{Op, endpoint, wait};
+
+pub const KIND: &str = "lambda_function";
+
+/// How long apply waits for IAM to let Lambda assume a new role (rule 8).
+const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// The configuration apply sets (everything but code and tags).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FunctionConfig {
+    pub runtime: String,
+    pub handler: String,
+    pub role_arn: String,
+    pub memory_mb: i64,
+    pub timeout_s: i64,
+    pub environment: BTreeMap<String, String>,
+    /// Variables whose value is known only during apply (a stream ARN made by this apply).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub late_environment: BTreeMap<String, String>,
+    pub subnets: BTreeSet<String>,
+    pub security_groups: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredFunction {
+    pub config: FunctionConfig,
+    pub source: PathBuf,
+    pub code_sha256: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveFunction {
+    pub arn: String,
+    pub config: FunctionConfig,
+    pub code_sha256: String,
+    pub state: String,
+    pub last_update_status: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A function as read, with the network the spec's `vpc` names.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveFunctionSide {
+    pub function: Option<LiveFunction>,
+    pub subnets: BTreeSet<String>,
+    pub security_groups: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FunctionOp {
+    Create { name: String, config: FunctionConfig, source: PathBuf, code_sha256: String, tags: BTreeMap<String, String> },
+    UpdateConfig { name: String, config: FunctionConfig },
+    UpdateCode { name: String, source: PathBuf, code_sha256: String },
+    WaitReady { name: String },
+    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+}
+
+// ---------------------------------------------------------------------------------------------
+// observe
+
+/// The subnets and default security group of a VPC, for `vpc:`.
+async fn network(ctx: &AwsContext, vpc: &str) -> Result<(BTreeSet<String>, BTreeSet<String>)> {
+    let vpc_id = endpoint::vpc_id(ctx, vpc).await?;
+    let subnets = async {
+        ctx.ec2
+            .describe_subnets()
+            .filters(endpoint::filter("vpc-id", &vpc_id))
+            .send()
+            .await
+            .map_err(|e| aws_error("EC2", "DescribeSubnets", &vpc_id, e))
+    };
+    let sgs = async {
+        ctx.ec2
+            .describe_security_groups()
+            .filters(endpoint::filter("vpc-id", &vpc_id))
+            .filters(endpoint::filter("group-name", "default"))
+            .send()
+            .await
+            .map_err(|e| aws_error("EC2", "DescribeSecurityGroups", &vpc_id, e))
+    };
+    let (subnets, sgs) = tokio::try_join!(subnets, sgs)?;
+    let subnets: BTreeSet<String> = subnets.subnets().iter().filter_map(|s| s.subnet_id().map(str::to_string)).collect();
+    let sgs: BTreeSet<String> = sgs.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)).collect();
+    if subnets.is_empty() {
+        bail!("VPC {vpc_id} has no subnets to place a function in");
+    }
+    Ok((subnets, sgs))
+}
+
+fn config_of(c: &lam::FunctionConfiguration) -> FunctionConfig {
+    let vpc = c.vpc_config();
+    FunctionConfig {
+        runtime: c.runtime().map(|r| r.as_str().to_string()).unwrap_or_default(),
+        handler: c.handler().unwrap_or_default().to_string(),
+        role_arn: c.role().unwrap_or_default().to_string(),
+        memory_mb: c.memory_size().unwrap_or(128) as i64,
+        timeout_s: c.timeout().unwrap_or(3) as i64,
+        environment: c.environment().and_then(|e| e.variables()).map(|v| v.clone().into_iter().collect()).unwrap_or_default(),
+        late_environment: BTreeMap::new(),
+        subnets: vpc.map(|v| v.subnet_ids().iter().cloned().collect()).unwrap_or_default(),
+        security_groups: vpc.map(|v| v.security_group_ids().iter().cloned().collect()).unwrap_or_default(),
+        description: c.description().filter(|d| !d.is_empty()).map(str::to_string),
+    }
+}
+
+pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<LiveFunctionSide> {
+    let function = async {
+        match ctx.lambda.get_function().function_name(name).send().await {
+            Ok(o) => {
+                let c = o.configuration().context("GetFunction returned no configuration")?;
+                anyhow::Ok(Some(LiveFunction {
+                    arn: c.function_arn().unwrap_or_default().to_string(),
+                    config: config_of(c),
+                    code_sha256: c.code_sha256().unwrap_or_default().to_string(),
+                    state: c.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Active".into()),
+                    last_update_status: c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Successful".into()),
+                    tags: o.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default(),
+                }))
+            }
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(aws_error("Lambda", "GetFunction", name, e).into()),
+        }
+    };
+    let net = async {
+        match vpc {
+            Some(v) => network(ctx, v).await,
+            None => Ok((BTreeSet::new(), BTreeSet::new())),
+        }
+    };
+    let (function, (subnets, security_groups)) = tokio::try_join!(function, net)?;
+    Ok(LiveFunctionSide { function, subnets, security_groups })
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff (pure)
+
+fn step(address: &str, description: String, op: FunctionOp) -> Step {
+    Step { address: address.into(), description, op: Op::LambdaFunction(op) }
+}
+
+fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &mut Vec<FieldDiff>) {
+    fn v<T: Serialize>(x: T) -> serde_json::Value {
+        serde_json::to_value(x).unwrap_or_default()
+    }
+    let b = before;
+    let fields = [
+        ("runtime", b.map(|c| v(&c.runtime)), v(&after.runtime)),
+        ("handler", b.map(|c| v(&c.handler)), v(&after.handler)),
+        ("role", b.map(|c| v(&c.role_arn)), v(&after.role_arn)),
+        ("memory_mb", b.map(|c| v(c.memory_mb)), v(after.memory_mb)),
+        ("timeout_s", b.map(|c| v(c.timeout_s)), v(after.timeout_s)),
+        ("vpc.subnets", b.map(|c| v(&c.subnets)), v(&after.subnets)),
+        ("vpc.security_groups", b.map(|c| v(&c.security_groups)), v(&after.security_groups)),
+    ];
+    for (path, bv, av) in fields {
+        if bv.as_ref() != Some(&av) {
+            out.push(FieldDiff::new(path, bv, av));
+        }
+    }
+    // The description is managed only when the spec sets one.
+    if let Some(d) = &after.description {
+        let live = b.and_then(|c| c.description.as_ref());
+        if live != Some(d) {
+            out.push(FieldDiff::new("description", live, d));
+        }
+    }
+    let empty = BTreeMap::new();
+    let live_env = b.map(|c| &c.environment).unwrap_or(&empty);
+    for (k, val) in after.environment.iter().chain(after.late_environment.iter()) {
+        if live_env.get(k) != Some(val) {
+            out.push(FieldDiff::new(format!("environment.{k}"), live_env.get(k), val));
+        }
+    }
+    for (k, val) in live_env {
+        if !after.environment.contains_key(k) && !after.late_environment.contains_key(k) {
+            out.push(FieldDiff::new(format!("environment.{k}"), val, None::<String>));
+        }
+    }
+}
+
+pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (ResourceChange, Vec<Step>) {
+    let address = format!("{KIND}.{name}");
+    let mut diffs = Vec::new();
+    let mut steps = Vec::new();
+    let Some(f) = &live.function else {
+        config_diffs(None, &want.config, &mut diffs);
+        diffs.push(FieldDiff::new("code_sha256", None::<String>, &want.code_sha256));
+        for (k, v) in &want.tags {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
+        }
+        steps.push(step(
+            &address,
+            format!("create function {name}"),
+            FunctionOp::Create {
+                name: name.into(),
+                config: want.config.clone(),
+                source: want.source.clone(),
+                code_sha256: want.code_sha256.clone(),
+                tags: want.tags.clone(),
+            },
+        ));
+        steps.push(step(&address, format!("wait until function {name} is Active"), FunctionOp::WaitReady { name: name.into() }));
+        let mut change = ResourceChange::new(&address, Action::Create);
+        change.diffs = diffs;
+        return (change, steps);
+    };
+    let before = diffs.len();
+    config_diffs(Some(&f.config), &want.config, &mut diffs);
+    if diffs.len() > before || !want.config.late_environment.is_empty() {
+        steps.push(step(&address, format!("update the configuration of function {name}"), FunctionOp::UpdateConfig { name: name.into(), config: want.config.clone() }));
+        steps.push(step(&address, format!("wait until the update of function {name} is Successful"), FunctionOp::WaitReady { name: name.into() }));
+    }
+    if f.code_sha256 != want.code_sha256 {
+        diffs.push(FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256).note(format!("the code in {} differs from the deployed code", want.source.display())));
+        steps.push(step(
+            &address,
+            format!("deploy the code of function {name}"),
+            FunctionOp::UpdateCode { name: name.into(), source: want.source.clone(), code_sha256: want.code_sha256.clone() },
+        ));
+        steps.push(step(&address, format!("wait until the code update of function {name} is Successful"), FunctionOp::WaitReady { name: name.into() }));
+    }
+    let set: BTreeMap<String, String> = want.tags.iter().filter(|(k, v)| f.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remove: Vec<String> = f.tags.keys().filter(|k| !want.tags.contains_key(*k) && !k.starts_with("aws:")).cloned().collect();
+    for (k, v) in &set {
+        diffs.push(FieldDiff::new(format!("tags.{k}"), f.tags.get(k), v));
+    }
+    for k in &remove {
+        diffs.push(FieldDiff::new(format!("tags.{k}"), &f.tags[k], None::<String>));
+    }
+    if !set.is_empty() || !remove.is_empty() {
+        steps.push(step(&address, format!("update the tags of function {name}"), FunctionOp::Tag { name: name.into(), set, remove }));
+    }
+    let mut change = ResourceChange::new(&address, if diffs.is_empty() { Action::NoOp } else { Action::Update });
+    change.diffs = diffs;
+    (change, steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+async fn environment(ctx: &AwsContext, c: &FunctionConfig) -> Result<lam::Environment> {
+    let mut vars = c.environment.clone();
+    for (k, template) in &c.late_environment {
+        vars.insert(k.clone(), super::resolve_late(ctx, template).await?);
+    }
+    Ok(lam::Environment::builder().set_variables(Some(vars.into_iter().collect())).build())
+}
+
+fn vpc_config(c: &FunctionConfig) -> lam::VpcConfig {
+    lam::VpcConfig::builder()
+        .set_subnet_ids(Some(c.subnets.iter().cloned().collect()))
+        .set_security_group_ids(Some(c.security_groups.iter().cloned().collect()))
+        .build()
+}
+
+/// Builds the package and checks it is the code the plan was made for.
+fn package(source: &PathBuf, planned: &str) -> Result<Blob> {
+    let p = crate::package::build(source)?;
+    if p.sha256 != planned {
+        bail!("the code in {} changed since the plan was made; plan again", source.display());
+    }
+    Ok(Blob::new(p.bytes))
+}
+
+/// Lambda refuses a role IAM has not propagated yet (rule 8): that error is retried.
+fn role_not_ready(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("InvalidParameterValueException") && message.is_some_and(|m| m.contains("cannot be assumed") || m.contains("role"))
+}
+
+async fn revision(ctx: &AwsContext, name: &str) -> Result<Option<String>> {
+    let c = ctx
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error("Lambda", "GetFunctionConfiguration", name, e))?;
+    Ok(c.revision_id().map(str::to_string))
+}
+
+/// What to do after a failed Lambda call.
+enum Retry {
+    /// Another update is in progress (rule 10): wait for the function, then try again.
+    Conflict,
+    /// IAM has not propagated the role yet (rule 8): back off, then try again.
+    Role,
+    Fail,
+}
+
+fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> Retry {
+    match e.code() {
+        Some("ResourceConflictException") => Retry::Conflict,
+        c if role_not_ready(c, e.message()) => Retry::Role,
+        _ => Retry::Fail,
+    }
+}
+
+/// Bounded retries of one Lambda write under rules 8 and 10. `attempt` makes the call
+/// (fetching a fresh RevisionId where it passes one) and says how a failure should be retried.
+async fn retrying<F, Fut>(ctx: &AwsContext, name: &str, mut attempt: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), (Retry, anyhow::Error)>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    let mut conflicts = 0;
+    loop {
+        let (kind, err) = match attempt().await {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        match kind {
+            Retry::Conflict if conflicts < 20 => {
+                conflicts += 1;
+                crate::log::info(&format!("  function {name} has an update in progress; waiting for it before trying again"));
+                wait_ready(ctx, name).await?;
+            }
+            Retry::Role if start.elapsed() < ROLE_PROPAGATION => {
+                crate::log::info(&format!(
+                    "  IAM has not yet let Lambda assume the role of {name} (new roles take seconds to propagate); retrying in {}s",
+                    delay.as_secs()
+                ));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Retry::Role => return Err(err.context(format!("gave up after {:?} waiting for IAM to propagate the role", ROLE_PROPAGATION))),
+            _ => return Err(err),
+        }
+    }
+}
+
+fn fail<E>(op: &'static str, name: &str, e: aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> (Retry, anyhow::Error)
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let kind = classify(&e);
+    if code(&e) == Some("PreconditionFailedException") {
+        return (Retry::Fail, anyhow::anyhow!("function {name} was changed by someone else during apply ({op} refused by RevisionId); plan again"));
+    }
+    (kind, aws_error("Lambda", op, name, e).into())
+}
+
+pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+    match op {
+        FunctionOp::Create { name, config, source, code_sha256, tags } => {
+            let zip = package(source, code_sha256)?;
+            let env = environment(ctx, config).await?;
+            let runtime = lam::Runtime::from(config.runtime.as_str());
+            retrying(ctx, name, || {
+                let req = ctx
+                    .lambda
+                    .create_function()
+                    .function_name(name)
+                    .runtime(runtime.clone())
+                    .handler(&config.handler)
+                    .role(&config.role_arn)
+                    .memory_size(config.memory_mb as i32)
+                    .timeout(config.timeout_s as i32)
+                    .environment(env.clone())
+                    .set_description(config.description.clone())
+                    .set_vpc_config((!config.subnets.is_empty()).then(|| vpc_config(config)))
+                    .set_tags(Some(tags.clone().into_iter().collect()))
+                    .code(lam::FunctionCode::builder().zip_file(zip.clone()).build());
+                async move {
+                    match req.send().await {
+                        Ok(_) => Ok(()),
+                        // Created by an attempt whose answer was lost: the steps after converge it.
+                        Err(e) if e.code() == Some("ResourceConflictException") && e.message().is_some_and(|m| m.contains("exist")) => {
+                            crate::log::info(&format!("  function {name} already exists: using it"));
+                            Ok(())
+                        }
+                        Err(e) => Err(fail("CreateFunction", name, e)),
+                    }
+                }
+            })
+            .await
+        }
+        FunctionOp::UpdateConfig { name, config } => {
+            let env = environment(ctx, config).await?;
+            let runtime = lam::Runtime::from(config.runtime.as_str());
+            retrying(ctx, name, || {
+                let env = env.clone();
+                let runtime = runtime.clone();
+                async move {
+                    let rev = revision(ctx, name).await.map_err(|e| (Retry::Fail, e))?;
+                    ctx.lambda
+                        .update_function_configuration()
+                        .function_name(name)
+                        .runtime(runtime)
+                        .handler(&config.handler)
+                        .role(&config.role_arn)
+                        .memory_size(config.memory_mb as i32)
+                        .timeout(config.timeout_s as i32)
+                        .environment(env)
+                        .set_description(config.description.clone())
+                        .vpc_config(vpc_config(config))
+                        .set_revision_id(rev)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| fail("UpdateFunctionConfiguration", name, e))
+                }
+            })
+            .await
+        }
+        FunctionOp::UpdateCode { name, source, code_sha256 } => {
+            let zip = package(source, code_sha256)?;
+            retrying(ctx, name, || {
+                let zip = zip.clone();
+                async move {
+                    let rev = revision(ctx, name).await.map_err(|e| (Retry::Fail, e))?;
+                    ctx.lambda
+                        .update_function_code()
+                        .function_name(name)
+                        .zip_file(zip)
+                        .set_revision_id(rev)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| fail("UpdateFunctionCode", name, e))
+                }
+            })
+            .await
+        }
+        FunctionOp::WaitReady { name } => wait_ready(ctx, name).await,
+        FunctionOp::Tag { name, set, remove } => {
+            let arn = ctx
+                .lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| aws_error("Lambda", "GetFunctionConfiguration", name, e))?
+                .function_arn()
+                .unwrap_or_default()
+                .to_string();
+            if !remove.is_empty() {
+                ctx.lambda
+                    .untag_resource()
+                    .resource(&arn)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("Lambda", "UntagResource", name, e))?;
+            }
+            if !set.is_empty() {
+                ctx.lambda
+                    .tag_resource()
+                    .resource(&arn)
+                    .set_tags(Some(set.clone().into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("Lambda", "TagResource", name, e))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+pub async fn wait_ready(ctx: &AwsContext, name: &str) -> Result<()> {
+    wait::until(&format!("function {name} to be ready"), Duration::from_secs(900), || async {
+        let c = ctx
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| aws_error("Lambda", "GetFunctionConfiguration", name, e))?;
+        let state = c.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Active".into());
+        let update = c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Successful".into());
+        if state == "Failed" || update == "Failed" {
+            bail!(
+                "function {name} failed: {}",
+                c.last_update_status_reason().or(c.state_reason()).unwrap_or("no reason given")
+            );
+        }
+        Ok(if state == "Active" && update == "Successful" {
+            wait::Poll::Done
+        } else {
+            wait::Poll::Pending(format!("state {state}, last update {update}"))
+        })
+    })
+    .await
+}

@@ -1,0 +1,320 @@
+//! `lambda_event_source_mapping`: a function's trigger on a table's current stream. Found by
+//! function + source ARN (never duplicated); replaced when the table's stream ARN changes.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use aws_sdk_lambda::types as lam;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{AwsContext, aws_error};
+use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::spec::{StartingPosition, TriggerSpec};
+
+use super::{Op, table, wait};
+
+pub const KIND: &str = "lambda_event_source_mapping";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveMapping {
+    pub uuid: String,
+    pub source_arn: String,
+    pub batch_size: Option<i64>,
+    pub starting_position: Option<String>,
+    pub state: String,
+    pub report_batch_item_failures: bool,
+}
+
+impl LiveMapping {
+    fn enabled(&self) -> bool {
+        !matches!(self.state.as_str(), "Disabled" | "Disabling")
+    }
+}
+
+/// The settings a mapping is created or updated with.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MappingSettings {
+    pub batch_size: i64,
+    pub starting_position: StartingPosition,
+    pub enabled: bool,
+    pub report_batch_item_failures: bool,
+}
+
+impl From<&TriggerSpec> for MappingSettings {
+    fn from(t: &TriggerSpec) -> Self {
+        MappingSettings {
+            batch_size: t.batch_size,
+            starting_position: t.starting_position,
+            enabled: t.enabled,
+            report_batch_item_failures: t.report_batch_item_failures,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MappingOp {
+    /// `source_arn`: the stream, or None when the table's stream is made by this apply and is
+    /// read when the step runs.
+    Create {
+        function: String,
+        table: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_arn: Option<String>,
+        settings: MappingSettings,
+    },
+    Update { function: String, uuid: String, settings: MappingSettings },
+    Delete { function: String, uuid: String },
+    WaitSettled { function: String, uuid_or_table: String },
+}
+
+fn position(p: StartingPosition) -> &'static str {
+    match p {
+        StartingPosition::Latest => "LATEST",
+        StartingPosition::TrimHorizon => "TRIM_HORIZON",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// observe
+
+fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
+    LiveMapping {
+        uuid: m.uuid().unwrap_or_default().to_string(),
+        source_arn: m.event_source_arn().unwrap_or_default().to_string(),
+        batch_size: m.batch_size().map(i64::from),
+        starting_position: m.starting_position().map(|p| p.as_str().to_string()),
+        state: m.state().unwrap_or("Enabled").to_string(),
+        report_batch_item_failures: m.function_response_types().contains(&lam::FunctionResponseType::ReportBatchItemFailures),
+    }
+}
+
+async fn list(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let o = ctx
+            .lambda
+            .list_event_source_mappings()
+            .function_name(function)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws_error("Lambda", "ListEventSourceMappings", function, e))?;
+        out.extend(o.event_source_mappings().iter().map(live_of));
+        marker = o.next_marker().map(str::to_string);
+        if marker.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every mapping of a function, listed by its name and by its ARN (a mapping made with one
+/// is not always found by the other), each once.
+pub async fn observe(ctx: &AwsContext, function: &str, function_arn: Option<&str>) -> Result<Vec<LiveMapping>> {
+    let mut all = list(ctx, function).await?;
+    if let Some(arn) = function_arn {
+        for m in list(ctx, arn).await? {
+            if !all.iter().any(|x| x.uuid == m.uuid) {
+                all.push(m);
+            }
+        }
+    }
+    all.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+    Ok(all)
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff (pure)
+
+fn step(address: &str, description: String, op: MappingOp) -> Step {
+    Step { address: address.into(), description, op: Op::LambdaEventSourceMapping(op) }
+}
+
+/// What the plan knows about the trigger's table.
+pub struct TableStream<'a> {
+    pub name: &'a str,
+    /// `arn:...:table/NAME`, to recognise mappings on this table's older streams.
+    pub table_arn: String,
+    /// The stream ARN now, if there is one.
+    pub current: Option<&'a str>,
+    /// True when this apply gives the table a new stream ARN (created, replaced, re-enabled).
+    pub changes: bool,
+}
+
+pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &TableStream, live: &[LiveMapping]) -> (ResourceChange, Vec<Step>) {
+    let want = MappingSettings::from(trigger);
+    let on_table: Vec<&LiveMapping> = live.iter().filter(|m| m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
+    let current: Option<&LiveMapping> = match (stream.changes, stream.current) {
+        (false, Some(arn)) => on_table.iter().copied().find(|m| m.source_arn == arn),
+        _ => None,
+    };
+    let stale: Vec<&LiveMapping> = on_table.iter().copied().filter(|m| Some(m.uuid.as_str()) != current.map(|c| c.uuid.as_str())).collect();
+    let mut diffs = Vec::new();
+    let mut steps = Vec::new();
+    let mut change = ResourceChange::new(address, Action::NoOp);
+
+    let recreate_position = current.is_some_and(|c| {
+        c.starting_position.as_deref().is_some_and(|p| p != position(want.starting_position))
+    });
+    for m in &stale {
+        diffs.push(FieldDiff::new(format!("source.{}", m.uuid), &m.source_arn, None::<String>).note(if stream.changes {
+            "the table's stream changes (a new stream ARN): the mapping on the old stream is replaced".to_string()
+        } else {
+            "a mapping on an older stream of the table, which no longer delivers records".to_string()
+        }));
+        steps.push(step(address, format!("delete the mapping {} of {function} on an old stream", m.uuid), MappingOp::Delete { function: function.into(), uuid: m.uuid.clone() }));
+    }
+    if let Some(c) = current.filter(|_| recreate_position) {
+        diffs.push(FieldDiff::new("starting_position", &c.starting_position, position(want.starting_position)).note("cannot change in place: the mapping is replaced"));
+        steps.push(step(address, format!("delete the mapping {} of {function} (starting position changes)", c.uuid), MappingOp::Delete { function: function.into(), uuid: c.uuid.clone() }));
+    }
+    match current.filter(|_| !recreate_position) {
+        Some(c) => {
+            if c.batch_size.is_some_and(|b| b != want.batch_size) {
+                diffs.push(FieldDiff::new("batch_size", c.batch_size, want.batch_size));
+            }
+            if c.enabled() != want.enabled {
+                diffs.push(FieldDiff::new("enabled", c.enabled(), want.enabled));
+            }
+            if c.report_batch_item_failures != want.report_batch_item_failures {
+                diffs.push(FieldDiff::new("report_batch_item_failures", c.report_batch_item_failures, want.report_batch_item_failures));
+            }
+            if !diffs.is_empty() {
+                change.action = Action::Update;
+                let only_stale = diffs.iter().all(|d| d.path.starts_with("source."));
+                if !only_stale {
+                    steps.push(step(address, format!("update the mapping {} of {function}", c.uuid), MappingOp::Update { function: function.into(), uuid: c.uuid.clone(), settings: want.clone() }));
+                    steps.push(step(address, format!("wait until the mapping of {function} is settled"), MappingOp::WaitSettled { function: function.into(), uuid_or_table: c.uuid.clone() }));
+                }
+            }
+        }
+        None => {
+            let source_arn = if stream.changes { None } else { stream.current.map(str::to_string) };
+            diffs.push(FieldDiff::new(
+                "source",
+                None::<String>,
+                source_arn.clone().unwrap_or_else(|| format!("the stream of table {} {}", stream.name, crate::spec::refs::KNOWN_AFTER_APPLY)),
+            ));
+            diffs.push(FieldDiff::new("batch_size", None::<i64>, want.batch_size));
+            diffs.push(FieldDiff::new("starting_position", None::<String>, position(want.starting_position)));
+            diffs.push(FieldDiff::new("enabled", None::<bool>, want.enabled));
+            diffs.push(FieldDiff::new("report_batch_item_failures", None::<bool>, want.report_batch_item_failures));
+            change.action = if on_table.is_empty() { Action::Create } else { Action::Replace };
+            if change.action == Action::Replace {
+                change.reason = Some(if stream.changes {
+                    format!("table {}'s stream changes → the mapping is replaced on the new stream", stream.name)
+                } else {
+                    "the mapping's starting position cannot change in place".into()
+                });
+            }
+            steps.push(step(
+                address,
+                format!("create the mapping of {function} on the stream of table {}", stream.name),
+                MappingOp::Create { function: function.into(), table: stream.name.into(), source_arn, settings: want.clone() },
+            ));
+            steps.push(step(address, format!("wait until the mapping of {function} is settled"), MappingOp::WaitSettled { function: function.into(), uuid_or_table: stream.name.into() }));
+        }
+    }
+    if change.action == Action::NoOp && !diffs.is_empty() {
+        change.action = Action::Update;
+    }
+    change.diffs = diffs;
+    (change, steps)
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+const PROPAGATION: Duration = Duration::from_secs(120);
+
+/// The mapping of `function` on `source`, if one exists.
+async fn find(ctx: &AwsContext, function: &str, source: &str) -> Result<Option<LiveMapping>> {
+    Ok(list(ctx, function).await?.into_iter().find(|m| m.source_arn == source))
+}
+
+async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()> {
+    let types = if s.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
+    ctx.lambda
+        .update_event_source_mapping()
+        .uuid(uuid)
+        .batch_size(s.batch_size as i32)
+        .enabled(s.enabled)
+        .set_function_response_types(Some(types))
+        .send()
+        .await
+        .map_err(|e| aws_error("Lambda", "UpdateEventSourceMapping", uuid, e))?;
+    Ok(())
+}
+
+pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
+    match op {
+        MappingOp::Create { function, table: tname, source_arn, settings } => {
+            let source = match source_arn {
+                Some(a) => a.clone(),
+                None => table::observe(ctx, tname)
+                    .await?
+                    .and_then(|t| t.stream_arn)
+                    .with_context(|| format!("table {tname} has no stream to trigger {function}"))?,
+            };
+            // Never a second mapping: one may exist from an attempt whose answer was lost.
+            if let Some(m) = find(ctx, function, &source).await? {
+                crate::log::info(&format!("  the mapping of {function} on this stream already exists ({}): updating it", m.uuid));
+                return update(ctx, &m.uuid, settings).await;
+            }
+            let start = Instant::now();
+            let mut delay = Duration::from_secs(1);
+            loop {
+                let types = if settings.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
+                let r = ctx
+                    .lambda
+                    .create_event_source_mapping()
+                    .function_name(function)
+                    .event_source_arn(&source)
+                    .batch_size(settings.batch_size as i32)
+                    .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)))
+                    .enabled(settings.enabled)
+                    .set_function_response_types(Some(types))
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.code() == Some("ResourceConflictException") => {
+                        let m = find(ctx, function, &source).await?.with_context(|| format!("Lambda says a mapping of {function} exists, but none is listed"))?;
+                        return update(ctx, &m.uuid, settings).await;
+                    }
+                    // The role's stream permissions may not have propagated yet (rule 8).
+                    Err(e) if e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
+                        crate::log::info(&format!(
+                            "  Lambda cannot use the stream for {function} yet ({}); IAM may still be propagating, retrying in {}s",
+                            e.message().unwrap_or(""),
+                            delay.as_secs()
+                        ));
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(10));
+                    }
+                    Err(e) => return Err(aws_error("Lambda", "CreateEventSourceMapping", function, e).into()),
+                }
+            }
+        }
+        MappingOp::Update { uuid, settings, .. } => update(ctx, uuid, settings).await,
+        MappingOp::Delete { uuid, .. } => match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(e) => Err(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into()),
+        },
+        MappingOp::WaitSettled { function, uuid_or_table } => {
+            wait::until(&format!("the mapping of {function} to settle"), Duration::from_secs(600), || async {
+                let all = list(ctx, function).await?;
+                let m = all.iter().find(|m| &m.uuid == uuid_or_table || m.source_arn.contains(&format!(":table/{uuid_or_table}/stream/")));
+                Ok(match m.map(|m| m.state.as_str()) {
+                    Some("Enabled" | "Disabled") => wait::Poll::Done,
+                    Some(s) => wait::Poll::Pending(format!("state {s}")),
+                    None => wait::Poll::Pending("not listed yet".into()),
+                })
+            })
+            .await
+        }
+    }
+}

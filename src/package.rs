@@ -1,0 +1,137 @@
+//! Deterministic deployment packages: the same folder gives the same zip bytes, whatever the
+//! files' timestamps or the order the file system lists them in, so that `CodeSha256` changes
+//! only when the code does (aws-rules.md rule 11).
+
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+/// Larger packages must go through S3, which this tool does not do.
+pub const MAX_ZIP_BYTES: usize = 50 * 1024 * 1024;
+
+/// A built package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub bytes: Vec<u8>,
+    /// base64(sha256(bytes)), as Lambda reports `CodeSha256`.
+    pub sha256: String,
+}
+
+fn skipped(name: &str) -> bool {
+    name == "__pycache__" || name == ".DS_Store" || name.ends_with(".pyc") || name == ".git"
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if skipped(&name) {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            collect(root, &path, out)?;
+        } else if meta.is_file() {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+            #[cfg(unix)]
+            let exec = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+            #[cfg(not(unix))]
+            let exec = false;
+            out.push((rel, path, exec));
+        }
+    }
+    Ok(())
+}
+
+/// Zips `dir`: entries sorted by path, stored (not compressed, so that the bytes do not
+/// depend on a compressor's version), timestamps fixed at 1980-01-01, permissions 0644 (0755
+/// for executables), no extra fields. `__pycache__`, `*.pyc` and `.DS_Store` are left out.
+pub fn build(dir: &Path) -> Result<Package> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if files.is_empty() {
+        bail!("{} holds no files to deploy", dir.display());
+    }
+    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+    for (rel, path, exec) in files {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .last_modified_time(DateTime::default())
+            .unix_permissions(if exec { 0o755 } else { 0o644 })
+            .large_file(false);
+        zip.start_file(rel.as_str(), options)?;
+        let data = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        zip.write_all(&data)?;
+    }
+    let bytes = zip.finish()?.into_inner();
+    if bytes.len() > MAX_ZIP_BYTES {
+        bail!("the package of {} is {} bytes; Lambda takes at most {MAX_ZIP_BYTES} directly", dir.display(), bytes.len());
+    }
+    let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+    Ok(Package { bytes, sha256 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (p, text) in files {
+            let path = d.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn same_folder_gives_the_same_bytes_twice() {
+        let d = folder(&[("lambda_function.py", "x = 1\n"), ("lib/util.py", "y = 2\n")]);
+        assert_eq!(build(d.path()).unwrap(), build(d.path()).unwrap());
+    }
+
+    #[test]
+    fn timestamps_do_not_count() {
+        let d = folder(&[("lambda_function.py", "x = 1\n")]);
+        let before = build(d.path()).unwrap();
+        let f = std::fs::File::options().write(true).open(d.path().join("lambda_function.py")).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(86_400 * 400)).unwrap();
+        assert_eq!(build(d.path()).unwrap().sha256, before.sha256);
+    }
+
+    #[test]
+    fn file_creation_order_does_not_count_but_content_does() {
+        let a = folder(&[("a.py", "1"), ("b/c.py", "2"), ("z.py", "3")]);
+        let b = folder(&[("z.py", "3"), ("b/c.py", "2"), ("a.py", "1")]);
+        assert_eq!(build(a.path()).unwrap().sha256, build(b.path()).unwrap().sha256);
+        let c = folder(&[("z.py", "3"), ("b/c.py", "2"), ("a.py", "1 ")]);
+        assert_ne!(build(a.path()).unwrap().sha256, build(c.path()).unwrap().sha256);
+    }
+
+    #[test]
+    fn caches_are_left_out_and_the_zip_is_readable() {
+        let d = folder(&[("lambda_function.py", "x = 1\n"), ("__pycache__/lambda_function.cpython-312.pyc", "junk")]);
+        let p = build(d.path()).unwrap();
+        let mut z = zip::ZipArchive::new(Cursor::new(p.bytes.clone())).unwrap();
+        assert_eq!(z.len(), 1);
+        assert_eq!(z.by_index(0).unwrap().name().unwrap(), "lambda_function.py");
+        // CodeSha256 is base64 of 32 bytes.
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(&p.sha256).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn an_empty_folder_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(build(d.path()).is_err());
+    }
+}
