@@ -16,7 +16,7 @@ use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsContext, aws_error};
-use crate::plan::{Action, Plan, ResourceChange, Step};
+use crate::plan::{Plan, Step};
 use crate::spec::refs::RefContext;
 use crate::spec::{Desired, Resources};
 
