@@ -47,3 +47,52 @@ print(t['TableStatus'], t['GlobalSecondaryIndexes'][0]['IndexStatus'])
         ]
     );
 }
+
+#[test]
+fn the_proxy_enforces_lambda_and_iam_rules_that_moto_does_not() {
+    let emu = Emulator::with_delays("1.0", "1.5");
+    let out = emu.py(
+        r#"
+import io, time, zipfile
+from botocore.exceptions import ClientError
+def code(f):
+    try:
+        f(); return 'ok'
+    except ClientError as e:
+        return e.response['Error']['Code']
+b = io.BytesIO(); z = zipfile.ZipFile(b, 'w'); z.writestr('lambda_function.py', 'x = 1'); z.close()
+role = iam.create_role(RoleName='r', AssumeRolePolicyDocument='{}')['Role']['Arn']
+mk = lambda: lam.create_function(FunctionName='fn', Runtime='python3.12', Role=role, Handler='lambda_function.h', Code={'ZipFile': b.getvalue()})
+print(code(mk))
+time.sleep(1.6)
+print(code(mk))
+print(lam.get_function(FunctionName='fn')['Configuration']['State'])
+print(code(lambda: lam.update_function_configuration(FunctionName='fn', MemorySize=256)))
+time.sleep(1.1)
+print(code(lambda: lam.update_function_configuration(FunctionName='fn', MemorySize=256)))
+print(lam.get_function_configuration(FunctionName='fn')['LastUpdateStatus'])
+t = ddb.create_table(TableName='ttt', AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
+    KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}], BillingMode='PAY_PER_REQUEST',
+    StreamSpecification={'StreamEnabled': True, 'StreamViewType': 'NEW_IMAGE'})['TableDescription']
+esm = lambda: lam.create_event_source_mapping(FunctionName='fn', EventSourceArn=t['LatestStreamArn'], StartingPosition='LATEST')
+print(code(esm))
+print(lam.list_event_source_mappings(FunctionName='fn')['EventSourceMappings'][0]['State'])
+print(code(esm))
+"#,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "InvalidParameterValueException",
+            "ok",
+            "Pending",
+            "ResourceConflictException",
+            "ok",
+            "InProgress",
+            "ok",
+            "Creating",
+            "ResourceConflictException",
+        ]
+    );
+}

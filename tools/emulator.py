@@ -12,6 +12,12 @@ With --aws-rules, in front of moto:
   DeleteTable meanwhile fail with ResourceInUseException; more than one index create/delete
   in one UpdateTable fails with LimitExceededException; throughput equal to the current value
   fails with ValidationException.
+- IAM: a role is not assumable by Lambda for --iam-delay seconds after CreateRole
+  (CreateFunction and CreateEventSourceMapping fail with InvalidParameterValueException).
+- Lambda: after CreateFunction / UpdateFunctionConfiguration / UpdateFunctionCode the function
+  is Pending / InProgress for --busy-seconds and further updates fail with
+  ResourceConflictException; a new event source mapping is Creating for --busy-seconds; a
+  second mapping of the same function and stream fails with ResourceConflictException.
 Control endpoints: GET /_proxy/calls (every call seen: service, action, write), POST
 /_proxy/calls/reset.
 """
@@ -63,6 +69,15 @@ def is_write(service, action, method):
     return not action.startswith(READ_PREFIXES)
 
 
+def lambda_error(start_response, kind, message, status="400 Bad Request"):
+    body = json.dumps({"Type": "User", "message": message}).encode()
+    start_response(
+        status,
+        [("Content-Type", "application/json"), ("x-amzn-errortype", kind), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
 def ddb_error(start_response, kind, message, status="400 Bad Request"):
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}).encode()
     start_response(status, [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
@@ -70,10 +85,15 @@ def ddb_error(start_response, kind, message, status="400 Bad Request"):
 
 
 class Proxy:
-    def __init__(self, app, aws_rules, busy_seconds):
+    def __init__(self, app, aws_rules, busy_seconds, iam_delay):
         self.app = app
         self.aws_rules = aws_rules
         self.busy_seconds = busy_seconds
+        self.iam_delay = iam_delay
+        # role name -> when it was created; function name -> (until, kind); mapping uuid -> until
+        self.roles_created = {}
+        self.functions_busy = {}
+        self.mappings_creating = {}
         self.lock = threading.Lock()
         self.calls = []
         # table name -> {"until": t, "status": "CREATING"|"UPDATING", "creating": set, "deleting": {name: desc}}
@@ -237,6 +257,109 @@ class Proxy:
             t.setdefault("GlobalSecondaryIndexes", []).append(g)
         return json.dumps(doc).encode()
 
+    # -- Lambda and IAM ----------------------------------------------------------------------
+    def role_fresh(self, role_arn):
+        name = (role_arn or "").split("/")[-1]
+        with self.lock:
+            t = self.roles_created.get(name)
+        return t is not None and time.monotonic() - t < self.iam_delay
+
+    def any_role_fresh(self):
+        with self.lock:
+            return any(time.monotonic() - t < self.iam_delay for t in self.roles_created.values())
+
+    def function_busy(self, name):
+        with self.lock:
+            st = self.functions_busy.get(name)
+            if st and st[0] <= time.monotonic():
+                del self.functions_busy[name]
+                return None
+            return st
+
+    def mappings_of(self, environ, source_arn):
+        env = dict(environ)
+        env["REQUEST_METHOD"] = "GET"
+        env["PATH_INFO"] = "/2015-03-31/event-source-mappings/"
+        from urllib.parse import urlencode
+
+        env["QUERY_STRING"] = urlencode({"EventSourceArn": source_arn})
+        status, _, data = self.call_app(env, b"")
+        return json.loads(data).get("EventSourceMappings", []) if status.startswith("200") else []
+
+    def check_lambda(self, environ, method, path, req, start_response):
+        parts = path.strip("/").split("/")  # 2015-03-31, functions|event-source-mappings, ...
+        if len(parts) < 2:
+            return None
+        if parts[1] == "functions" and method == "POST" and len(parts) == 2:
+            if self.role_fresh(req.get("Role")):
+                return lambda_error(
+                    start_response, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."
+                )
+        if parts[1] == "functions" and method == "PUT" and len(parts) == 4 and parts[3] in ("configuration", "code"):
+            if self.function_busy(parts[2]):
+                return lambda_error(
+                    start_response,
+                    "ResourceConflictException",
+                    f"The operation cannot be performed at this time. An update is in progress for resource: {parts[2]}",
+                    "409 Conflict",
+                )
+        if parts[1] == "event-source-mappings" and method == "POST":
+            if self.any_role_fresh():
+                return lambda_error(
+                    start_response,
+                    "InvalidParameterValueException",
+                    "Cannot access stream. Please ensure the role can perform the GetRecords, GetShardIterator, "
+                    "DescribeStream, and ListStreams Actions on your stream in IAM.",
+                )
+            fn = req.get("FunctionName", "")
+            for m in self.mappings_of(environ, req.get("EventSourceArn", "")):
+                if m.get("FunctionArn", "").split(":")[-1] == fn.split(":")[-1]:
+                    return lambda_error(
+                        start_response,
+                        "ResourceConflictException",
+                        f"The event source arn ({req.get('EventSourceArn')}) and function ({fn}) provided mapping already "
+                        f"exists. Please update or delete the existing mapping with UUID {m['UUID']}",
+                        "409 Conflict",
+                    )
+        return None
+
+    def after_lambda(self, method, path, req, data):
+        parts = path.strip("/").split("/")
+        now = time.monotonic()
+        with self.lock:
+            if len(parts) == 2 and parts[1] == "functions" and method == "POST":
+                self.functions_busy[req.get("FunctionName")] = (now + self.busy_seconds, "create")
+            elif len(parts) == 4 and parts[1] == "functions" and method == "PUT" and parts[3] in ("configuration", "code"):
+                self.functions_busy[parts[2]] = (now + self.busy_seconds, "update")
+            elif parts[1] == "event-source-mappings" and method == "POST":
+                uuid = json.loads(data).get("UUID")
+                if uuid:
+                    self.mappings_creating[uuid] = now + self.busy_seconds
+
+    def rewrite_lambda(self, method, path, data):
+        parts = path.strip("/").split("/")
+        if method != "GET" or len(parts) < 2:
+            return data
+        doc = json.loads(data or b"{}")
+        if parts[1] == "functions" and len(parts) >= 3:
+            st = self.function_busy(parts[2])
+            if st:
+                conf = doc.get("Configuration", doc)
+                if st[1] == "create":
+                    conf["State"] = "Pending"
+                    conf["LastUpdateStatus"] = "InProgress"
+                else:
+                    conf["State"] = "Active"
+                    conf["LastUpdateStatus"] = "InProgress"
+        elif parts[1] == "event-source-mappings":
+            now = time.monotonic()
+            with self.lock:
+                creating = {u for u, t in self.mappings_creating.items() if t > now}
+            for m in doc.get("EventSourceMappings", [doc]):
+                if m.get("UUID") in creating:
+                    m["State"] = "Creating"
+        return json.dumps(doc, default=str).encode()
+
     # -- WSGI -------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_proxy/"):
@@ -260,7 +383,27 @@ class Proxy:
                 return refused
             if action == "UpdateTable":
                 before = self.describe(environ, req.get("TableName", ""))
+        path = environ.get("PATH_INFO", "")
+        if self.aws_rules and service == "lambda":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                req = {}
+            refused = self.check_lambda(environ, method, path, req, start_response)
+            if refused is not None:
+                return refused
         status, headers, data = self.call_app(environ, body)
+        if self.aws_rules and service == "iam" and action == "CreateRole" and status.startswith("200"):
+            from urllib.parse import parse_qs
+
+            name = parse_qs(body.decode("utf-8", "replace")).get("RoleName", [""])[0]
+            with self.lock:
+                self.roles_created[name] = time.monotonic()
+        if self.aws_rules and service == "lambda" and status[:1] == "2":
+            if method == "GET":
+                data = self.rewrite_lambda(method, path, data)
+            else:
+                self.after_lambda(method, path, req, data)
         if self.aws_rules and service == "dynamodb" and status.startswith("200"):
             if action == "DescribeTable":
                 data = self.rewrite_describe(data)
@@ -275,11 +418,12 @@ def main():
     ap.add_argument("--port", type=int, default=4566)
     ap.add_argument("--aws-rules", action="store_true", help="enforce AWS rules moto does not")
     ap.add_argument("--busy-seconds", type=float, default=1.5)
+    ap.add_argument("--iam-delay", type=float, default=3.0, help="seconds before Lambda can assume a new role")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
     app = DomainDispatcherApplication(create_backend_app)
-    proxy = Proxy(app, args.aws_rules, args.busy_seconds)
+    proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     print(f"READY port={server.server_port}", flush=True)
     try:

@@ -318,3 +318,100 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE_ARN: &str = "arn:aws:dynamodb:us-east-1:1:table/t";
+
+    fn trigger() -> TriggerSpec {
+        TriggerSpec {
+            table: "t".into(),
+            starting_position: StartingPosition::Latest,
+            batch_size: 1,
+            enabled: true,
+            report_batch_item_failures: true,
+        }
+    }
+
+    fn live(uuid: &str, stream: &str) -> LiveMapping {
+        LiveMapping {
+            uuid: uuid.into(),
+            source_arn: format!("{TABLE_ARN}/stream/{stream}"),
+            batch_size: Some(1),
+            starting_position: Some("LATEST".into()),
+            state: "Enabled".into(),
+            report_batch_item_failures: true,
+        }
+    }
+
+    fn stream(current: Option<&str>, changes: bool) -> TableStream<'_> {
+        TableStream { name: "t", table_arn: TABLE_ARN.into(), current, changes }
+    }
+
+    fn ops(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match &s.op {
+                Op::LambdaEventSourceMapping(o) => serde_json::to_value(o).unwrap()["op"].as_str().unwrap().to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_mapping_on_the_current_stream_is_a_no_op() {
+        let cur = format!("{TABLE_ARN}/stream/2");
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("u1", "2")]);
+        assert_eq!(c.action, Action::NoOp);
+        assert!(steps.is_empty());
+    }
+
+    #[test]
+    fn a_mapping_on_an_old_stream_is_deleted_and_one_is_made_on_the_current_stream() {
+        let cur = format!("{TABLE_ARN}/stream/2");
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1")]);
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
+        let MappingOp::Create { source_arn, .. } = (match &steps[1].op { Op::LambdaEventSourceMapping(o) => o.clone(), _ => unreachable!() }) else {
+            panic!()
+        };
+        assert_eq!(source_arn.as_deref(), Some(cur.as_str()));
+        // With the current one present too, only the stale one goes.
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1"), live("u2", "2")]);
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(ops(&steps), ["delete"]);
+    }
+
+    #[test]
+    fn a_stream_that_this_apply_changes_replaces_the_mapping_with_a_late_source() {
+        let cur = format!("{TABLE_ARN}/stream/2");
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), true), &[live("u2", "2")]);
+        assert_eq!(c.action, Action::Replace);
+        assert!(c.reason.as_deref().unwrap().contains("stream changes → the mapping is replaced"));
+        assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
+        assert!(matches!(&steps[1].op, Op::LambdaEventSourceMapping(MappingOp::Create { source_arn: None, .. })));
+        // A table created by this apply: a plain create, source known after apply.
+        let (c, _) = diff("m", "f", &trigger(), &stream(None, true), &[]);
+        assert_eq!(c.action, Action::Create);
+    }
+
+    #[test]
+    fn settings_update_in_place_but_starting_position_replaces() {
+        let cur = format!("{TABLE_ARN}/stream/2");
+        let mut t = trigger();
+        t.batch_size = 25;
+        t.enabled = false;
+        let (c, steps) = diff("m", "f", &t, &stream(Some(&cur), false), &[live("u2", "2")]);
+        assert_eq!(c.action, Action::Update);
+        let paths: Vec<&str> = c.diffs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["batch_size", "enabled"]);
+        assert_eq!(ops(&steps), ["update", "wait_settled"]);
+        let mut t = trigger();
+        t.starting_position = StartingPosition::TrimHorizon;
+        let (c, steps) = diff("m", "f", &t, &stream(Some(&cur), false), &[live("u2", "2")]);
+        assert_eq!(c.action, Action::Replace);
+        assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
+    }
+}

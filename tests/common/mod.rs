@@ -41,12 +41,17 @@ impl Emulator {
     /// moto behind the proxy that enforces AWS's rules (busy windows, one index change per
     /// UpdateTable, no-op throughput refused, one stream change at a time).
     pub fn with_aws_rules() -> Self {
-        Self::with_busy_seconds("1.2")
+        Self::with_delays("1.2", "2.5")
     }
 
     /// The AWS-rules proxy with tables busy for `secs` after each change.
     pub fn with_busy_seconds(secs: &str) -> Self {
-        Self::launch(&["--aws-rules", "--busy-seconds", secs])
+        Self::launch(&["--aws-rules", "--busy-seconds", secs, "--iam-delay", "0"])
+    }
+
+    /// The AWS-rules proxy with busy windows and an IAM propagation delay for new roles.
+    pub fn with_delays(busy: &str, iam: &str) -> Self {
+        Self::launch(&["--aws-rules", "--busy-seconds", busy, "--iam-delay", iam])
     }
 
     fn launch(extra: &[&str]) -> Self {

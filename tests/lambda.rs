@@ -1,0 +1,147 @@
+//! The function and its stream trigger end to end: the whole Cruddur stack against the
+//! emulator behind the AWS-rules proxy (IAM propagation delay, Lambda update windows).
+
+mod common;
+
+use common::*;
+
+fn stack() -> (Emulator, Workspace) {
+    let emu = Emulator::with_delays("1.0", "2.5");
+    let ws = Workspace::shipped();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    (emu, ws)
+}
+
+fn change<'a>(doc: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    doc["changes"].as_array().unwrap().iter().find(|c| c["address"] == address).unwrap()
+}
+
+const FUNCTION: &str = "lambda_function.cruddur-messaging-stream";
+const MAPPING: &str = "lambda_event_source_mapping.cruddur-messaging-stream";
+
+#[test]
+fn fresh_create_of_the_whole_stack_waits_for_iam_and_converges() {
+    let emu = Emulator::with_delays("1.0", "2.5");
+    let ws = Workspace::shipped();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("IAM has not yet let Lambda assume the role"), "{}", run.stderr);
+    assert!(run.stdout.contains("Apply complete: 5 added"), "{}", run.stdout);
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    assert!(emu.writes().is_empty());
+    let fn_cfg = emu.py(
+        "c = lam.get_function_configuration(FunctionName='cruddur-messaging-stream')\n\
+         print(c['Runtime'], c['Handler'], c['Role'].split('/')[-1], sorted(c['Environment']['Variables'].items()), len(c['VpcConfig']['SubnetIds']) > 0)",
+    );
+    assert_eq!(
+        fn_cfg.trim(),
+        "python3.12 lambda_function.lambda_handler cruddur-messaging-stream [('INDEX_NAME', 'message-group-sk-index'), ('TABLE_NAME', 'cruddur-messages')] True"
+    );
+    let mapping = emu.py(
+        "ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
+         s = ddb.describe_table(TableName='cruddur-messages')['Table']['LatestStreamArn']\n\
+         print(len(ms), ms[0]['EventSourceArn'] == s, ms[0]['BatchSize'], ms[0]['FunctionResponseTypes'])",
+    );
+    assert_eq!(mapping.trim(), "1 True 1 ['ReportBatchItemFailures']");
+}
+
+#[test]
+fn memory_and_code_changed_out_of_band_are_drift_and_are_reverted() {
+    let (emu, ws) = stack();
+    emu.py(
+        "import io, zipfile\nb = io.BytesIO(); z = zipfile.ZipFile(b, 'w'); z.writestr('lambda_function.py', 'def lambda_handler(e, c): return 1'); z.close()\n\
+         lam.update_function_configuration(FunctionName='cruddur-messaging-stream', MemorySize=512)\n\
+         import time; time.sleep(1.1)\n\
+         lam.update_function_code(FunctionName='cruddur-messaging-stream', ZipFile=b.getvalue())",
+    );
+    let run = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
+    run.expect(2);
+    let doc = run.json();
+    let f = change(&doc, FUNCTION);
+    let paths: Vec<&str> = f["diffs"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["memory_mb", "code_sha256"]);
+    assert_eq!(f["diffs"][0]["before"], 512);
+    // Configuration, wait, code, wait: never two updates at once.
+    let ops: Vec<&str> = doc["steps"].as_array().unwrap().iter().map(|s| s["op"]["call"]["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["update_config", "wait_ready", "update_code", "wait_ready"]);
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
+    let (emu, ws) = stack();
+    let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");
+    let f = std::fs::File::options().write(true).open(&file).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600)).unwrap();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    // Editing the code is a change of the function's code only.
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{text}\n# edited\n")).unwrap();
+    let run = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
+    run.expect(2);
+    let doc = run.json();
+    assert_eq!(doc["summary"]["update"], 1);
+    assert_eq!(change(&doc, FUNCTION)["diffs"][0]["path"], "code_sha256");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_changed_batch_size_updates_the_mapping_in_place_and_applies_never_duplicate_it() {
+    let (emu, ws) = stack();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace("batch_size: 1", "batch_size: 10"));
+    let run = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let doc = run.json();
+    let m = change(&doc, MAPPING);
+    assert_eq!(m["action"], "update");
+    assert_eq!(m["diffs"], serde_json::json!([{"path": "batch_size", "before": 1, "after": 10}]));
+    emu.reset_calls();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let writes = emu.writes();
+    assert!(writes.iter().any(|w| w.contains("event-source-mappings")), "{writes:?}");
+    assert!(!writes.iter().any(|w| w.starts_with("lambda:POST")), "a mapping was created again: {writes:?}");
+    for _ in 0..2 {
+        emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    }
+    let count = emu.py("print(len(lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']))");
+    assert_eq!(count.trim(), "1");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_stream_change_cascades_to_replacing_the_mapping() {
+    let (emu, ws) = stack();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace("stream: new_image", "stream: new_and_old_images"));
+    let doc = emu.cli(ws.path(), &["plan", "--output", "json"]).json();
+    let m = change(&doc, MAPPING);
+    assert_eq!(m["action"], "replace");
+    assert!(m["reason"].as_str().unwrap().contains("stream changes → the mapping is replaced"), "{m}");
+    let calls: Vec<(String, String)> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["op"]["kind"].as_str().unwrap().to_string(), s["op"]["call"]["op"].as_str().unwrap().to_string()))
+        .collect();
+    let names: Vec<String> = calls.iter().map(|(k, o)| format!("{k}:{o}")).collect();
+    assert_eq!(
+        names,
+        [
+            "dynamodb_table:disable_stream",
+            "dynamodb_table:wait_active",
+            "dynamodb_table:enable_stream",
+            "dynamodb_table:wait_active",
+            "lambda_event_source_mapping:delete",
+            "lambda_event_source_mapping:create",
+            "lambda_event_source_mapping:wait_settled",
+        ]
+    );
+    // The new stream's ARN is not known before apply, and the plan says so.
+    let source = m["diffs"].as_array().unwrap().iter().find(|d| d["path"] == "source").unwrap();
+    assert!(source["after"].as_str().unwrap().contains("known after apply"));
+}
