@@ -18,6 +18,44 @@ pub struct ConnectOptions {
     pub profile: Option<String>,
 }
 
+/// Whether the clients may change anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// plan, drift, validate: every operation that is not a read is refused before it is sent.
+    ReadOnly,
+    /// apply.
+    ReadWrite,
+}
+
+/// Refuses every operation that is not a read (Describe*, List*, Get*, BatchGet*, Query, Scan),
+/// in the client itself, before anything is sent: plan and drift cannot write by construction.
+#[derive(Debug)]
+pub struct ReadOnlyGuard;
+
+/// Whether an operation name is a read.
+pub fn is_read(operation: &str) -> bool {
+    ["Describe", "List", "Get", "BatchGet", "Query", "Scan"].iter().any(|p| operation.starts_with(p))
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ReadOnlyGuard {
+    fn name(&self) -> &'static str {
+        "cruddur-infra read-only guard"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        match cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            Some(m) if is_read(m.name()) => Ok(()),
+            Some(m) => Err(format!("{} {} is a write, and this command is read-only", m.service(), m.name()).into()),
+            None => Err("an operation without a name is refused by the read-only guard".into()),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -102,7 +140,7 @@ fn is_loopback(url: &str) -> bool {
 
 /// Builds the shared clients. The region is `--region`, else the env's region in the spec:
 /// the spec says where the resources live, so `AWS_REGION` does not move them.
-pub async fn connect(desired: &Desired, opts: &ConnectOptions) -> AwsContext {
+pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -> AwsContext {
     let region = opts.region.clone().unwrap_or_else(|| desired.region.clone());
     let endpoint_url = resolve_endpoint(opts.endpoint_url.as_deref(), desired);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -131,20 +169,72 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions) -> AwsContext {
         }
     }
     let sdk = loader.load().await;
+    macro_rules! client {
+        ($krate:ident) => {{
+            let mut conf = $krate::config::Builder::from(&sdk);
+            if access == Access::ReadOnly {
+                conf = conf.interceptor(ReadOnlyGuard);
+            }
+            $krate::Client::from_conf(conf.build())
+        }};
+    }
     AwsContext {
         region,
         endpoint_url,
-        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-        iam: aws_sdk_iam::Client::new(&sdk),
-        lambda: aws_sdk_lambda::Client::new(&sdk),
-        ec2: aws_sdk_ec2::Client::new(&sdk),
-        sts: aws_sdk_sts::Client::new(&sdk),
+        dynamodb: client!(aws_sdk_dynamodb),
+        iam: client!(aws_sdk_iam),
+        lambda: client!(aws_sdk_lambda),
+        ec2: client!(aws_sdk_ec2),
+        sts: client!(aws_sdk_sts),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn desired() -> Desired {
+        Desired {
+            spec_path: "infra.yaml".into(),
+            base_dir: ".".into(),
+            stack: "s".into(),
+            env: "local".into(),
+            region: "us-east-1".into(),
+            endpoint_url: None,
+            account_id: None,
+            protected: false,
+            resources: Default::default(),
+            files: Default::default(),
+            code: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn read_only_clients_refuse_writes_before_sending_anything() {
+        // Nothing listens on port 9: a write that got past the guard would fail to connect instead.
+        let opts = ConnectOptions { endpoint_url: Some("http://127.0.0.1:9".into()), ..Default::default() };
+        let ctx = connect(&desired(), &opts, Access::ReadOnly).await;
+        let err = ctx.dynamodb.delete_table().table_name("t").send().await.unwrap_err();
+        let text = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
+        assert!(text.contains("DeleteTable is a write, and this command is read-only"), "{text}");
+        let err = ctx.iam.put_role_policy().role_name("r").policy_name("p").policy_document("{}").send().await.unwrap_err();
+        assert!(aws_smithy_types::error::display::DisplayErrorContext(&err).to_string().contains("read-only"));
+        let err = ctx.lambda.update_event_source_mapping().uuid("u").send().await.unwrap_err();
+        assert!(aws_smithy_types::error::display::DisplayErrorContext(&err).to_string().contains("read-only"));
+        // A read goes through the guard (and then fails to connect).
+        let err = ctx.dynamodb.describe_table().table_name("t").send().await.unwrap_err();
+        assert!(!aws_smithy_types::error::display::DisplayErrorContext(&err).to_string().contains("read-only"));
+    }
+
+    #[test]
+    fn reads_are_named_reads() {
+        for r in ["DescribeTable", "ListTagsOfResource", "GetRole", "GetCallerIdentity", "Query", "Scan"] {
+            assert!(is_read(r), "{r}");
+        }
+        for w in ["UpdateTable", "PutRolePolicy", "CreateEventSourceMapping", "ModifyVpcEndpoint", "TagResource"] {
+            assert!(!is_read(w), "{w}");
+        }
+    }
 
     #[test]
     fn loopback_detection() {

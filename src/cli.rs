@@ -118,8 +118,8 @@ fn connect_options(cli: &Cli) -> ConnectOptions {
     ConnectOptions { endpoint_url: cli.endpoint_url.clone(), region: cli.region.clone(), profile: cli.profile.clone() }
 }
 
-async fn current_plan(cli: &Cli, desired: &Desired) -> Result<(aws::AwsContext, crate::plan::Plan)> {
-    let ctx = aws::connect(desired, &connect_options(cli)).await;
+async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, crate::plan::Plan)> {
+    let ctx = aws::connect(desired, &connect_options(cli), access).await;
     log::debug(&format!(
         "env {} in {} via {}",
         desired.env,
@@ -166,7 +166,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plan { detailed_exitcode, output } => {
             let (_, desired) = load(&cli)?;
-            let (_, plan) = current_plan(&cli, &desired).await?;
+            let (_, plan) = current_plan(&cli, &desired, aws::Access::ReadOnly).await?;
             match output {
                 Output::Human => print!("{}", render::human(&plan, use_color())),
                 Output::Json => print!("{}", render::json(&plan)),
@@ -175,9 +175,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Drift { output } => {
             let (_, desired) = load(&cli)?;
-            let (_, plan) = current_plan(&cli, &desired).await?;
+            let (_, plan) = current_plan(&cli, &desired, aws::Access::ReadOnly).await?;
             match output {
-                DriftOutput::Human => print!("{}", render::human(&plan, use_color())),
+                DriftOutput::Human => print!("{}", render::drift_human(&plan, use_color())),
                 DriftOutput::Json => print!("{}", render::json(&plan)),
                 DriftOutput::Markdown => print!("{}", render::markdown(&plan)),
             }
@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Apply { yes, allow_replace } => {
             let (_, desired) = load(&cli)?;
-            let (ctx, plan) = current_plan(&cli, &desired).await?;
+            let (ctx, plan) = current_plan(&cli, &desired, aws::Access::ReadWrite).await?;
             print!("{}", render::human(&plan, use_color()));
             if !plan.has_changes() {
                 return Ok(ExitCode::SUCCESS);

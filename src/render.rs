@@ -139,6 +139,41 @@ pub fn human(plan: &Plan, color: bool) -> String {
     out
 }
 
+/// The state of one resource in a drift report.
+pub fn drift_state(a: Action) -> &'static str {
+    match a {
+        Action::NoOp => "in sync",
+        Action::Create => "missing",
+        _ => "drifted",
+    }
+}
+
+/// The human drift report: every declared resource as in sync, drifted or missing.
+pub fn drift_human(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let _ = writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, plan.account_id);
+    for c in &plan.changes {
+        let state = drift_state(c.action);
+        let st = if c.action == Action::NoOp { action_style(Action::NoOp) } else { action_style(Action::Delete) };
+        let _ = writeln!(out, "  {:<9} {}", paint(color, st, state), c.address);
+        for d in &c.diffs {
+            let _ = writeln!(out, "      {}: live {} · spec {}", d.path, value(&d.before), value(&d.after));
+        }
+    }
+    let drifted = plan.changes.iter().filter(|c| c.action.is_change()).count();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if drifted == 0 {
+            format!("In sync: {} resource(s) match the spec.", plan.changes.len())
+        } else {
+            format!("Drift: {drifted} of {} resource(s) differ from the spec; `cruddur-infra plan` shows the fix.", plan.changes.len())
+        }
+    );
+    out
+}
+
 /// The JSON plan of the command-line contract: one document.
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("a plan serializes") + "\n"
@@ -151,12 +186,7 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, plan.account_id);
     let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
     for c in &plan.changes {
-        let st = match c.action {
-            Action::NoOp => "in sync",
-            Action::Create => "missing",
-            _ => "drifted",
-        };
-        let _ = writeln!(out, "| `{}` | {st} | {} |", c.address, c.diffs.len());
+        let _ = writeln!(out, "| `{}` | {} | {} |", c.address, drift_state(c.action), c.diffs.len());
     }
     for c in plan.changes.iter().filter(|c| !c.diffs.is_empty()) {
         let _ = writeln!(out, "\n### `{}` ({})\n", c.address, action_words(c.action));

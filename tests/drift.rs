@@ -1,0 +1,188 @@
+//! `drift`: read-only, exit 0 in sync / 2 on drift, agreeing with `plan --detailed-exitcode`,
+//! naming the resource and field of each kind of out-of-band change in every output.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+
+/// Runs drift in every output and plan --detailed-exitcode; all must exit `code`, and drift
+/// must not have written anything. Returns (human, json, markdown).
+fn check(emu: &Emulator, ws: &Workspace, code: i32) -> (String, serde_json::Value, String) {
+    emu.reset_calls();
+    let human = emu.cli(ws.path(), &["drift"]);
+    human.expect(code);
+    let json = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    json.expect(code);
+    let md = emu.cli(ws.path(), &["drift", "--output", "markdown"]);
+    md.expect(code);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(code);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]).expect(code);
+    assert!(emu.writes().is_empty(), "drift or plan wrote: {:?}", emu.writes());
+    (human.stdout.clone(), json.json(), md.stdout.clone())
+}
+
+#[test]
+fn each_kind_of_out_of_band_change_is_drift_named_in_every_output() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let (human, json, md) = check(&emu, &ws, 0);
+    assert!(human.contains("In sync: 5 resource(s)"), "{human}");
+    assert_eq!(json["summary"]["no_op"], 5);
+    assert!(md.contains("in sync"), "{md}");
+
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "ddb.update_table(TableName='cruddur-messages', GlobalSecondaryIndexUpdates=[{'Update': {'IndexName': 'message-group-sk-index', \
+             'ProvisionedThroughput': {'ReadCapacityUnits': 7, 'WriteCapacityUnits': 5}}}])",
+            "dynamodb_table.cruddur-messages",
+            "global_secondary_indexes.message-group-sk-index.read_capacity",
+        ),
+        (
+            "d = json.loads(json.dumps(iam.get_role_policy(RoleName='cruddur-messaging-stream', PolicyName='cruddur-message-stream-policy')['PolicyDocument']))\n\
+             import urllib.parse\n\
+             d = json.loads(urllib.parse.unquote(d)) if isinstance(d, str) else d\n\
+             d['Statement'].append({'Effect': 'Allow', 'Action': 'dynamodb:Scan', 'Resource': '*'})\n\
+             iam.put_role_policy(RoleName='cruddur-messaging-stream', PolicyName='cruddur-message-stream-policy', PolicyDocument=json.dumps(d))",
+            "iam_role.cruddur-messaging-stream",
+            "inline_policies.cruddur-message-stream-policy",
+        ),
+        (
+            "iam.detach_role_policy(RoleName='cruddur-messaging-stream', PolicyArn='arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole')",
+            "iam_role.cruddur-messaging-stream",
+            "managed_policies.arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        ),
+        (
+            "lam.update_function_configuration(FunctionName='cruddur-messaging-stream', MemorySize=256)",
+            "lambda_function.cruddur-messaging-stream",
+            "memory_mb",
+        ),
+        (
+            "import io, zipfile\nb = io.BytesIO(); z = zipfile.ZipFile(b, 'w'); z.writestr('lambda_function.py', 'x = 1'); z.close()\n\
+             lam.update_function_code(FunctionName='cruddur-messaging-stream', ZipFile=b.getvalue())",
+            "lambda_function.cruddur-messaging-stream",
+            "code_sha256",
+        ),
+        (
+            "ep = [e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] != 'deleted'][0]\n\
+             ec2.modify_vpc_endpoint(VpcEndpointId=ep['VpcEndpointId'], RemoveRouteTableIds=ep['RouteTableIds'][:1])",
+            "vpc_endpoint.dynamodb",
+            "route_tables.rtb-",
+        ),
+        (
+            "m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+             lam.update_event_source_mapping(UUID=m['UUID'], BatchSize=7)",
+            "lambda_event_source_mapping.cruddur-messaging-stream",
+            "batch_size",
+        ),
+    ];
+    for (change, address, field) in cases {
+        emu.py(change);
+        let (human, json, md) = check(&emu, &ws, 2);
+        assert!(human.contains(address) && human.contains(field), "{address} {field} not in:\n{human}");
+        assert!(md.contains(&format!("`{address}`")) && md.contains(field), "{address} {field} not in:\n{md}");
+        let c = json["changes"].as_array().unwrap().iter().find(|c| c["address"] == address).unwrap();
+        assert_ne!(c["action"], "no-op", "{address}");
+        assert!(c["diffs"].as_array().unwrap().iter().any(|d| d["path"].as_str().unwrap().starts_with(field)), "{field} not in {c}");
+        let drifted: Vec<&str> =
+            json["changes"].as_array().unwrap().iter().filter(|c| c["action"] != "no-op").map(|c| c["address"].as_str().unwrap()).collect();
+        assert_eq!(drifted, [address], "only the changed resource drifts");
+        emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+        check(&emu, &ws, 0);
+    }
+}
+
+#[test]
+fn a_missing_resource_is_reported_as_missing() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    let run = emu.cli(ws.path(), &["drift"]);
+    run.expect(2);
+    assert!(run.stdout.contains("missing") && run.stdout.contains("dynamodb_table.messages"), "{}", run.stdout);
+    let md = emu.cli(ws.path(), &["drift", "--output", "markdown"]);
+    assert!(md.stdout.contains("| `dynamodb_table.messages` | missing |"), "{}", md.stdout);
+    assert!(emu.writes().is_empty());
+}
+
+#[test]
+fn drift_is_an_error_not_a_verdict_when_aws_cannot_be_read() {
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    let run: Run = isolated(std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra")).current_dir(ws.path()).args([
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+        "drift",
+    ]))
+    .output()
+    .unwrap()
+    .into();
+    run.expect(1);
+}
+
+/// Every field path of a JSON value: `changes[].diffs[].path` style, `steps[].op` not entered.
+fn paths(v: &serde_json::Value, prefix: &str, out: &mut BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                out.insert(p.clone());
+                if p != "steps[].op" {
+                    paths(x, &p, out);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                paths(x, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn value_paths_that_are_data(p: &str) -> bool {
+    // Values of `before` / `after` are data (a policy document, an index), not format fields.
+    !p.contains(".before.") && !p.contains(".after.") && !p.contains(".before[]") && !p.contains(".after[]")
+}
+
+#[test]
+fn every_field_of_a_json_plan_is_documented() {
+    let doc = std::fs::read_to_string(repo().join("docs/plan-format.md")).unwrap();
+    let documented: BTreeSet<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `").and_then(|r| r.split('`').next()))
+        .map(str::to_string)
+        .collect();
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let mut seen = BTreeSet::new();
+    // A plan with creates (notes, broadens), then one with a replace (reason, destructive).
+    paths(&emu.cli(ws.path(), &["plan", "--output", "json"]).json(), "", &mut seen);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replacen("partition_key: { name: pk, type: S }", "partition_key: { name: id, type: S }", 1));
+    paths(&emu.cli(ws.path(), &["plan", "--output", "json"]).json(), "", &mut seen);
+    let undocumented: Vec<&String> = seen.iter().filter(|p| value_paths_that_are_data(p) && !documented.contains(*p)).collect();
+    assert!(undocumented.is_empty(), "fields missing from docs/plan-format.md: {undocumented:?}");
+    for must in ["changes[].diffs[].note", "changes[].diffs[].broadens", "changes[].reason", "changes[].destructive", "steps[].op"] {
+        assert!(seen.contains(must), "the test plans never showed {must}: {seen:?}");
+    }
+}
+
+#[test]
+fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
+    let text = std::fs::read_to_string(repo().join(".github/workflows/drift.yml")).unwrap();
+    let wf: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let on = &wf["on"];
+    assert!(on["schedule"][0]["cron"].as_str().is_some_and(|c| c.split_whitespace().count() == 5));
+    assert!(on.get("pull_request").is_some());
+    let steps = wf["jobs"]["drift"]["steps"].as_sequence().unwrap();
+    let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
+    assert!(uses.iter().any(|u| u.starts_with("aws-actions/configure-aws-credentials@")), "{uses:?}");
+    let run = steps.iter().filter_map(|s| s["run"].as_str()).collect::<Vec<_>>().join("\n");
+    assert!(run.contains("--env prod drift --output markdown"));
+    assert!(run.contains("GITHUB_STEP_SUMMARY"));
+    assert!(run.contains("exit \"$code\""), "the job must fail on drift (exit 2)");
+    assert_eq!(wf["permissions"]["id-token"], "write");
+}
