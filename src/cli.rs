@@ -81,6 +81,9 @@ pub enum Command {
         detailed_exitcode: bool,
         #[arg(long, value_enum, default_value = "human")]
         output: Output,
+        /// Also save the plan to FILE, for `apply FILE` (no credentials; secrets masked).
+        #[arg(long, value_name = "PLANFILE")]
+        out: Option<PathBuf>,
     },
     /// Show the plan, ask for confirmation, make it so, and check that it converged.
     Apply {
@@ -90,6 +93,10 @@ pub enum Command {
         /// Allow the replacement of this resource (data loss). Repeat for several.
         #[arg(long = "allow-replace", value_name = "ADDRESS")]
         allow_replace: Vec<String>,
+        /// A plan saved by `plan --out`: applied exactly, without a question, and refused if
+        /// anything changed since it was made.
+        #[arg(value_name = "PLANFILE")]
+        plan_file: Option<PathBuf>,
     },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     Drift {
@@ -105,8 +112,12 @@ fn use_color() -> bool {
 }
 
 fn load(cli: &Cli) -> Result<(SpecDocument, Desired)> {
+    load_env(cli, cli.env.as_deref())
+}
+
+fn load_env(cli: &Cli, env: Option<&str>) -> Result<(SpecDocument, Desired)> {
     let doc = SpecDocument::load(&cli.file)?;
-    let env = cli.env.clone().unwrap_or_else(|| doc.file.default_env.clone());
+    let env = env.map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
     let (desired, warnings) = doc.resolve(&env)?;
     for w in warnings {
         log::warn(&w.to_string());
@@ -118,7 +129,7 @@ fn connect_options(cli: &Cli) -> ConnectOptions {
     ConnectOptions { endpoint_url: cli.endpoint_url.clone(), region: cli.region.clone(), profile: cli.profile.clone() }
 }
 
-async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, crate::plan::Plan)> {
+async fn observe(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, kinds::Live)> {
     let ctx = aws::connect(desired, &connect_options(cli), access).await;
     log::debug(&format!(
         "env {} in {} via {}",
@@ -127,8 +138,40 @@ async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Resu
         ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")
     ));
     let live = kinds::observe(&ctx, desired).await.context("reading live AWS")?;
+    Ok((ctx, live))
+}
+
+async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, crate::plan::Plan)> {
+    let (ctx, live) = observe(cli, desired, access).await?;
     let plan = kinds::plan(desired, &live);
     Ok((ctx, plan))
+}
+
+/// For a protected (production) env: what in the plan deserves a second look, as a banner.
+fn banner(desired: &Desired, plan: &crate::plan::Plan) -> Option<String> {
+    if !desired.protected {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for c in &plan.changes {
+        if matches!(c.action, crate::plan::Action::Replace | crate::plan::Action::Delete) || c.destructive {
+            lines.push(format!("{} will be {}", c.address, if c.action == crate::plan::Action::Delete { "DESTROYED" } else { "REPLACED" }));
+        }
+        for d in &c.diffs {
+            if let Some(b) = &d.broadens {
+                lines.push(format!("{} {}: broadens permissions: {b}", c.address, d.path));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let mut out = format!("\n!!! PROTECTED ENVIRONMENT `{}` ({}, account {}) !!!\n", desired.env, plan.region, plan.account_id);
+    for l in lines {
+        out.push_str(&format!("!!!   {l}\n"));
+    }
+    out.push_str("!!! Read the changes above before you answer.\n");
+    Some(out)
 }
 
 fn confirm(prompt: &str) -> Result<bool> {
@@ -164,9 +207,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{} is valid (environments: {}).", cli.file.display(), doc.env_names().join(", "));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan { detailed_exitcode, output } => {
+        Command::Plan { detailed_exitcode, output, out } => {
             let (_, desired) = load(&cli)?;
-            let (_, plan) = current_plan(&cli, &desired, aws::Access::ReadOnly).await?;
+            let (_, live) = observe(&cli, &desired, aws::Access::ReadOnly).await?;
+            let plan = kinds::plan(&desired, &live);
+            if let Some(path) = out {
+                crate::saved::write(path, &plan, &live)?;
+                log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
+            }
             match output {
                 Output::Human => print!("{}", render::human(&plan, use_color())),
                 Output::Json => print!("{}", render::json(&plan)),
@@ -183,15 +231,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
         }
-        Command::Apply { yes, allow_replace } => {
-            let (_, desired) = load(&cli)?;
-            let (ctx, plan) = current_plan(&cli, &desired, aws::Access::ReadWrite).await?;
+        Command::Apply { yes, allow_replace, plan_file } => {
+            let saved = plan_file.as_deref().map(crate::saved::read).transpose()?;
+            if let Some(s) = &saved {
+                if cli.env.as_ref().is_some_and(|e| *e != s.env) {
+                    anyhow::bail!("the saved plan is for env `{}`, not `{}`", s.env, cli.env.as_deref().unwrap_or(""));
+                }
+            }
+            let env = saved.as_ref().map(|s| s.env.as_str()).or(cli.env.as_deref());
+            let (_, desired) = load_env(&cli, env)?;
+            let (ctx, mut live) = observe(&cli, &desired, aws::Access::ReadWrite).await?;
+            if let Some(s) = &saved {
+                live.observed_at = s.observed_at.clone();
+            }
+            let plan = kinds::plan(&desired, &live);
+            if let Some(s) = &saved {
+                let stale = crate::saved::staleness(s, &live, &plan);
+                if !stale.is_empty() {
+                    anyhow::bail!(
+                        "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",
+                        plan_file.as_deref().unwrap_or(std::path::Path::new("")).display(),
+                        stale.join("\n  ")
+                    );
+                }
+            }
             print!("{}", render::human(&plan, use_color()));
             if !plan.has_changes() {
                 return Ok(ExitCode::SUCCESS);
             }
             apply::guard(&plan, allow_replace)?;
-            if !yes {
+            if let Some(b) = banner(&desired, &plan) {
+                print!("{b}");
+            }
+            if !yes && saved.is_none() {
                 if !std::io::stdin().is_terminal() {
                     anyhow::bail!("apply needs --yes when there is no terminal to ask on; nothing was changed");
                 }

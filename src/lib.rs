@@ -12,4 +12,5 @@ pub mod plan;
 pub mod package;
 pub mod policy;
 pub mod render;
+pub mod saved;
 pub mod spec;

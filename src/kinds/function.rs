@@ -21,8 +21,18 @@ pub const KIND: &str = "lambda_function";
 /// How long apply waits for IAM to let Lambda assume a new role (rule 8).
 const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
 
-/// The configuration apply sets (everything but code and tags).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// What every output shows instead of a sensitive value.
+pub const MASK: &str = "(sensitive)";
+
+/// Whether an environment variable's name says its value is a secret.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["SECRET", "PASSWORD", "PASSWD", "TOKEN", "PRIVATE", "API_KEY", "APIKEY", "ACCESS_KEY", "CREDENTIAL"].iter().any(|w| n.contains(w))
+}
+
+/// The configuration apply sets (everything but code and tags). Serialized (JSON plan, saved
+/// plan) with sensitive values masked; the value in memory, which apply sends, is the real one.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct FunctionConfig {
     pub runtime: String,
     pub handler: String,
@@ -30,6 +40,9 @@ pub struct FunctionConfig {
     pub memory_mb: i64,
     pub timeout_s: i64,
     pub environment: BTreeMap<String, String>,
+    /// Variables marked `sensitive` in the spec: masked like secret-looking names.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub sensitive: BTreeSet<String>,
     /// Variables whose value is known only during apply (a stream ARN made by this apply).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub late_environment: BTreeMap<String, String>,
@@ -37,6 +50,52 @@ pub struct FunctionConfig {
     pub security_groups: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl FunctionConfig {
+    pub fn is_sensitive(&self, name: &str) -> bool {
+        looks_secret(name) || self.sensitive.contains(name)
+    }
+}
+
+impl Serialize for FunctionConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            runtime: &'a str,
+            handler: &'a str,
+            role_arn: &'a str,
+            memory_mb: i64,
+            timeout_s: i64,
+            environment: BTreeMap<&'a str, &'a str>,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            late_environment: &'a BTreeMap<String, String>,
+            #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+            sensitive: &'a BTreeSet<String>,
+            subnets: &'a BTreeSet<String>,
+            security_groups: &'a BTreeSet<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            description: &'a Option<String>,
+        }
+        Shown {
+            runtime: &self.runtime,
+            handler: &self.handler,
+            role_arn: &self.role_arn,
+            memory_mb: self.memory_mb,
+            timeout_s: self.timeout_s,
+            environment: self
+                .environment
+                .iter()
+                .map(|(k, v)| (k.as_str(), if self.is_sensitive(k) { MASK } else { v.as_str() }))
+                .collect(),
+            late_environment: &self.late_environment,
+            sensitive: &self.sensitive,
+            subnets: &self.subnets,
+            security_groups: &self.security_groups,
+            description: &self.description,
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +176,7 @@ fn config_of(c: &lam::FunctionConfiguration) -> FunctionConfig {
         timeout_s: c.timeout().unwrap_or(3) as i64,
         environment: c.environment().and_then(|e| e.variables()).map(|v| v.clone().into_iter().collect()).unwrap_or_default(),
         late_environment: BTreeMap::new(),
+        sensitive: BTreeSet::new(),
         subnets: vpc.map(|v| v.subnet_ids().iter().cloned().collect()).unwrap_or_default(),
         security_groups: vpc.map(|v| v.security_group_ids().iter().cloned().collect()).unwrap_or_default(),
         description: c.description().filter(|d| !d.is_empty()).map(str::to_string),
@@ -186,14 +246,16 @@ fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &m
     }
     let empty = BTreeMap::new();
     let live_env = b.map(|c| &c.environment).unwrap_or(&empty);
+    let hide = |k: &str, v: Option<&String>| -> Option<String> { v.map(|v| if after.is_sensitive(k) { MASK.to_string() } else { v.clone() }) };
     for (k, val) in after.environment.iter().chain(after.late_environment.iter()) {
         if live_env.get(k) != Some(val) {
-            out.push(FieldDiff::new(format!("environment.{k}"), live_env.get(k), val));
+            let d = FieldDiff::new(format!("environment.{k}"), hide(k, live_env.get(k)), hide(k, Some(val)));
+            out.push(if hide(k, Some(val)).as_deref() == Some(MASK) { d.note("sensitive: the value is not shown") } else { d });
         }
     }
     for (k, val) in live_env {
         if !after.environment.contains_key(k) && !after.late_environment.contains_key(k) {
-            out.push(FieldDiff::new(format!("environment.{k}"), val, None::<String>));
+            out.push(FieldDiff::new(format!("environment.{k}"), hide(k, Some(val)), None::<String>));
         }
     }
 }

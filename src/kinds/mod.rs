@@ -273,6 +273,7 @@ fn desired_function(
             timeout_s: spec.timeout_s,
             environment,
             late_environment,
+            sensitive: spec.sensitive.iter().cloned().collect(),
             subnets: live_f.subnets.clone(),
             security_groups: live_f.security_groups.clone(),
             description: spec.description.as_ref().map(|d| refs.resolve(d).0),

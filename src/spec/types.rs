@@ -239,6 +239,10 @@ pub struct FunctionSpec {
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub triggers: Vec<TriggerSpec>,
+    /// Environment variables whose values are masked in every output (names that look secret,
+    /// such as `*_SECRET`, `*_TOKEN`, `*PASSWORD*`, are masked anyway).
+    #[serde(default)]
+    pub sensitive: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]

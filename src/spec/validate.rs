@@ -363,6 +363,12 @@ impl Checker<'_> {
             }
             self.refs_in(&path, v);
         }
+        for (i, k) in f.sensitive.iter().enumerate() {
+            if !f.environment.contains_key(k) {
+                let idx = i.to_string();
+                self.err(&["functions", name, "sensitive", &idx], format!("`{k}` is not a variable of `environment`"));
+            }
+        }
         let env_bytes: usize = f.environment.iter().map(|(k, v)| k.len() + v.len()).sum();
         if env_bytes > 4096 {
             self.err(&["functions", name, "environment"], "Lambda allows at most 4 KB of environment variables");

@@ -1,0 +1,112 @@
+//! Safe apply: the account guard, saved plans, secrets masking, the production banner.
+
+mod common;
+
+use common::*;
+
+const SECRET: &str = "hunter2-do-not-print";
+
+/// The shipped stack with a secret environment variable and an env pinned to another account.
+fn workspace() -> Workspace {
+    let ws = Workspace::shipped();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let spec = spec
+        .replace("      INDEX_NAME: message-group-sk-index\n", &format!("      INDEX_NAME: message-group-sk-index\n      DB_PASSWORD: {SECRET}\n      PLAIN_LOOKING: also-{SECRET}\n    sensitive: [PLAIN_LOOKING]\n"))
+        .replace("environments:\n", "environments:\n  elsewhere:\n    region: us-east-1\n    account_id: \"111111111111\"\n");
+    ws.write_spec(&spec);
+    ws
+}
+
+#[test]
+fn the_wrong_account_is_refused_before_any_write_naming_both() {
+    let emu = Emulator::start();
+    let ws = workspace();
+    for args in [&["--env", "elsewhere", "plan"][..], &["--env", "elsewhere", "drift"], &["--env", "elsewhere", "apply", "--yes"]] {
+        let run = emu.cli(ws.path(), args);
+        run.expect(1);
+        assert!(run.stderr.contains("123456789012") && run.stderr.contains("111111111111"), "{}", run.stderr);
+    }
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_and_without_a_question() {
+    let emu = Emulator::start();
+    let ws = workspace();
+    let file = ws.path().join("release.plan");
+    emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]).expect(0);
+    emu.reset_calls();
+    // No terminal and no --yes: the saved plan is the consent.
+    let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
+    run.expect(0);
+    assert!(run.stdout.contains("Apply complete: 5 added"), "{}", run.stdout);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    // The real secret was deployed.
+    let env = emu.py("print(lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['Environment']['Variables']['DB_PASSWORD'])");
+    assert_eq!(env.trim(), SECRET);
+}
+
+#[test]
+fn a_saved_plan_made_stale_is_refused_saying_what_changed() {
+    let emu = Emulator::start();
+    let ws = workspace();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace("memory_mb: 128", "memory_mb: 256"));
+    let file = ws.path().join("p.plan");
+    emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]).expect(0);
+    // Someone changes the table out of band.
+    emu.py("ddb.update_table(TableName='cruddur-messages', ProvisionedThroughput={'ReadCapacityUnits': 9, 'WriteCapacityUnits': 5})");
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
+    run.expect(1);
+    assert!(run.stderr.contains("dynamodb_table.cruddur-messages changed in AWS since the plan was made"), "{}", run.stderr);
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+    // A fresh plan; then the spec changes under it: refused as well.
+    emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace("memory_mb: 256", "memory_mb: 512"));
+    let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
+    run.expect(1);
+    assert!(run.stderr.contains("the spec, a policy file or the Lambda code changed"), "{}", run.stderr);
+    assert!(emu.writes().is_empty());
+}
+
+#[test]
+fn secrets_are_masked_in_every_output_and_the_plan_file() {
+    let emu = Emulator::start();
+    let ws = workspace();
+    let file = ws.path().join("p.plan");
+    let human = emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]);
+    let json = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    for (what, text) in [("human", &human.stdout), ("json", &json.stdout), ("plan file", &saved), ("stderr", &human.stderr)] {
+        assert!(!text.contains(SECRET), "the secret is in the {what} output");
+    }
+    assert!(json.stdout.contains("(sensitive)"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let run = emu.cli(ws.path(), &["drift", "--output", "markdown"]);
+    assert!(!run.stdout.contains(SECRET));
+    emu.py("lam.update_function_configuration(FunctionName='cruddur-messaging-stream', Environment={'Variables': {'TABLE_NAME': 'cruddur-messages', 'INDEX_NAME': 'message-group-sk-index', 'DB_PASSWORD': 'changed-out-of-band', 'PLAIN_LOOKING': 'x'}})");
+    let run = emu.cli(ws.path(), &["drift"]);
+    run.expect(2);
+    assert!(run.stdout.contains("environment.DB_PASSWORD") && !run.stdout.contains("changed-out-of-band") && !run.stdout.contains(SECRET), "{}", run.stdout);
+}
+
+#[test]
+fn a_protected_env_shows_a_banner_for_broadening_changes() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["--env", "prod", "apply", "--yes"]).expect(0);
+    let policy = ws.path().join("policies/cruddur-message-stream-policy.json");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, text.replace("\"dynamodb:DeleteItem\"", "\"dynamodb:DeleteItem\",\n        \"dynamodb:UpdateItem\"")).unwrap();
+    let run = emu.cli(ws.path(), &["--env", "prod", "apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stdout.contains("PROTECTED ENVIRONMENT `prod`"), "{}", run.stdout);
+    assert!(run.stdout.contains("broadens permissions: allows dynamodb:UpdateItem"), "{}", run.stdout);
+    // The local env is not protected: no banner.
+    std::fs::write(&policy, text).unwrap();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    assert!(!run.stdout.contains("PROTECTED"));
+}
