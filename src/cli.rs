@@ -98,6 +98,13 @@ pub enum Command {
         #[arg(value_name = "PLANFILE")]
         plan_file: Option<PathBuf>,
     },
+    /// Delete what the spec declares (for local work): only resources tagged as this stack's
+    /// env's, in reverse dependency order, never a table with deletion protection.
+    Destroy {
+        /// Do not ask (required when there is no terminal; on one, type the env's name).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     Drift {
         #[arg(long, value_enum, default_value = "human")]
@@ -230,6 +237,37 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 DriftOutput::Markdown => print!("{}", render::markdown(&plan)),
             }
             Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Destroy { yes } => {
+            let (_, desired) = load(&cli)?;
+            let (ctx, live) = observe(&cli, &desired, aws::Access::ReadWrite).await?;
+            let plan = kinds::destroy_plan(&desired, &live);
+            print!("{}", render::human(&plan, use_color()));
+            if !plan.has_changes() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    anyhow::bail!("destroy needs --yes when there is no terminal to ask on; nothing was deleted");
+                }
+                let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
+                let mut stderr = std::io::stderr();
+                write!(stderr, "{q}")?;
+                stderr.flush()?;
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                if line.trim() != desired.env {
+                    log::info("Destroy cancelled; nothing was deleted.");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let total = plan.steps.len();
+            for (i, step) in plan.steps.iter().enumerate() {
+                log::info(&format!("[{}/{total}] {}", i + 1, step.description));
+                kinds::execute(&ctx, step).await.with_context(|| format!("step {} of {total} failed ({})", i + 1, step.description))?;
+            }
+            println!("\nDestroy complete: {} deleted.", plan.summary.delete);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Apply { yes, allow_replace, plan_file } => {
             let saved = plan_file.as_deref().map(crate::saved::read).transpose()?;

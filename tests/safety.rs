@@ -110,3 +110,41 @@ fn a_protected_env_shows_a_banner_for_broadening_changes() {
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     assert!(!run.stdout.contains("PROTECTED"));
 }
+
+#[test]
+fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resources_alone() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    // (No items are written: moto would try to run the mapped Lambda in Docker, which is not here.)
+    // No terminal, no --yes: refused, nothing deleted.
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["destroy"]);
+    run.expect(1);
+    assert!(run.stderr.contains("needs --yes"));
+    assert!(emu.writes().is_empty());
+    // Someone takes the role over (drops our tags); the table gets deletion protection.
+    emu.py(
+        "iam.untag_role(RoleName='cruddur-messaging-stream', TagKeys=['managed-by'])\n\
+         ddb.update_table(TableName='cruddur-messages', DeletionProtectionEnabled=True)",
+    );
+    let run = emu.cli(ws.path(), &["destroy", "--yes"]);
+    run.expect(0);
+    assert!(run.stdout.contains("Destroy complete: 3 deleted."), "{}", run.stdout);
+    assert!(run.stdout.contains("not tagged as made by this stack and env: left alone"), "{}", run.stdout);
+    assert!(run.stdout.contains("a protected table is never deleted"), "{}", run.stdout);
+    let deletes: Vec<String> = emu.writes().into_iter().filter(|w| !w.contains("UntagRole") && !w.contains("UpdateTable")).collect();
+    assert_eq!(deletes.len(), 3, "{deletes:?}");
+    assert!(deletes[0].starts_with("lambda:DELETE /2015-03-31/event-source-mappings/"), "{deletes:?}");
+    assert_eq!(deletes[1], "lambda:DELETE /2015-03-31/functions/cruddur-messaging-stream");
+    assert_eq!(deletes[2], "ec2:DeleteVpcEndpoints");
+    let left = emu.py(
+        "print(len(lam.list_functions()['Functions']), iam.get_role(RoleName='cruddur-messaging-stream')['Role']['RoleName'], \
+         ddb.describe_table(TableName='cruddur-messages')['Table']['TableStatus'])",
+    );
+    assert_eq!(left.trim(), "0 cruddur-messaging-stream ACTIVE");
+    // Nothing of ours is left: a second destroy has nothing to do.
+    emu.reset_calls();
+    emu.cli(ws.path(), &["destroy", "--yes"]).expect(0);
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+}

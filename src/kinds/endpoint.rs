@@ -65,6 +65,7 @@ pub enum EndpointOp {
     /// The spec's policy, or AWS's full-access default written out (the same as ResetPolicy).
     ModifyPolicy { id: String, policy: Value },
     Tag { id: String, set: BTreeMap<String, String>, remove: Vec<String> },
+    Delete { id: String },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,6 +359,19 @@ pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
                 .send()
                 .await
                 .map_err(|e| aws_error("EC2", "ModifyVpcEndpoint", id, e))?;
+            Ok(())
+        }
+        EndpointOp::Delete { id } => {
+            let out = ctx
+                .ec2
+                .delete_vpc_endpoints()
+                .vpc_endpoint_ids(id)
+                .send()
+                .await
+                .map_err(|e| aws_error("EC2", "DeleteVpcEndpoints", id, e))?;
+            if let Some(u) = out.unsuccessful().first() {
+                bail!("EC2 did not delete endpoint {id}: {}", u.error().and_then(|e| e.message()).unwrap_or("no reason given"));
+            }
             Ok(())
         }
         EndpointOp::Tag { id, set, remove } => {

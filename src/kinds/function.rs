@@ -132,6 +132,7 @@ pub enum FunctionOp {
     UpdateCode { name: String, source: PathBuf, code_sha256: String },
     WaitReady { name: String },
     Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+    Delete { name: String },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,6 +508,11 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             .await
         }
         FunctionOp::WaitReady { name } => wait_ready(ctx, name).await,
+        FunctionOp::Delete { name } => match ctx.lambda.delete_function().function_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
+            Err(e) => Err(aws_error("Lambda", "DeleteFunction", name, e).into()),
+        },
         FunctionOp::Tag { name, set, remove } => {
             let arn = ctx
                 .lambda

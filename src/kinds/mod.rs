@@ -363,6 +363,110 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
     plan
 }
 
+/// True when `tags` say this stack's env made the resource.
+fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
+    own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
+}
+
+fn destroy_change(address: String, steps: Vec<Step>, left_alone: Option<String>, plan: &mut Plan) {
+    match left_alone {
+        Some(why) => {
+            let mut c = crate::plan::ResourceChange::new(address, crate::plan::Action::NoOp);
+            c.reason = Some(why);
+            plan.push(c, vec![]);
+        }
+        None if steps.is_empty() => plan.push(crate::plan::ResourceChange::new(address, crate::plan::Action::NoOp), vec![]),
+        None => {
+            let mut c = crate::plan::ResourceChange::new(address, crate::plan::Action::Delete);
+            c.diffs.push(crate::plan::FieldDiff::new("exists", true, false));
+            plan.push(c, steps);
+        }
+    }
+}
+
+/// The plan of `destroy`: every declared resource that exists and is tagged as this stack's
+/// env's, deleted in reverse dependency order. A table with deletion protection is never
+/// deleted, and nothing someone else made is touched: both are listed as left alone.
+pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
+    let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
+    let r = &desired.resources;
+    let step = |address: &str, description: String, op: Op| Step { address: address.into(), description, op };
+    let not_ours = "not tagged as made by this stack and env: left alone".to_string();
+    for (name, spec) in &r.functions {
+        let f = live.functions.get(name).and_then(|f| f.function.as_ref());
+        let mine = f.is_some_and(|f| ours(&f.tags, desired));
+        let mappings = live.mappings.get(name).cloned().unwrap_or_default();
+        for (address, trigger) in mapping_addresses(name, spec).into_iter().zip(&spec.triggers) {
+            let prefix = format!(":table/{}/stream/", trigger.table);
+            let steps: Vec<Step> = mappings
+                .iter()
+                .filter(|m| m.source_arn.contains(&prefix))
+                .map(|m| {
+                    step(&address, format!("delete the mapping {} of {name}", m.uuid), Op::LambdaEventSourceMapping(mapping::MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() }))
+                })
+                .collect();
+            let left = (!steps.is_empty() && !mine).then(|| "its function is not this stack's: left alone".to_string());
+            destroy_change(address, if mine { steps } else { vec![] }, left, &mut plan);
+        }
+    }
+    for name in r.functions.keys() {
+        let address = format!("{}.{name}", function::KIND);
+        let f = live.functions.get(name).and_then(|f| f.function.as_ref());
+        let steps = vec![step(&address, format!("delete function {name}"), Op::LambdaFunction(function::FunctionOp::Delete { name: name.clone() }))];
+        match f {
+            None => destroy_change(address, vec![], None, &mut plan),
+            Some(f) if !ours(&f.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
+            Some(_) => destroy_change(address, steps, None, &mut plan),
+        }
+    }
+    for name in r.roles.keys() {
+        let address = format!("{}.{name}", role::KIND);
+        match live.roles.get(name).and_then(|x| x.as_ref()) {
+            None => destroy_change(address, vec![], None, &mut plan),
+            Some(x) if !ours(&x.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
+            Some(_) => {
+                let s = vec![step(&address, format!("delete role {name} and its policies"), Op::IamRole(role::RoleOp::DeleteRole { name: name.clone() }))];
+                destroy_change(address, s, None, &mut plan)
+            }
+        }
+    }
+    for name in r.vpc_endpoints.keys() {
+        let address = format!("{}.{name}", endpoint::KIND);
+        // Only ours is ever found; someone else's is listed among `foreign`.
+        match live.endpoints.get(name).and_then(|e| e.endpoint.as_ref()) {
+            Some(e) => {
+                let s = vec![step(&address, format!("delete endpoint {}", e.id), Op::VpcEndpoint(endpoint::EndpointOp::Delete { id: e.id.clone() }))];
+                destroy_change(address, s, None, &mut plan)
+            }
+            None => destroy_change(address, vec![], None, &mut plan),
+        }
+    }
+    for name in r.tables.keys() {
+        let address = format!("{}.{name}", table::KIND);
+        match live.tables.get(name).and_then(|t| t.as_ref()) {
+            None => destroy_change(address, vec![], None, &mut plan),
+            Some(t) if t.deletion_protection => destroy_change(
+                address,
+                vec![],
+                Some("deletion protection is on: a protected table is never deleted".into()),
+                &mut plan,
+            ),
+            Some(t) if !ours(&t.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
+            Some(_) => {
+                let s = vec![
+                    step(&address, format!("delete table {name} (all items are lost)"), Op::DynamodbTable(table::TableOp::DeleteTable { name: name.clone() })),
+                    step(&address, format!("wait until table {name} is deleted"), Op::DynamodbTable(table::TableOp::WaitDeleted { name: name.clone() })),
+                ];
+                destroy_change(address.clone(), s, None, &mut plan);
+                if let Some(c) = plan.changes.last_mut() {
+                    c.destructive = true;
+                }
+            }
+        }
+    }
+    plan
+}
+
 /// Runs one step.
 pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
     match &step.op {

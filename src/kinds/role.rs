@@ -58,6 +58,8 @@ pub enum RoleOp {
     Attach { name: String, arn: String },
     Detach { name: String, arn: String },
     Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+    /// Detaches and deletes its policies, then the role (destroy).
+    DeleteRole { name: String },
 }
 
 /// The trust policy that lets the listed services assume the role.
@@ -348,6 +350,26 @@ pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
             Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
             Err(e) => Err(aws_error("IAM", "DetachRolePolicy", &format!("{name} ← {arn}"), e).into()),
         },
+        RoleOp::DeleteRole { name } => {
+            let Some(live) = observe(ctx, name).await? else { return Ok(()) };
+            for arn in &live.managed {
+                match ctx.iam.detach_role_policy().role_name(name).policy_arn(arn).send().await {
+                    Err(e) if code(&e) != Some("NoSuchEntity") => return Err(aws_error("IAM", "DetachRolePolicy", name, e).into()),
+                    _ => {}
+                }
+            }
+            for p in live.inline.keys() {
+                match ctx.iam.delete_role_policy().role_name(name).policy_name(p).send().await {
+                    Err(e) if code(&e) != Some("NoSuchEntity") => return Err(aws_error("IAM", "DeleteRolePolicy", name, e).into()),
+                    _ => {}
+                }
+            }
+            match ctx.iam.delete_role().role_name(name).send().await {
+                Ok(_) => Ok(()),
+                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+                Err(e) => Err(aws_error("IAM", "DeleteRole", name, e).into()),
+            }
+        }
         RoleOp::Tag { name, set, remove } => {
             if !remove.is_empty() {
                 ctx.iam

@@ -104,8 +104,9 @@ impl Emulator {
     /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam` and `ec2`.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
-            "import boto3, json\nkw = dict(endpoint_url='{}', region_name='us-east-1', \
-             aws_access_key_id='test', aws_secret_access_key='test')\n\
+            "import boto3, json\nfrom botocore.config import Config\n\
+             kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', \
+             aws_secret_access_key='test', config=Config(read_timeout=20, retries={{'max_attempts': 2}}))\n\
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
              lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n",
             self.url
