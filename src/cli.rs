@@ -50,9 +50,12 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// More detail on stderr.
+    /// More detail on stderr (also RUST_LOG=debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Limit plan / apply / drift to this resource (KIND.NAME) and what it depends on. Repeatable.
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    pub target: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,8 +76,12 @@ pub enum DriftOutput {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the spec offline (every environment, policy files, Lambda sources); touches nothing.
+    #[command(after_help = "Examples:\n  cruddur-infra validate\n  cruddur-infra -f other/infra.yaml validate")]
     Validate,
     /// Read live AWS and show what apply would change, field by field.
+    #[command(after_help = "Examples:\n  cruddur-infra plan\n  cruddur-infra --env prod plan --detailed-exitcode\n  \
+        cruddur-infra plan --output json | jq '.changes[] | select(.action != \"no-op\")'\n  \
+        cruddur-infra --env prod plan --out release.plan\n  cruddur-infra plan --target lambda_function.cruddur-messaging-stream")]
     Plan {
         /// Exit 2 when there are changes (0 when none, 1 on error).
         #[arg(long)]
@@ -86,6 +93,8 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Show the plan, ask for confirmation, make it so, and check that it converged.
+    #[command(after_help = "Examples:\n  cruddur-infra apply\n  cruddur-infra --env prod apply --yes\n  \
+        cruddur-infra apply release.plan\n  cruddur-infra apply --allow-replace dynamodb_table.cruddur-messages")]
     Apply {
         /// Do not ask (required when there is no terminal).
         #[arg(long)]
@@ -100,15 +109,27 @@ pub enum Command {
     },
     /// Delete what the spec declares (for local work): only resources tagged as this stack's
     /// env's, in reverse dependency order, never a table with deletion protection.
+    #[command(after_help = "Examples:\n  cruddur-infra destroy            (asks you to type the env's name)\n  cruddur-infra destroy --yes")]
     Destroy {
         /// Do not ask (required when there is no terminal; on one, type the env's name).
         #[arg(long)]
         yes: bool,
     },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
+    #[command(after_help = "Examples:\n  cruddur-infra --env prod drift\n  \
+        cruddur-infra --env prod drift --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
     Drift {
         #[arg(long, value_enum, default_value = "human")]
         output: DriftOutput,
+    },
+    /// Print the JSON Schema of infra.yaml (for editors: see docs/infra.schema.json).
+    Schema,
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  cruddur-infra completions bash > ~/.local/share/bash-completion/completions/cruddur-infra\n  \
+        cruddur-infra completions zsh > ~/.zfunc/_cruddur-infra\n  cruddur-infra completions fish > ~/.config/fish/completions/cruddur-infra.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
     },
 }
 
@@ -125,9 +146,12 @@ fn load(cli: &Cli) -> Result<(SpecDocument, Desired)> {
 fn load_env(cli: &Cli, env: Option<&str>) -> Result<(SpecDocument, Desired)> {
     let doc = SpecDocument::load(&cli.file)?;
     let env = env.map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
-    let (desired, warnings) = doc.resolve(&env)?;
+    let (mut desired, warnings) = doc.resolve(&env)?;
     for w in warnings {
         log::warn(&w.to_string());
+    }
+    if !cli.target.is_empty() {
+        desired = kinds::targeted(&desired, &cli.target)?;
     }
     Ok((doc, desired))
 }
@@ -151,7 +175,12 @@ async fn observe(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(a
 async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, crate::plan::Plan)> {
     let (ctx, live) = observe(cli, desired, access).await?;
     let plan = kinds::plan(desired, &live);
-    Ok((ctx, plan))
+    Ok((ctx, restrict(cli, desired, plan)))
+}
+
+/// With --target, the plan keeps only the targeted resources and their dependencies.
+fn restrict(cli: &Cli, desired: &Desired, plan: crate::plan::Plan) -> crate::plan::Plan {
+    if cli.target.is_empty() { plan } else { kinds::restrict(plan, &kinds::closure(desired, &cli.target)) }
 }
 
 /// For a protected (production) env: what in the plan deserves a second look, as a banner.
@@ -217,7 +246,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan { detailed_exitcode, output, out } => {
             let (_, desired) = load(&cli)?;
             let (_, live) = observe(&cli, &desired, aws::Access::ReadOnly).await?;
-            let plan = kinds::plan(&desired, &live);
+            let plan = restrict(&cli, &desired, kinds::plan(&desired, &live));
             if let Some(path) = out {
                 crate::saved::write(path, &plan, &live)?;
                 log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
@@ -237,6 +266,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 DriftOutput::Markdown => print!("{}", render::markdown(&plan)),
             }
             Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+        }
+        Command::Schema => {
+            print!("{}", crate::spec::schema::json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "cruddur-infra", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Destroy { yes } => {
             let (_, desired) = load(&cli)?;
@@ -282,7 +320,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(s) = &saved {
                 live.observed_at = s.observed_at.clone();
             }
-            let plan = kinds::plan(&desired, &live);
+            let plan = restrict(&cli, &desired, kinds::plan(&desired, &live));
             if let Some(s) = &saved {
                 let stale = crate::saved::staleness(s, &live, &plan);
                 if !stale.is_empty() {
@@ -338,7 +376,8 @@ fn report(e: &anyhow::Error) {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    log::set_level(if cli.quiet { -1 } else { cli.verbose as i8 });
+    let rust_log_debug = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("debug") || v.contains("trace"));
+    log::set_level(if cli.quiet { -1 } else { (cli.verbose as i8).max(rust_log_debug as i8) });
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

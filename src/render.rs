@@ -91,7 +91,12 @@ pub fn human(plan: &Plan, color: bool) -> String {
     for c in &plan.changes {
         let st = action_style(c.action);
         let sym = format!("{:>3}", c.action.symbol());
-        let _ = writeln!(out, "{} {} {}", paint(color, st, &sym), paint(color, bold, &c.address), action_words(c.action));
+        let count = match (c.action, c.diffs.len()) {
+            (Action::Update | Action::Replace, 1) => " (1 field)".to_string(),
+            (Action::Update | Action::Replace, n) if n > 1 => format!(" ({n} fields)"),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{} {} {}{count}", paint(color, st, &sym), paint(color, bold, &c.address), action_words(c.action));
         for d in &c.diffs {
             if is_document(&d.before) || is_document(&d.after) {
                 document_diff(&mut out, d, color);
@@ -196,4 +201,141 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Snapshots of the renderers for representative plans, built by the pure diff functions.
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::kinds::{role, table};
+    use crate::plan::Plan;
+    use crate::spec::*;
+
+    fn table_spec() -> TableSpec {
+        TableSpec {
+            partition_key: KeySpec { name: "pk".into(), ty: AttrType::S },
+            sort_key: Some(KeySpec { name: "sk".into(), ty: AttrType::S }),
+            billing: Billing::Provisioned,
+            capacity: Some(Capacity { read: 5, write: 5 }),
+            global_secondary_indexes: BTreeMap::from([(
+                "by-group".to_string(),
+                GsiSpec {
+                    partition_key: KeySpec { name: "g".into(), ty: AttrType::S },
+                    sort_key: None,
+                    projection: Projection::All,
+                    capacity: Some(Capacity { read: 5, write: 5 }),
+                },
+            )]),
+            stream: StreamView::NewImage,
+            deletion_protection: false,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn live_table(s: &TableSpec) -> table::LiveTable {
+        table::LiveTable {
+            name: "messages".into(),
+            arn: "arn:aws:dynamodb:us-east-1:123456789012:table/messages".into(),
+            status: "ACTIVE".into(),
+            partition_key: s.partition_key.clone(),
+            sort_key: s.sort_key.clone(),
+            billing: s.billing,
+            capacity: s.capacity.unwrap(),
+            indexes: s
+                .global_secondary_indexes
+                .iter()
+                .map(|(n, g)| {
+                    (n.clone(), table::LiveIndex {
+                        partition_key: g.partition_key.clone(),
+                        sort_key: g.sort_key.clone(),
+                        projection: g.projection.clone(),
+                        capacity: g.capacity.unwrap(),
+                        status: "ACTIVE".into(),
+                    })
+                })
+                .collect(),
+            stream: s.stream,
+            stream_arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/messages/stream/1".into()),
+            deletion_protection: false,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// A plan with an in-place table update, a replacement, and a broadening role change.
+    fn representative() -> Plan {
+        let mut plan = Plan::new("cruddur", "prod", "ca-central-1", "123456789012");
+        let live = live_table(&table_spec());
+        let mut want = table_spec();
+        want.capacity = Some(Capacity { read: 10, write: 5 });
+        want.stream = StreamView::NewAndOldImages;
+        let (c, s) = table::diff("messages", &want, &BTreeMap::new(), Some(&live));
+        plan.push(c, s);
+        let mut keys = table_spec();
+        keys.partition_key = KeySpec { name: "id".into(), ty: AttrType::S };
+        let mut live_other = live_table(&table_spec());
+        live_other.name = "archive".into();
+        let (c, s) = table::diff("archive", &keys, &BTreeMap::new(), Some(&live_other));
+        plan.push(c, s);
+        let doc = |actions: &[&str]| serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "arn:aws:dynamodb:ca-central-1:123456789012:table/messages"}]});
+        let want_role = role::DesiredRole {
+            trust: role::trust_document(&["lambda.amazonaws.com".into()]),
+            description: None,
+            managed: BTreeSet::from(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".to_string()]),
+            inline: BTreeMap::from([(
+                "table".to_string(),
+                role::InlinePolicy { document: doc(&["dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan"]), late_template: None },
+            )]),
+            tags: BTreeMap::new(),
+        };
+        let live_role = role::LiveRole {
+            name: "fn".into(),
+            arn: "arn:aws:iam::123456789012:role/fn".into(),
+            trust: role::trust_document(&["lambda.amazonaws.com".into()]),
+            description: None,
+            managed: BTreeSet::new(),
+            inline: BTreeMap::from([("table".to_string(), doc(&["dynamodb:Query", "dynamodb:PutItem"]))]),
+            tags: BTreeMap::new(),
+        };
+        let (c, s) = role::diff("fn", &want_role, Some(&live_role));
+        plan.push(c, s);
+        plan
+    }
+
+    #[test]
+    fn human_plan() {
+        insta::assert_snapshot!(human(&representative(), false));
+    }
+
+    #[test]
+    fn human_plan_without_changes() {
+        let mut plan = Plan::new("cruddur", "local", "us-east-1", "123456789012");
+        let live = live_table(&table_spec());
+        let (c, s) = table::diff("messages", &table_spec(), &BTreeMap::new(), Some(&live));
+        plan.push(c, s);
+        insta::assert_snapshot!(human(&plan, false));
+    }
+
+    #[test]
+    fn json_plan() {
+        insta::assert_snapshot!(json(&representative()));
+    }
+
+    #[test]
+    fn markdown_report() {
+        insta::assert_snapshot!(markdown(&representative()));
+    }
+
+    #[test]
+    fn drift_report() {
+        insta::assert_snapshot!(drift_human(&representative(), false));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let plan = representative();
+        assert!(!human(&plan, false).contains('\u{1b}'));
+        assert!(human(&plan, true).contains('\u{1b}'));
+    }
 }

@@ -363,6 +363,91 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
     plan
 }
 
+/// The tables and roles that references in `text` name, as addresses.
+fn referenced(text: &str) -> Vec<String> {
+    use crate::spec::refs::{Reference, occurrences, parse_syntax};
+    occurrences(text)
+        .into_iter()
+        .filter_map(|o| match parse_syntax(&o.expr).ok()? {
+            Reference::TableName(t) | Reference::TableArn(t) | Reference::TableStreamArn(t) => Some(format!("{}.{t}", table::KIND)),
+            Reference::RoleName(r) | Reference::RoleArn(r) => Some(format!("{}.{r}", role::KIND)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What one resource needs to exist first.
+fn dependencies(desired: &Desired, address: &str) -> Vec<String> {
+    let r = &desired.resources;
+    let file_refs = |f: &String| desired.files.get(f).map(|t| referenced(t)).unwrap_or_default();
+    let (kind, name) = address.split_once('.').unwrap_or((address, ""));
+    match kind {
+        "vpc_endpoint" => r.vpc_endpoints.get(name).and_then(|e| e.policy.as_ref()).map(file_refs).unwrap_or_default(),
+        "iam_role" => r.roles.get(name).map(|x| x.inline_policies.values().flat_map(file_refs).collect()).unwrap_or_default(),
+        "lambda_function" => r
+            .functions
+            .get(name)
+            .map(|f| {
+                let mut d: Vec<String> = f.environment.values().flat_map(|v| referenced(v)).collect();
+                if r.roles.contains_key(&f.role) {
+                    d.push(format!("{}.{}", role::KIND, f.role));
+                }
+                d
+            })
+            .unwrap_or_default(),
+        "lambda_event_source_mapping" => {
+            for (f, spec) in &r.functions {
+                for (a, t) in mapping_addresses(f, spec).into_iter().zip(&spec.triggers) {
+                    if a == address {
+                        return vec![format!("{}.{f}", function::KIND), format!("{}.{}", table::KIND, t.table)];
+                    }
+                }
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+/// The targets and everything they depend on, transitively.
+pub fn closure(desired: &Desired, targets: &[String]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = targets.to_vec();
+    while let Some(a) = todo.pop() {
+        if out.insert(a.clone()) {
+            todo.extend(dependencies(desired, &a));
+        }
+    }
+    out
+}
+
+/// The spec cut down to `targets` and their dependencies, so that only those are read.
+pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
+    let known = addresses(&desired.resources);
+    for t in targets {
+        if !known.contains(t) {
+            bail!("--target {t}: no such resource in the spec; the spec declares: {}", known.join(", "));
+        }
+    }
+    let keep = closure(desired, targets);
+    let mut d = desired.clone();
+    d.resources.tables.retain(|n, _| keep.contains(&format!("{}.{n}", table::KIND)));
+    d.resources.vpc_endpoints.retain(|n, _| keep.contains(&format!("{}.{n}", endpoint::KIND)));
+    d.resources.roles.retain(|n, _| keep.contains(&format!("{}.{n}", role::KIND)));
+    d.resources.functions.retain(|n, _| keep.contains(&format!("{}.{n}", function::KIND)));
+    Ok(d)
+}
+
+/// The plan with only the changes and steps of `keep`, in the plan's order.
+pub fn restrict(plan: Plan, keep: &std::collections::BTreeSet<String>) -> Plan {
+    let mut out = Plan::new(&plan.stack, &plan.env, &plan.region, &plan.account_id);
+    for c in plan.changes.into_iter().filter(|c| keep.contains(&c.address)) {
+        out.push(c, vec![]);
+    }
+    out.steps = plan.steps.into_iter().filter(|s| keep.contains(&s.address)).collect();
+    out
+}
+
 /// True when `tags` say this stack's env made the resource.
 fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
     own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))

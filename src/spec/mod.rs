@@ -3,6 +3,7 @@
 
 pub mod position;
 pub mod refs;
+pub mod schema;
 pub mod types;
 mod validate;
 

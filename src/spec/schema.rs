@@ -1,0 +1,76 @@
+//! The JSON Schema of `infra.yaml` (`cruddur-infra schema`), generated from the spec types so
+//! that editors complete and check the same format the tool reads.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+use super::types::{FunctionSpec, RoleSpec, TableSpec, VpcEndpointSpec};
+
+/// A spec of cruddur-infra: the resources of one application, and its environments.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "cruddur-infra spec (infra.yaml)")]
+struct Spec {
+    /// The format version: 1.
+    version: u32,
+    /// The stack's name: tagged on everything the tool creates.
+    stack: String,
+    /// The environment used when --env is not given.
+    default_env: String,
+    /// Environments by name.
+    environments: BTreeMap<String, Environment>,
+    /// DynamoDB tables by name.
+    #[serde(default)]
+    tables: BTreeMap<String, TableSpec>,
+    /// Gateway VPC endpoints by a name of the spec's own.
+    #[serde(default)]
+    vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
+    /// IAM roles by name.
+    #[serde(default)]
+    roles: BTreeMap<String, RoleSpec>,
+    /// Lambda functions by name.
+    #[serde(default)]
+    functions: BTreeMap<String, FunctionSpec>,
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Environment {
+    /// The AWS region of the environment's resources.
+    region: String,
+    /// An endpoint such as a local emulator (else AWS's own).
+    #[serde(default)]
+    endpoint_url: Option<String>,
+    /// Refuse any account but this one (12 digits, quoted).
+    #[serde(default)]
+    account_id: Option<String>,
+    /// A production environment: risky plans are shown in a banner.
+    #[serde(default)]
+    protected: bool,
+    /// A partial spec deep-merged over the resources.
+    #[serde(default)]
+    overrides: Option<Overrides>,
+}
+
+/// Any part of the resources, deep-merged over them.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Overrides {
+    #[serde(default)]
+    tables: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    vpc_endpoints: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    roles: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    functions: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// The schema as pretty JSON.
+pub fn json() -> String {
+    serde_json::to_string_pretty(&schemars::schema_for!(Spec)).expect("a schema serializes") + "\n"
+}

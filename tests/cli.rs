@@ -1,0 +1,108 @@
+//! The command line a Terraform or AWS CLI user expects: help, version, completions, schema,
+//! --target.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn bin(args: &[&str]) -> Run {
+    isolated(Command::new(env!("CARGO_BIN_EXE_cruddur-infra")).current_dir(repo()).args(args)).output().unwrap().into()
+}
+
+#[test]
+fn every_command_has_help_with_examples_and_there_is_a_version() {
+    for cmd in ["plan", "apply", "drift", "destroy", "validate", "completions"] {
+        let run = bin(&[cmd, "--help"]);
+        run.expect(0);
+        assert!(run.stdout.contains("Examples:"), "{cmd} --help has no examples:\n{}", run.stdout);
+    }
+    let top = bin(&["--help"]);
+    assert!(top.stdout.contains("Exit codes: 0 success"));
+    let v = bin(&["--version"]);
+    v.expect(0);
+    assert_eq!(v.stdout.trim(), format!("cruddur-infra {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn completions_generate_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = bin(&["completions", shell]);
+        run.expect(0);
+        assert!(run.stdout.contains("cruddur-infra") && run.stdout.contains("drift"), "{shell}");
+    }
+}
+
+#[test]
+fn the_committed_schema_is_the_generated_one() {
+    let run = bin(&["schema"]);
+    run.expect(0);
+    let committed = std::fs::read_to_string(repo().join("docs/infra.schema.json")).unwrap();
+    assert_eq!(run.stdout, committed, "docs/infra.schema.json is stale: run `cruddur-infra schema > docs/infra.schema.json`");
+    let shipped = std::fs::read_to_string(repo().join("infra.yaml")).unwrap();
+    assert!(shipped.starts_with("# yaml-language-server: $schema=./docs/infra.schema.json\n"));
+}
+
+/// Validates YAML text against the committed schema with Python's jsonschema; returns the errors.
+fn schema_errors(yaml: &str) -> String {
+    let ws = Workspace::new(yaml);
+    let code = format!(
+        "import json, sys, yaml, jsonschema\n\
+         schema = json.load(open('{}'))\n\
+         doc = yaml.safe_load(open('{}'))\n\
+         v = jsonschema.Draft202012Validator(schema)\n\
+         print('\\n'.join(sorted(e.message for e in v.iter_errors(doc))))",
+        repo().join("docs/infra.schema.json").display(),
+        ws.path().join("infra.yaml").display()
+    );
+    let out = Command::new(repo().join(".venv/bin/python")).arg("-c").arg(code).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_schema_accepts_the_shipped_spec_and_rejects_a_broken_one() {
+    let shipped = std::fs::read_to_string(repo().join("infra.yaml")).unwrap();
+    assert_eq!(schema_errors(&shipped).trim(), "");
+    let broken = shipped.replace("billing: provisioned", "billing: sometimes").replace("    stream: new_image", "    streem: new_image");
+    let errors = schema_errors(&broken);
+    assert!(errors.contains("'sometimes' is not one of"), "{errors}");
+    assert!(errors.contains("'streem'"), "{errors}");
+}
+
+#[test]
+fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let run = emu.cli(ws.path(), &["plan", "--output", "json", "--target", "lambda_function.cruddur-messaging-stream"]);
+    run.expect(0);
+    let addresses: Vec<String> = run.json()["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        addresses,
+        ["dynamodb_table.cruddur-messages", "iam_role.cruddur-messaging-stream", "lambda_function.cruddur-messaging-stream"]
+    );
+    // The endpoint is not even read.
+    assert_eq!(emu.count("DescribeVpcEndpoints"), 0);
+    emu.cli(ws.path(), &["apply", "--yes", "--target", "lambda_event_source_mapping.cruddur-messaging-stream"]).expect(0);
+    let run = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let pending: Vec<String> = run.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .map(|c| c["address"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(pending, ["vpc_endpoint.dynamodb"]);
+    let bad = emu.cli(ws.path(), &["plan", "--target", "iam_role.nope"]);
+    bad.expect(1);
+    assert!(bad.stderr.contains("no such resource") && bad.stderr.contains("iam_role.cruddur-messaging-stream"), "{}", bad.stderr);
+}
+
+#[test]
+fn no_color_and_pipes_get_plain_text() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let run = emu.cli(ws.path(), &["plan"]);
+    assert!(!run.stdout.contains('\u{1b}'), "colour in a pipe");
+}
