@@ -85,8 +85,9 @@ def ddb_error(start_response, kind, message, status="400 Bad Request"):
 
 
 class Proxy:
-    def __init__(self, app, aws_rules, busy_seconds, iam_delay):
+    def __init__(self, app, aws_rules, busy_seconds, iam_delay, latency_ms=0.0):
         self.app = app
+        self.latency = latency_ms / 1000.0
         self.aws_rules = aws_rules
         self.busy_seconds = busy_seconds
         self.iam_delay = iam_delay
@@ -364,6 +365,8 @@ class Proxy:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_proxy/"):
             return self.control(environ, start_response)
+        if self.latency and not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            time.sleep(self.latency)  # one round trip to AWS, as seen from a client
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         service = service_of(environ)
@@ -419,12 +422,14 @@ def main():
     ap.add_argument("--aws-rules", action="store_true", help="enforce AWS rules moto does not")
     ap.add_argument("--busy-seconds", type=float, default=1.5)
     ap.add_argument("--iam-delay", type=float, default=3.0, help="seconds before Lambda can assume a new role")
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="added to every request (a network round trip)")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
     app = DomainDispatcherApplication(create_backend_app)
-    proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay)
+    proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
+    server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)
     print(f"READY port={server.server_port}", flush=True)
     try:
         server.serve_forever()

@@ -90,7 +90,9 @@ fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
     }
 }
 
-async fn list(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
+/// Every mapping of a function, by its name or its ARN (a mapping made with one is not always
+/// listed by the other, so observe lists both and merges them).
+pub async fn list(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
     let mut out = Vec::new();
     let mut marker = None;
     loop {
@@ -110,19 +112,14 @@ async fn list(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
     }
 }
 
-/// Every mapping of a function, listed by its name and by its ARN (a mapping made with one
-/// is not always found by the other), each once.
-pub async fn observe(ctx: &AwsContext, function: &str, function_arn: Option<&str>) -> Result<Vec<LiveMapping>> {
-    let mut all = list(ctx, function).await?;
-    if let Some(arn) = function_arn {
-        for m in list(ctx, arn).await? {
-            if !all.iter().any(|x| x.uuid == m.uuid) {
-                all.push(m);
-            }
+/// Adds the mappings of `more` not already in `all` (by UUID), keeping UUID order.
+pub fn merge(all: &mut Vec<LiveMapping>, more: Vec<LiveMapping>) {
+    for m in more {
+        if !all.iter().any(|x| x.uuid == m.uuid) {
+            all.push(m);
         }
     }
     all.sort_by(|a, b| a.uuid.cmp(&b.uuid));
-    Ok(all)
 }
 
 // ---------------------------------------------------------------------------------------------

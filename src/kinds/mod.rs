@@ -83,9 +83,20 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         .map(|(name, spec)| async move {
             // The mappings are listed by the function's ARN too, so they wait for it.
             let live = async {
-                let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
-                let arn = f.function.as_ref().map(|x| x.arn.clone());
-                let m = if spec.triggers.is_empty() { Vec::new() } else { mapping::observe(ctx, name, arn.as_deref()).await? };
+                let with_triggers = !spec.triggers.is_empty();
+                // By name at once; by ARN (a mapping made with the ARN is not always listed by
+                // name) once GetFunction has said it.
+                let by_arn = async {
+                    let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
+                    let m = match (&f.function, with_triggers) {
+                        (Some(x), true) => mapping::list(ctx, &x.arn).await?,
+                        _ => Vec::new(),
+                    };
+                    anyhow::Ok((f, m))
+                };
+                let by_name = async { if with_triggers { mapping::list(ctx, name).await } else { Ok(Vec::new()) } };
+                let ((f, mut m), more) = tokio::try_join!(by_arn, by_name)?;
+                mapping::merge(&mut m, more);
                 anyhow::Ok((f, m))
             }
             .await;

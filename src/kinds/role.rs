@@ -76,17 +76,22 @@ pub fn trust_document(services: &[String]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // observe
 
+/// Reads a role: GetRole, and at the same time its attached and inline policies (the
+/// lists fail with NoSuchEntity when the role does not exist, which GetRole reports).
 pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveRole>> {
-    let role = match ctx.iam.get_role().role_name(name).send().await {
+    let (role, policies) = tokio::join!(ctx.iam.get_role().role_name(name).send(), async {
+        tokio::try_join!(attached(ctx, name), inline_policies(ctx, name))
+    });
+    let role = match role {
         Ok(o) => o.role.context("GetRole returned no role")?,
         Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(None),
         Err(e) => return Err(aws_error("IAM", "GetRole", name, e).into()),
     };
+    let (managed, inline) = policies?;
     let trust = match role.assume_role_policy_document() {
         Some(doc) => policy::decode(doc).map_err(|e| anyhow::anyhow!("role {name}: trust policy: {e}"))?,
         None => Value::Null,
     };
-    let (managed, inline) = tokio::try_join!(attached(ctx, name), inline_policies(ctx, name))?;
     Ok(Some(LiveRole {
         name: name.into(),
         arn: role.arn().to_string(),

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""The plan benchmark (README, "Performance"): moto behind a proxy adding a fixed latency per
+request; cruddur-infra plan of the Cruddur stack beside a sequential boto3 reader and the limit
+(start-up + the critical path's round trips x latency); then plan time for 1, 10 and 40 tables.
+
+    bench/run [--latency-ms 20] [--runs 7]
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(REPO, "target", "release", "cruddur-infra")
+PY = os.path.join(REPO, ".venv", "bin", "python")
+# Dependent reads on the longest chain of a plan: STS / DescribeTable / GetRole / the role's
+# policy lists / DescribeVpcs / GetFunction / ListEventSourceMappings all at once, then
+# ListTagsOfResource / GetRolePolicy / DescribeRouteTables / DescribeVpcEndpoints /
+# DescribeSubnets / DescribeSecurityGroups / ListEventSourceMappings(ARN) at once.
+CRITICAL_PATH = 2
+
+
+def emulator(latency):
+    p = subprocess.Popen(
+        [PY, os.path.join(REPO, "tools", "emulator.py"), "--port", "0", "--latency-ms", str(latency)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    line = p.stdout.readline()
+    return p, "http://127.0.0.1:" + line.strip().split("=")[1]
+
+
+def timed(cmd, cwd, runs):
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+        out.append(time.perf_counter() - t)
+    return statistics.median(out)
+
+
+def tables_spec(n):
+    body = "".join(
+        f"  t{i:03d}:\n    partition_key: {{ name: pk, type: S }}\n    billing: on_demand\n" for i in range(n)
+    )
+    return f"version: 1\nstack: bench\ndefault_env: local\nenvironments:\n  local:\n    region: us-east-1\ntables:\n{body}"
+
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+ENV.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", NO_COLOR="1")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency-ms", type=float, default=20)
+    ap.add_argument("--runs", type=int, default=7)
+    a = ap.parse_args()
+    lat = a.latency_ms / 1000
+    proc, url = emulator(a.latency_ms)
+    work = tempfile.mkdtemp()
+    try:
+        for d in ("policies", "lambda"):
+            shutil.copytree(os.path.join(REPO, d), os.path.join(work, d), ignore=shutil.ignore_patterns("__pycache__", "tests"))
+        shutil.copy(os.path.join(REPO, "infra.yaml"), work)
+        subprocess.run([BIN, "--endpoint-url", url, "-q", "apply", "--yes"], cwd=work, check=True, stdout=subprocess.DEVNULL, env=ENV)
+        startup = timed([BIN, "--version"], work, max(a.runs, 20))
+        plan = timed([BIN, "--endpoint-url", url, "plan"], work, a.runs)
+        reader_wall = timed([PY, os.path.join(REPO, "bench", "sequential_reader.py"), url], work, max(3, a.runs // 2))
+        reads = []
+        for _ in range(max(3, a.runs // 2)):
+            r = subprocess.run([PY, os.path.join(REPO, "bench", "sequential_reader.py"), url], capture_output=True, text=True, check=True)
+            reads.append(float(r.stdout.strip()))
+        reader_reads = statistics.median(reads)
+        limit = startup + CRITICAL_PATH * lat
+        rows = [
+            ("cruddur-infra plan (Cruddur stack)", plan),
+            ("sequential boto3 reader, whole script", reader_wall),
+            ("sequential boto3 reader, reads only", reader_reads),
+            (f"limit: start-up + {CRITICAL_PATH} round trips", limit),
+            ("cruddur-infra start-up (--version)", startup),
+        ]
+        sizes = {}
+        for n in (1, 10, 40):
+            d = os.path.join(work, f"t{n}")
+            os.makedirs(d)
+            with open(os.path.join(d, "infra.yaml"), "w") as f:
+                f.write(tables_spec(n))
+            subprocess.run([BIN, "--endpoint-url", url, "-q", "apply", "--yes"], cwd=d, check=True, stdout=subprocess.DEVNULL, env=ENV)
+            sizes[n] = timed([BIN, "--endpoint-url", url, "plan"], d, a.runs)
+            rows.append((f"plan of {n} table(s)", sizes[n]))
+        print(f"latency {a.latency_ms:g} ms per request, median of {a.runs} runs\n")
+        print(f"| {'measure':<42} | {'ms':>8} |\n|{'-' * 44}|{'-' * 10}|")
+        for name, v in rows:
+            print(f"| {name:<42} | {v * 1000:8.1f} |")
+        print()
+        print(f"plan / limit:                       {plan / limit:5.2f}  (target <= 1.5)")
+        print(f"reader (reads only) / plan:         {reader_reads / plan:5.2f}  (target >= 5)")
+        print(f"reader (whole script) / plan:       {reader_wall / plan:5.2f}")
+        print(f"40 tables / 1 table:                {sizes[40] / sizes[1]:5.2f}  (target <= 1.5)")
+        print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
+    finally:
+        proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
