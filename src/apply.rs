@@ -37,15 +37,58 @@ pub fn guard(plan: &Plan, allow_replace: &[String]) -> Result<(), ApplyError> {
     if reasons.is_empty() { Ok(()) } else { Err(ApplyError::Refused(reasons.join("\n  "))) }
 }
 
+/// The plan's steps grouped by resource (in plan order), in waves: a resource runs once every
+/// resource it must wait for (a function for its role, a mapping for its function and table,
+/// anything for a stream it names) is done. The resources of one wave run side by side, each
+/// one's own steps in order.
+pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usize, &'a crate::plan::Step)>)>> {
+    let mut groups: Vec<(String, Vec<(usize, &crate::plan::Step)>)> = Vec::new();
+    for (i, s) in plan.steps.iter().enumerate() {
+        match groups.iter_mut().find(|(a, _)| *a == s.address) {
+            Some((_, v)) => v.push((i, s)),
+            None => groups.push((s.address.clone(), vec![(i, s)])),
+        }
+    }
+    let mut level: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (a, _) in &groups {
+        let l = kinds::dependencies(desired, a, true)
+            .iter()
+            .filter_map(|d| level.get(d).map(|l| l + 1))
+            .max()
+            .unwrap_or(0);
+        level.insert(a.clone(), l);
+    }
+    let depth = level.values().max().map_or(0, |m| m + 1);
+    let mut out = vec![Vec::new(); depth];
+    for g in groups {
+        out[level[&g.0]].push(g);
+    }
+    out
+}
+
 /// Runs the plan's steps, then re-observes. Returns the plan computed after apply (no-op).
 pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace: &[String]) -> Result<Plan> {
     guard(plan, allow_replace)?;
     let total = plan.steps.len();
-    for (i, step) in plan.steps.iter().enumerate() {
-        crate::log::info(&format!("[{}/{total}] {}", i + 1, step.description));
-        kinds::execute(ctx, step)
-            .await
-            .map_err(|e| e.context(ApplyError::StepFailed { index: i + 1, total, description: step.description.clone() }))?;
+    for wave in waves(desired, plan) {
+        // Every resource of the wave runs to its end or its first error; then errors stop apply.
+        let results = futures::future::join_all(wave.into_iter().map(|(_, steps)| async move {
+            for (i, step) in steps {
+                crate::log::info(&format!("[{}/{total}] {}", i + 1, step.description));
+                kinds::execute(ctx, step)
+                    .await
+                    .map_err(|e| e.context(ApplyError::StepFailed { index: i + 1, total, description: step.description.clone() }))?;
+            }
+            anyhow::Ok(())
+        }))
+        .await;
+        let mut errors = results.into_iter().filter_map(Result::err);
+        if let Some(first) = errors.next() {
+            for other in errors {
+                crate::log::warn(&format!("{other:#}"));
+            }
+            return Err(first);
+        }
     }
     crate::log::info("checking that the live state now matches the spec...");
     let live = kinds::observe(ctx, desired).await?;
@@ -60,4 +103,48 @@ pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace
         return Err(ApplyError::NotConverged(left.join("\n")).into());
     }
     Ok(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Op;
+    use crate::kinds::table::TableOp;
+    use crate::plan::Step;
+
+    fn step(address: &str) -> Step {
+        Step { address: address.into(), description: address.into(), op: Op::DynamodbTable(TableOp::WaitActive { name: "x".into() }) }
+    }
+
+    #[test]
+    fn independent_resources_share_a_wave_and_dependents_wait() {
+        let doc = crate::spec::SpecDocument::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra.yaml")).unwrap();
+        let (desired, _) = doc.resolve("local").unwrap();
+        let mut plan = Plan::new("cruddur", "local", "us-east-1", "1");
+        for a in [
+            "dynamodb_table.cruddur-messages",
+            "dynamodb_table.cruddur-messages",
+            "vpc_endpoint.dynamodb",
+            "iam_role.cruddur-messaging-stream",
+            "lambda_function.cruddur-messaging-stream",
+            "lambda_event_source_mapping.cruddur-messaging-stream",
+        ] {
+            plan.steps.push(step(a));
+        }
+        let waves: Vec<Vec<(String, usize)>> =
+            waves(&desired, &plan).into_iter().map(|w| w.into_iter().map(|(a, s)| (a, s.len())).collect()).collect();
+        assert_eq!(
+            waves,
+            vec![
+                // The role's policy names the table's ARN, which IAM takes before the table exists.
+                vec![
+                    ("dynamodb_table.cruddur-messages".to_string(), 2),
+                    ("vpc_endpoint.dynamodb".to_string(), 1),
+                    ("iam_role.cruddur-messaging-stream".to_string(), 1)
+                ],
+                vec![("lambda_function.cruddur-messaging-stream".to_string(), 1)],
+                vec![("lambda_event_source_mapping.cruddur-messaging-stream".to_string(), 1)],
+            ]
+        );
+    }
 }

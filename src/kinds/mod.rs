@@ -374,23 +374,26 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
     plan
 }
 
-/// The tables and roles that references in `text` name, as addresses.
-fn referenced(text: &str) -> Vec<String> {
+/// The tables and roles that references in `text` name, as addresses. With `hard`, only those
+/// whose value exists only once the resource does (a stream ARN): a table's or a role's ARN can
+/// be written into a policy before the resource exists.
+fn referenced(text: &str, hard: bool) -> Vec<String> {
     use crate::spec::refs::{Reference, occurrences, parse_syntax};
     occurrences(text)
         .into_iter()
         .filter_map(|o| match parse_syntax(&o.expr).ok()? {
-            Reference::TableName(t) | Reference::TableArn(t) | Reference::TableStreamArn(t) => Some(format!("{}.{t}", table::KIND)),
-            Reference::RoleName(r) | Reference::RoleArn(r) => Some(format!("{}.{r}", role::KIND)),
+            Reference::TableStreamArn(t) => Some(format!("{}.{t}", table::KIND)),
+            Reference::TableName(t) | Reference::TableArn(t) if !hard => Some(format!("{}.{t}", table::KIND)),
+            Reference::RoleName(r) | Reference::RoleArn(r) if !hard => Some(format!("{}.{r}", role::KIND)),
             _ => None,
         })
         .collect()
 }
 
-/// What one resource needs to exist first.
-fn dependencies(desired: &Desired, address: &str) -> Vec<String> {
+/// What one resource refers to (`hard`: what must exist before it can be made).
+pub fn dependencies(desired: &Desired, address: &str, hard: bool) -> Vec<String> {
     let r = &desired.resources;
-    let file_refs = |f: &String| desired.files.get(f).map(|t| referenced(t)).unwrap_or_default();
+    let file_refs = |f: &String| desired.files.get(f).map(|t| referenced(t, hard)).unwrap_or_default();
     let (kind, name) = address.split_once('.').unwrap_or((address, ""));
     match kind {
         "vpc_endpoint" => r.vpc_endpoints.get(name).and_then(|e| e.policy.as_ref()).map(file_refs).unwrap_or_default(),
@@ -399,7 +402,7 @@ fn dependencies(desired: &Desired, address: &str) -> Vec<String> {
             .functions
             .get(name)
             .map(|f| {
-                let mut d: Vec<String> = f.environment.values().flat_map(|v| referenced(v)).collect();
+                let mut d: Vec<String> = f.environment.values().flat_map(|v| referenced(v, hard)).collect();
                 if r.roles.contains_key(&f.role) {
                     d.push(format!("{}.{}", role::KIND, f.role));
                 }
@@ -426,7 +429,7 @@ pub fn closure(desired: &Desired, targets: &[String]) -> std::collections::BTree
     let mut todo: Vec<String> = targets.to_vec();
     while let Some(a) = todo.pop() {
         if out.insert(a.clone()) {
-            todo.extend(dependencies(desired, &a));
+            todo.extend(dependencies(desired, &a, false));
         }
     }
     out
