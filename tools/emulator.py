@@ -18,6 +18,11 @@ With --aws-rules, in front of moto:
   is Pending / InProgress for --busy-seconds and further updates fail with
   ResourceConflictException; a new event source mapping is Creating for --busy-seconds; a
   second mapping of the same function and stream fails with ResourceConflictException.
+- EC2: a repeated ClientToken returns the first answer instead of a second resource.
+
+Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each service's own
+format), --error-rate (5xx), --drop-rate (connection closed before the call reaches moto),
+--lose-rate (the call happens, then the connection is closed before the answer), --latency-ms.
 Control endpoints: GET /_proxy/calls (every call seen: service, action, write), POST
 /_proxy/calls/reset.
 """
@@ -26,6 +31,8 @@ import argparse
 import io
 import json
 import os
+import random
+import socket
 import sys
 import threading
 import time
@@ -78,6 +85,38 @@ def lambda_error(start_response, kind, message, status="400 Bad Request"):
     return [body]
 
 
+def xml_error(start_response, status, code, message, ec2=False):
+    if ec2:
+        body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+    else:
+        body = f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
+    data = body.encode()
+    start_response(status, [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def fault_error(start_response, service, kind):
+    """A throttling or a server error as each service words it."""
+    throttle = kind == "throttle"
+    if service == "dynamodb":
+        return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
+    if service == "lambda":
+        return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
+    if service == "ec2":
+        return xml_error(start_response, "503 Service Unavailable" if throttle else "500 Internal Server Error", "RequestLimitExceeded" if throttle else "InternalError", "Request limit exceeded." if throttle else "An internal error has occurred", ec2=True)
+    return xml_error(start_response, "400 Bad Request" if throttle else "500 Internal Server Error", "Throttling" if throttle else "ServiceFailure", "Rate exceeded" if throttle else "Service failure")
+
+
+def drop(environ):
+    """Closes the client's connection without an answer."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def ddb_error(start_response, kind, message, status="400 Bad Request"):
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}).encode()
     start_response(status, [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
@@ -85,8 +124,12 @@ def ddb_error(start_response, kind, message, status="400 Bad Request"):
 
 
 class Proxy:
-    def __init__(self, app, aws_rules, busy_seconds, iam_delay, latency_ms=0.0):
+    def __init__(self, app, aws_rules, busy_seconds, iam_delay, latency_ms=0.0, faults=None, seed=0):
         self.app = app
+        self.faults = faults or {}
+        self.rng = random.Random(seed)
+        self.client_tokens = {}
+        self.injected = {"throttle": 0, "error": 0, "drop": 0, "lose": 0}
         self.latency = latency_ms / 1000.0
         self.aws_rules = aws_rules
         self.busy_seconds = busy_seconds
@@ -142,6 +185,13 @@ class Proxy:
         elif path == "/_proxy/calls/reset":
             with self.lock:
                 self.calls.clear()
+            data = b"{}"
+        elif path == "/_proxy/faults":
+            with self.lock:
+                data = json.dumps(self.injected).encode()
+        elif path == "/_proxy/faults/off":
+            with self.lock:
+                self.faults = {}
             data = b"{}"
         else:
             start_response("404 Not Found", [("Content-Length", "0")])
@@ -365,7 +415,9 @@ class Proxy:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_proxy/"):
             return self.control(environ, start_response)
-        if self.latency and not environ.get("PATH_INFO", "").startswith("/moto-api"):
+        if environ.get("PATH_INFO", "").startswith("/moto-api"):
+            return self.app(environ, start_response)
+        if self.latency:
             time.sleep(self.latency)  # one round trip to AWS, as seen from a client
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
@@ -374,6 +426,31 @@ class Proxy:
         method = environ.get("REQUEST_METHOD", "GET")
         with self.lock:
             self.calls.append({"service": service, "action": action, "write": is_write(service, action, method)})
+            draw = self.rng.random()
+        # One draw decides this call's fault: throttle, 5xx, dropped, answer lost, or none.
+        fault, edge = None, 0.0
+        for kind in ("throttle", "error", "drop", "lose"):
+            edge += self.faults.get(kind, 0.0)
+            if draw < edge:
+                fault = kind
+                with self.lock:
+                    self.injected[kind] += 1
+                break
+        if fault in ("throttle", "error"):
+            return fault_error(start_response, service, fault)
+        if fault == "drop":
+            drop(environ)
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
+        token = None
+        if self.aws_rules and service == "ec2" and b"ClientToken=" in body:
+            from urllib.parse import parse_qs
+
+            token = parse_qs(body.decode("utf-8", "replace")).get("ClientToken", [None])[0]
+            with self.lock:
+                seen = self.client_tokens.get(token)
+            if seen:
+                return self.respond(start_response, *seen)
         req = {}
         before = None
         if self.aws_rules and service == "dynamodb":
@@ -412,6 +489,13 @@ class Proxy:
                 data = self.rewrite_describe(data)
             else:
                 self.after_dynamodb(environ, action, req, before)
+        if token and status.startswith("200"):
+            with self.lock:
+                self.client_tokens[token] = (status, headers, data)
+        if fault == "lose":
+            drop(environ)
+            start_response("500 Internal Server Error", [("Content-Length", "0")])
+            return [b""]
         return self.respond(start_response, status, headers, data)
 
 
@@ -423,11 +507,15 @@ def main():
     ap.add_argument("--busy-seconds", type=float, default=1.5)
     ap.add_argument("--iam-delay", type=float, default=3.0, help="seconds before Lambda can assume a new role")
     ap.add_argument("--latency-ms", type=float, default=0.0, help="added to every request (a network round trip)")
+    ap.add_argument("--seed", type=int, default=1)
+    for kind in ("throttle", "error", "drop", "lose"):
+        ap.add_argument(f"--{kind}-rate", type=float, default=0.0)
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
     app = DomainDispatcherApplication(create_backend_app)
-    proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms)
+    faults = {k: getattr(args, f"{k}_rate") for k in ("throttle", "error", "drop", "lose")}
+    proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms, faults, args.seed)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)
     print(f"READY port={server.server_port}", flush=True)

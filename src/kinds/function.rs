@@ -367,6 +367,8 @@ enum Retry {
     Conflict,
     /// IAM has not propagated the role yet (rule 8): back off, then try again.
     Role,
+    /// The RevisionId no longer matches: ours (a lost answer) or someone else's write.
+    Revision,
     Fail,
 }
 
@@ -380,7 +382,7 @@ fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -
 
 /// Bounded retries of one Lambda write under rules 8 and 10. `attempt` makes the call
 /// (fetching a fresh RevisionId where it passes one) and says how a failure should be retried.
-async fn retrying<F, Fut>(ctx: &AwsContext, name: &str, mut attempt: F) -> Result<()>
+async fn retrying<F, Fut>(ctx: &AwsContext, name: &str, check: Option<(Option<&FunctionConfig>, Option<&str>)>, mut attempt: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), (Retry, anyhow::Error)>>,
@@ -408,6 +410,12 @@ where
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
             Retry::Role => return Err(err.context(format!("gave up after {:?} waiting for IAM to propagate the role", ROLE_PROPAGATION))),
+            Retry::Revision => {
+                return match check {
+                    Some((config, sha)) if already_applied(ctx, name, config, sha).await? => Ok(()),
+                    _ => Err(err),
+                };
+            }
             _ => return Err(err),
         }
     }
@@ -419,9 +427,26 @@ where
 {
     let kind = classify(&e);
     if code(&e) == Some("PreconditionFailedException") {
-        return (Retry::Fail, anyhow::anyhow!("function {name} was changed by someone else during apply ({op} refused by RevisionId); plan again"));
+        return (Retry::Revision, anyhow::anyhow!("function {name} was changed by someone else during apply ({op} refused by RevisionId); plan again"));
     }
     (kind, aws_error("Lambda", op, name, e).into())
+}
+
+/// After a RevisionId refusal: the change is in place if the function already looks as the
+/// step wants (the SDK retried a call whose first answer was lost), else someone else wrote.
+async fn already_applied(ctx: &AwsContext, name: &str, config: Option<&FunctionConfig>, code_sha256: Option<&str>) -> Result<bool> {
+    let live = observe(ctx, name, None).await?.function.context("the function is gone")?;
+    let config_ok = config.is_none_or(|c| {
+        let l = &live.config;
+        l.runtime == c.runtime
+            && l.handler == c.handler
+            && l.role_arn == c.role_arn
+            && l.memory_mb == c.memory_mb
+            && l.timeout_s == c.timeout_s
+            && c.environment.iter().all(|(k, v)| l.environment.get(k) == Some(v))
+            && c.late_environment.keys().all(|k| l.environment.contains_key(k))
+    });
+    Ok(config_ok && code_sha256.is_none_or(|s| live.code_sha256 == s))
 }
 
 pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
@@ -431,7 +456,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             let zip = package(source, code_sha256)?;
             let env = environment(ctx, config).await?;
             let runtime = lam::Runtime::from(config.runtime.as_str());
-            retrying(ctx, name, || {
+            retrying(ctx, name, None, || {
                 let req = ctx
                     .lambda
                     .create_function()
@@ -463,7 +488,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
         FunctionOp::UpdateConfig { name, config } => {
             let env = environment(ctx, config).await?;
             let runtime = lam::Runtime::from(config.runtime.as_str());
-            retrying(ctx, name, || {
+            retrying(ctx, name, Some((Some(config), None)), || {
                 let env = env.clone();
                 let runtime = runtime.clone();
                 async move {
@@ -490,7 +515,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
         }
         FunctionOp::UpdateCode { name, source, code_sha256 } => {
             let zip = package(source, code_sha256)?;
-            retrying(ctx, name, || {
+            retrying(ctx, name, Some((None, Some(code_sha256.as_str()))), || {
                 let zip = zip.clone();
                 async move {
                     let rev = revision(ctx, name).await.map_err(|e| (Retry::Fail, e))?;

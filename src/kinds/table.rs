@@ -571,11 +571,26 @@ fn busy(code: Option<&str>) -> bool {
 
 const BUSY_RETRIES: u32 = 20;
 
+/// How AWS says that an update is already in effect: the SDK retried a call whose first
+/// answer was lost, and the first one took. The convergence check re-reads it anyway.
+const ALREADY_DONE: &[&str] = &[
+    "will not change",                  // throughput equal to the current value
+    "which already exists",             // index create
+    "already has an enabled stream",    // stream enable (the view is checked after apply)
+    "stream is already disabled",       // stream disable
+    "already disabled",
+];
+
 async fn update_table(ctx: &AwsContext, name: &str, build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>) -> Result<()> {
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
     let mut attempt = 0;
     loop {
         match build()?.send().await {
             Ok(_) => return Ok(()),
+            Err(e) if e.message().is_some_and(|m| ALREADY_DONE.iter().any(|f| m.contains(f))) => {
+                crate::log::debug(&format!("table {name}: {}: already in effect", e.message().unwrap_or("")));
+                return Ok(());
+            }
             Err(e) if busy(code(&e)) && attempt < BUSY_RETRIES => {
                 attempt += 1;
                 crate::log::info(&format!("  table {name} is busy ({}); waiting for it to be ACTIVE, then trying again", code(&e).unwrap_or("")));
@@ -681,6 +696,10 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             update_table(ctx, name, || Ok(ctx.dynamodb.update_table().table_name(name).deletion_protection_enabled(*enabled))).await
         }
         TableOp::DeleteIndex { name, index } => {
+            // Gone already (a retried delete whose first answer was lost): nothing to do.
+            if observe(ctx, name).await?.is_some_and(|t| !t.indexes.contains_key(index)) {
+                return Ok(());
+            }
             update_table(ctx, name, || {
                 Ok(ctx.dynamodb.update_table().table_name(name).global_secondary_index_updates(
                     ddb::GlobalSecondaryIndexUpdate::builder()

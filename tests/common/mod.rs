@@ -100,6 +100,36 @@ impl Emulator {
         self.http("POST", "/_proxy/calls/reset");
     }
 
+    /// How many faults of each kind were injected.
+    pub fn injected(&self) -> serde_json::Value {
+        serde_json::from_str(&self.http("GET", "/_proxy/faults")).unwrap()
+    }
+
+    /// Stops injecting faults (to check the state the tool left).
+    pub fn faults_off(&self) {
+        self.http("POST", "/_proxy/faults/off");
+    }
+
+    /// The emulator with any extra flags (faults, latency).
+    pub fn with_args(args: &[&str]) -> Self {
+        Self::launch(args)
+    }
+
+    /// How many of each kind of resource the stack has (tables, roles, functions, mappings,
+    /// endpoints not deleted), as a line.
+    pub fn census(&self) -> String {
+        self.py(
+            "tables = len(ddb.list_tables()['TableNames'])\n\
+             roles = len(iam.list_roles()['Roles'])\n\
+             fns = len(lam.list_functions()['Functions'])\n\
+             esms = len(lam.list_event_source_mappings()['EventSourceMappings'])\n\
+             eps = len([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] not in ('deleted', 'deleting')])\n\
+             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps}')",
+        )
+        .trim()
+        .to_string()
+    }
+
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
     /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam` and `ec2`.
     pub fn py(&self, code: &str) -> String {
