@@ -92,7 +92,13 @@ where
     let code = e.code().unwrap_or("").to_string();
     let message = match e.message() {
         Some(m) => m.to_string(),
-        None => aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+        // Not an answer from AWS (no connection, no credentials): the chain of causes in
+        // words, without the SDK's debug dump.
+        None => {
+            let full = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            let cut = full.find(" (DispatchFailure").or_else(|| full.find(" (ConstructionFailure")).or_else(|| full.find(" (TimeoutError"));
+            cut.map_or(full.clone(), |i| full[..i].to_string())
+        }
     };
     let hint = hint_for(&code, &message);
     AwsError {

@@ -55,3 +55,46 @@ fn apply_killed_at_any_moment_then_run_again_converges_with_nothing_duplicated()
     }
     assert!(interrupted >= 4, "only {interrupted} of the kills landed during an apply");
 }
+
+fn timed_run(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], unset_creds: bool) -> (Run, Duration) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+    cmd.current_dir(dir).args(args);
+    isolated(&mut cmd);
+    if unset_creds {
+        cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = std::time::Instant::now();
+    let run: Run = cmd.output().unwrap().into();
+    (run, start.elapsed())
+}
+
+#[test]
+fn an_unreachable_endpoint_missing_credentials_or_an_expired_token_fail_fast_and_say_what_to_fix() {
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    // Nothing listens on port 9.
+    let (run, took) = timed_run(ws.path(), &["--endpoint-url", "http://127.0.0.1:9", "plan"], &[], false);
+    run.expect(1);
+    assert!(run.stderr.contains("cannot be reached") && !run.stderr.contains("DispatchFailure {"), "{}", run.stderr);
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    // No credentials anywhere (and no instance metadata lookup: nothing leaves this machine,
+    // since credentials are resolved before any request).
+    let (run, took) = timed_run(
+        ws.path(),
+        &["--endpoint-url", "http://aws.invalid", "plan"],
+        &[("AWS_EC2_METADATA_DISABLED", "true")],
+        true,
+    );
+    run.expect(1);
+    assert!(run.stderr.contains("set AWS credentials"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"));
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    // An expired session token.
+    let emu = Emulator::with_args(&["--expired-token"]);
+    let (run, took) = timed_run(ws.path(), &["--endpoint-url", &emu.url, "plan"], &[], false);
+    run.expect(1);
+    assert!(run.stderr.contains("ExpiredToken") && run.stderr.contains("refresh your credentials"), "{}", run.stderr);
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}

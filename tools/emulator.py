@@ -417,6 +417,8 @@ class Proxy:
             return self.control(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
+        if self.faults.get("expired"):
+            return xml_error(start_response, "400 Bad Request", "ExpiredToken", "The security token included in the request is expired")
         if self.latency:
             time.sleep(self.latency)  # one round trip to AWS, as seen from a client
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -510,11 +512,13 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     for kind in ("throttle", "error", "drop", "lose"):
         ap.add_argument(f"--{kind}-rate", type=float, default=0.0)
+    ap.add_argument("--expired-token", action="store_true", help="answer every call with ExpiredToken")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
     app = DomainDispatcherApplication(create_backend_app)
     faults = {k: getattr(args, f"{k}_rate") for k in ("throttle", "error", "drop", "lose")}
+    faults["expired"] = args.expired_token
     proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms, faults, args.seed)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)

@@ -23,6 +23,9 @@ pub struct Occurrence {
     pub expr: String,
 }
 
+/// Marks the expression of a `${` that is never closed.
+const UNCLOSED: &str = "\u{0}unclosed";
+
 /// Finds every `${...}` in `text`. An opening `${` without a closing `}` is returned with
 /// the rest of the text as its expression, so that validation reports it.
 pub fn occurrences(text: &str) -> Vec<Occurrence> {
@@ -36,7 +39,7 @@ pub fn occurrences(text: &str) -> Vec<Occurrence> {
                 rest = start + 2 + j + 1;
             }
             None => {
-                out.push(Occurrence { offset: start, expr: format!("{}<no closing brace>", &text[start + 2..]) });
+                out.push(Occurrence { offset: start, expr: format!("{}{UNCLOSED}", &text[start + 2..]) });
                 break;
             }
         }
@@ -46,6 +49,9 @@ pub fn occurrences(text: &str) -> Vec<Occurrence> {
 
 /// Parses one expression's syntax, without checking that what it names exists.
 pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
+    if let Some(open) = expr.strip_suffix(UNCLOSED) {
+        return Err(format!("`${{{open}` is not closed: add a `}}`"));
+    }
     let expr = expr.trim();
     match expr {
         "aws.region" => return Ok(Reference::Region),
@@ -205,6 +211,6 @@ mod tests {
     fn finds_unclosed_references() {
         let occ = occurrences("x ${aws.region");
         assert_eq!(occ.len(), 1);
-        assert!(occ[0].expr.contains("no closing brace"));
+        assert!(parse_syntax(&occ[0].expr).unwrap_err().contains("`${aws.region` is not closed"));
     }
 }
