@@ -8,6 +8,7 @@ request; cruddur-infra plan of the Cruddur stack beside a sequential boto3 reade
 
 import argparse
 import os
+import urllib.request
 import shutil
 import statistics
 import subprocess
@@ -34,6 +35,10 @@ def emulator(latency):
     )
     line = p.stdout.readline()
     return p, "http://127.0.0.1:" + line.strip().split("=")[1]
+
+
+def set_latency(url, ms):
+    urllib.request.urlopen(urllib.request.Request(f"{url}/_proxy/latency?ms={ms}", method="POST")).read()
 
 
 def timed(cmd, cwd, runs):
@@ -78,31 +83,45 @@ def main():
             reads.append(float(r.stdout.strip()))
         reader_reads = statistics.median(reads)
         limit = startup + CRITICAL_PATH * lat
-        rows = [
-            ("cruddur-infra plan (Cruddur stack)", plan),
-            ("sequential boto3 reader, whole script", reader_wall),
-            ("sequential boto3 reader, reads only", reader_reads),
-            (f"limit: start-up + {CRITICAL_PATH} round trips", limit),
-            ("cruddur-infra start-up (--version)", startup),
-        ]
-        sizes = {}
+        # The emulator's own work: moto answers in one Python process, one request at a time
+        # (GIL), so concurrent reads queue there; on AWS they are served in parallel.
+        table_dirs = {}
         for n in (1, 10, 40):
             d = os.path.join(work, f"t{n}")
             os.makedirs(d)
             with open(os.path.join(d, "infra.yaml"), "w") as f:
                 f.write(tables_spec(n))
             subprocess.run([BIN, "--endpoint-url", url, "-q", "apply", "--yes"], cwd=d, check=True, stdout=subprocess.DEVNULL, env=ENV)
+            table_dirs[n] = d
+        set_latency(url, 0)
+        floor = timed([BIN, "--endpoint-url", url, "plan"], work, a.runs)
+        floors = {n: timed([BIN, "--endpoint-url", url, "plan"], d, a.runs) for n, d in table_dirs.items()}
+        set_latency(url, a.latency_ms)
+        rows = [
+            ("cruddur-infra plan (Cruddur stack)", plan),
+            ("sequential boto3 reader, whole script", reader_wall),
+            ("sequential boto3 reader, reads only", reader_reads),
+            (f"limit: start-up + {CRITICAL_PATH} round trips", limit),
+            ("cruddur-infra start-up (--version)", startup),
+            ("plan at 0 ms latency (emulator's own work)", floor),
+            ("limit + emulator's own work", limit + floor - startup),
+        ]
+        sizes = {}
+        for n, d in table_dirs.items():
             sizes[n] = timed([BIN, "--endpoint-url", url, "plan"], d, a.runs)
             rows.append((f"plan of {n} table(s)", sizes[n]))
+            rows.append((f"plan of {n} table(s) at 0 ms latency", floors[n]))
         print(f"latency {a.latency_ms:g} ms per request, median of {a.runs} runs\n")
         print(f"| {'measure':<42} | {'ms':>8} |\n|{'-' * 44}|{'-' * 10}|")
         for name, v in rows:
             print(f"| {name:<42} | {v * 1000:8.1f} |")
         print()
         print(f"plan / limit:                       {plan / limit:5.2f}  (target <= 1.5)")
+        print(f"plan / (limit + emulator's work):   {plan / (limit + floor - startup):5.2f}")
         print(f"reader (reads only) / plan:         {reader_reads / plan:5.2f}  (target >= 5)")
         print(f"reader (whole script) / plan:       {reader_wall / plan:5.2f}")
         print(f"40 tables / 1 table:                {sizes[40] / sizes[1]:5.2f}  (target <= 1.5)")
+        print(f"  the same, less the emulator's own work: {(sizes[40] - floors[40]) / (sizes[1] - floors[1]):5.2f}")
         print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
     finally:
         proc.kill()

@@ -186,6 +186,13 @@ class Proxy:
             with self.lock:
                 self.calls.clear()
             data = b"{}"
+        elif path == "/_proxy/latency":
+            from urllib.parse import parse_qs
+
+            ms = float(parse_qs(environ.get("QUERY_STRING", "")).get("ms", ["0"])[0])
+            with self.lock:
+                self.latency = ms / 1000.0
+            data = b"{}"
         elif path == "/_proxy/faults":
             with self.lock:
                 data = json.dumps(self.injected).encode()
