@@ -70,6 +70,30 @@ impl FieldDiff {
     }
 }
 
+/// What makes `live` tags equal `want`: (diffs, keys to set, keys to remove). Keys under `aws:`
+/// belong to AWS and are left alone.
+pub fn tag_delta(
+    want: &std::collections::BTreeMap<String, String>,
+    live: &std::collections::BTreeMap<String, String>,
+) -> (Vec<FieldDiff>, std::collections::BTreeMap<String, String>, Vec<String>) {
+    let mut diffs = Vec::new();
+    let mut set = std::collections::BTreeMap::new();
+    let mut remove = Vec::new();
+    for (k, v) in want {
+        if live.get(k) != Some(v) {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), live.get(k), v));
+            set.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in live {
+        if !want.contains_key(k) && !k.starts_with("aws:") {
+            diffs.push(FieldDiff::new(format!("tags.{k}"), v, None::<String>));
+            remove.push(k.clone());
+        }
+    }
+    (diffs, set, remove)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ResourceChange {
     pub address: String,

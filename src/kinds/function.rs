@@ -302,14 +302,8 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
         ));
         steps.push(step(&address, format!("wait until the code update of function {name} is Successful"), FunctionOp::WaitReady { name: name.into() }));
     }
-    let set: BTreeMap<String, String> = want.tags.iter().filter(|(k, v)| f.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let remove: Vec<String> = f.tags.keys().filter(|k| !want.tags.contains_key(*k) && !k.starts_with("aws:")).cloned().collect();
-    for (k, v) in &set {
-        diffs.push(FieldDiff::new(format!("tags.{k}"), f.tags.get(k), v));
-    }
-    for k in &remove {
-        diffs.push(FieldDiff::new(format!("tags.{k}"), &f.tags[k], None::<String>));
-    }
+    let (tag_diffs, set, remove) = crate::plan::tag_delta(&want.tags, &f.tags);
+    diffs.extend(tag_diffs);
     if !set.is_empty() || !remove.is_empty() {
         steps.push(step(&address, format!("update the tags of function {name}"), FunctionOp::Tag { name: name.into(), set, remove }));
     }

@@ -243,20 +243,8 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
     }
 
     if live.is_some() {
-        let mut set = BTreeMap::new();
-        let mut remove = Vec::new();
-        for (k, v) in &want.tags {
-            if live_ref.tags.get(k) != Some(v) {
-                diffs.push(FieldDiff::new(format!("tags.{k}"), live_ref.tags.get(k), v));
-                set.insert(k.clone(), v.clone());
-            }
-        }
-        for (k, v) in &live_ref.tags {
-            if !want.tags.contains_key(k) && !k.starts_with("aws:") {
-                diffs.push(FieldDiff::new(format!("tags.{k}"), v, None::<String>));
-                remove.push(k.clone());
-            }
-        }
+        let (tag_diffs, set, remove) = crate::plan::tag_delta(&want.tags, &live_ref.tags);
+        diffs.extend(tag_diffs);
         if !set.is_empty() || !remove.is_empty() {
             steps.push(step(&address, format!("update the tags of role {name}"), RoleOp::Tag { name: name.into(), set, remove }));
         }

@@ -492,20 +492,8 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
     }
 
     // 6. Tags. Keys under `aws:` belong to AWS and are left alone.
-    let mut set = BTreeMap::new();
-    let mut remove = Vec::new();
-    for (k, v) in tags {
-        if live.tags.get(k) != Some(v) {
-            diffs.push(FieldDiff::new(format!("tags.{k}"), live.tags.get(k), v));
-            set.insert(k.clone(), v.clone());
-        }
-    }
-    for (k, v) in &live.tags {
-        if !tags.contains_key(k) && !k.starts_with("aws:") {
-            diffs.push(FieldDiff::new(format!("tags.{k}"), v, None::<String>));
-            remove.push(k.clone());
-        }
-    }
+    let (tag_diffs, set, remove) = crate::plan::tag_delta(tags, &live.tags);
+    diffs.extend(tag_diffs);
     if !set.is_empty() || !remove.is_empty() {
         steps.push(step(&address, format!("update the tags of table {name}"), TableOp::Tag { name: name.into(), set, remove }));
     }
