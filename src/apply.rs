@@ -66,6 +66,14 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usi
     out
 }
 
+/// Runs one step, saying so on stderr; an error names the step and its place in the plan.
+pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate::plan::Step) -> Result<()> {
+    crate::log::info(&format!("[{}/{total}] {}", index + 1, step.description));
+    kinds::execute(ctx, step)
+        .await
+        .map_err(|e| e.context(ApplyError::StepFailed { index: index + 1, total, description: step.description.clone() }))
+}
+
 /// Runs the plan's steps, then re-observes. Returns the plan computed after apply (no-op).
 pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace: &[String]) -> Result<Plan> {
     guard(plan, allow_replace)?;
@@ -74,10 +82,7 @@ pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace
         // Every resource of the wave runs to its end or its first error; then errors stop apply.
         let results = futures::future::join_all(wave.into_iter().map(|(_, steps)| async move {
             for (i, step) in steps {
-                crate::log::info(&format!("[{}/{total}] {}", i + 1, step.description));
-                kinds::execute(ctx, step)
-                    .await
-                    .map_err(|e| e.context(ApplyError::StepFailed { index: i + 1, total, description: step.description.clone() }))?;
+                run_step(ctx, i, total, step).await?;
             }
             anyhow::Ok(())
         }))

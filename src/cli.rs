@@ -210,13 +210,14 @@ fn banner(desired: &Desired, plan: &crate::plan::Plan) -> Option<String> {
     Some(out)
 }
 
-fn confirm(prompt: &str) -> Result<bool> {
+/// Asks on the terminal (the question on stderr) and returns the answer, trimmed.
+fn ask(prompt: &str) -> Result<String> {
     let mut stderr = std::io::stderr();
     write!(stderr, "{prompt}")?;
     stderr.flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == "yes")
+    Ok(line.trim().to_string())
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -289,20 +290,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     anyhow::bail!("destroy needs --yes when there is no terminal to ask on; nothing was deleted");
                 }
                 let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
-                let mut stderr = std::io::stderr();
-                write!(stderr, "{q}")?;
-                stderr.flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                if line.trim() != desired.env {
+                if ask(&q)? != desired.env {
                     log::info("Destroy cancelled; nothing was deleted.");
                     return Ok(ExitCode::from(1));
                 }
             }
-            let total = plan.steps.len();
+            // In order: the plan lists what depends on others first.
             for (i, step) in plan.steps.iter().enumerate() {
-                log::info(&format!("[{}/{total}] {}", i + 1, step.description));
-                kinds::execute(&ctx, step).await.with_context(|| format!("step {} of {total} failed ({})", i + 1, step.description))?;
+                apply::run_step(&ctx, i, plan.steps.len(), step).await?;
             }
             println!("\nDestroy complete: {} deleted.", plan.summary.delete);
             Ok(ExitCode::SUCCESS)
@@ -347,7 +342,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     "\nApply these changes to env {} ({}, account {})? Only 'yes' is accepted: ",
                     desired.env, plan.region, plan.account_id
                 );
-                if !confirm(&q)? {
+                if ask(&q)? != "yes" {
                     log::info("Apply cancelled; nothing was changed.");
                     return Ok(ExitCode::from(1));
                 }

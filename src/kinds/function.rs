@@ -369,6 +369,7 @@ enum Retry {
 fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -> Retry {
     match e.code() {
         Some("ResourceConflictException") => Retry::Conflict,
+        Some("PreconditionFailedException") => Retry::Revision,
         c if role_not_ready(c, e.message()) => Retry::Role,
         _ => Retry::Fail,
     }
@@ -419,11 +420,13 @@ fn fail<E>(op: &'static str, name: &str, e: aws_sdk_lambda::error::SdkError<E, a
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let kind = classify(&e);
-    if code(&e) == Some("PreconditionFailedException") {
-        return (Retry::Revision, anyhow::anyhow!("function {name} was changed by someone else during apply ({op} refused by RevisionId); plan again"));
+    match classify(&e) {
+        Retry::Revision => (
+            Retry::Revision,
+            anyhow::anyhow!("function {name} was changed by someone else during apply ({op} refused by RevisionId); plan again"),
+        ),
+        kind => (kind, aws_error("Lambda", op, name, e).into()),
     }
-    (kind, aws_error("Lambda", op, name, e).into())
 }
 
 /// After a RevisionId refusal: the change is in place if the function already looks as the

@@ -49,61 +49,55 @@ pub struct Live {
     pub mappings: BTreeMap<String, Vec<mapping::LiveMapping>>,
 }
 
+/// Reads every declared resource of one kind, at most READ_CONCURRENCY at once; an error says
+/// which resource it was reading.
+async fn read_each<'a, S, T, F, Fut>(kind: &str, items: &'a BTreeMap<String, S>, read: F) -> Result<BTreeMap<String, T>>
+where
+    F: Fn(&'a String, &'a S) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let results: Vec<(String, Result<T>)> = stream::iter(items.iter().map(|(name, spec)| {
+        let read = read(name, spec);
+        async move { (name.clone(), read.await) }
+    }))
+    .buffer_unordered(READ_CONCURRENCY)
+    .collect()
+    .await;
+    results.into_iter().map(|(name, r)| r.with_context(|| format!("reading {kind}.{name}")).map(|t| (name, t))).collect()
+}
+
 /// Reads the caller's identity and every declared resource, concurrently.
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     let observed_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis().to_string())
         .unwrap_or_default();
+    let r = &desired.resources;
     let identity = async {
         ctx.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))
     };
-    let tables = stream::iter(desired.resources.tables.keys().cloned())
-        .map(|name| async move {
-            let live = table::observe(ctx, &name).await;
-            (name, live)
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .collect::<Vec<_>>();
-    let roles = stream::iter(desired.resources.roles.keys().cloned())
-        .map(|name| async move {
-            let live = role::observe(ctx, &name).await;
-            (name, live)
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .collect::<Vec<_>>();
-    let endpoints = stream::iter(desired.resources.vpc_endpoints.iter())
-        .map(|(name, spec)| async move {
-            let live = endpoint::observe(ctx, spec, &endpoint_tags(desired, name)).await;
-            (name.clone(), live)
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .collect::<Vec<_>>();
-    let functions = stream::iter(desired.resources.functions.iter())
-        .map(|(name, spec)| async move {
-            // The mappings are listed by the function's ARN too, so they wait for it.
-            let live = async {
-                let with_triggers = !spec.triggers.is_empty();
-                // By name at once; by ARN (a mapping made with the ARN is not always listed by
-                // name) once GetFunction has said it.
-                let by_arn = async {
-                    let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
-                    let m = match (&f.function, with_triggers) {
-                        (Some(x), true) => mapping::list(ctx, &x.arn).await?,
-                        _ => Vec::new(),
-                    };
-                    anyhow::Ok((f, m))
-                };
-                let by_name = async { if with_triggers { mapping::list(ctx, name).await } else { Ok(Vec::new()) } };
-                let ((f, mut m), more) = tokio::try_join!(by_arn, by_name)?;
-                mapping::merge(&mut m, more);
-                anyhow::Ok((f, m))
-            }
-            .await;
-            (name.clone(), live)
-        })
-        .buffer_unordered(READ_CONCURRENCY)
-        .collect::<Vec<_>>();
+    let tables = read_each(table::KIND, &r.tables, |name, _| table::observe(ctx, name));
+    let roles = read_each(role::KIND, &r.roles, |name, _| role::observe(ctx, name));
+    let endpoints = read_each(endpoint::KIND, &r.vpc_endpoints, |name, spec| async move {
+        endpoint::observe(ctx, spec, &endpoint_tags(desired, name)).await
+    });
+    let functions = read_each(function::KIND, &r.functions, |name, spec| async move {
+        let with_triggers = !spec.triggers.is_empty();
+        // Mappings by name at once; by ARN (a mapping made with the ARN is not always listed
+        // by name) once GetFunction has said it.
+        let by_arn = async {
+            let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
+            let m = match (&f.function, with_triggers) {
+                (Some(x), true) => mapping::list(ctx, &x.arn).await?,
+                _ => Vec::new(),
+            };
+            anyhow::Ok((f, m))
+        };
+        let by_name = async { if with_triggers { mapping::list(ctx, name).await } else { Ok(Vec::new()) } };
+        let ((f, mut m), more) = tokio::try_join!(by_arn, by_name)?;
+        mapping::merge(&mut m, more);
+        anyhow::Ok((f, m))
+    });
     let (identity, tables, roles, endpoints, functions) = tokio::join!(identity, tables, roles, endpoints, functions);
     let identity = identity?;
     let account_id = identity.account.clone().context("GetCallerIdentity returned no account")?;
@@ -118,22 +112,10 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
             );
         }
     }
-    let mut live_tables = BTreeMap::new();
-    for (name, live) in tables {
-        live_tables.insert(name, live?);
-    }
-    let mut live_roles = BTreeMap::new();
-    for (name, live) in roles {
-        live_roles.insert(name, live?);
-    }
-    let mut live_endpoints = BTreeMap::new();
-    for (name, live) in endpoints {
-        live_endpoints.insert(name.clone(), live.with_context(|| format!("reading vpc_endpoint.{name}"))?);
-    }
+    let (tables, roles, endpoints, functions) = (tables?, roles?, endpoints?, functions?);
     let mut live_functions = BTreeMap::new();
     let mut live_mappings = BTreeMap::new();
-    for (name, live) in functions {
-        let (f, m) = live.with_context(|| format!("reading lambda_function.{name}"))?;
+    for (name, (f, m)) in functions {
         live_functions.insert(name.clone(), f);
         live_mappings.insert(name, m);
     }
@@ -141,9 +123,9 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         observed_at,
         account_id,
         partition,
-        tables: live_tables,
-        roles: live_roles,
-        endpoints: live_endpoints,
+        tables,
+        roles,
+        endpoints,
         functions: live_functions,
         mappings: live_mappings,
     })
@@ -236,16 +218,12 @@ fn desired_role(desired: &Desired, spec: &crate::spec::RoleSpec, refs: &RefConte
             (p.clone(), role::InlinePolicy { document, late_template })
         })
         .collect();
-    let mut tags = own_tags(desired);
-    for (k, v) in &spec.tags {
-        tags.insert(k.clone(), refs.resolve(v).0);
-    }
     role::DesiredRole {
         trust: role::trust_document(&spec.trust),
         description: spec.description.clone(),
         managed: spec.managed_policies.iter().cloned().collect(),
         inline,
-        tags,
+        tags: resolved_tags(&spec.tags, desired, refs),
     }
 }
 
@@ -271,10 +249,6 @@ fn desired_function(
             (_, false) => late_environment.insert(k.clone(), v.clone()),
         };
     }
-    let mut tags = own_tags(desired);
-    for (k, v) in &spec.tags {
-        tags.insert(k.clone(), refs.resolve(v).0);
-    }
     function::DesiredFunction {
         config: function::FunctionConfig {
             runtime: spec.runtime.clone(),
@@ -291,7 +265,7 @@ fn desired_function(
         },
         source: desired.base_dir.join(&spec.source),
         code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
-        tags,
+        tags: resolved_tags(&spec.tags, desired, refs),
     }
 }
 

@@ -565,8 +565,7 @@ const ALREADY_DONE: &[&str] = &[
     "will not change",                  // throughput equal to the current value
     "which already exists",             // index create
     "already has an enabled stream",    // stream enable (the view is checked after apply)
-    "stream is already disabled",       // stream disable
-    "already disabled",
+    "already disabled",                 // stream disable
 ];
 
 async fn update_table(ctx: &AwsContext, name: &str, build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>) -> Result<()> {

@@ -240,21 +240,10 @@ impl SpecDocument {
             files: Default::default(),
             code: Default::default(),
         };
-        let (problems, warnings) = validate::validate(self, &desired);
+        let (problems, warnings, files) = validate::validate(self, &desired);
         if problems.is_empty() {
             let mut desired = desired;
-            let paths = desired
-                .resources
-                .roles
-                .values()
-                .flat_map(|r| r.inline_policies.values().cloned())
-                .chain(desired.resources.vpc_endpoints.values().filter_map(|e| e.policy.clone()))
-                .collect::<Vec<_>>();
-            for rel in paths {
-                // Validation has read each of them; a file that vanished since is an error.
-                let text = std::fs::read_to_string(self.base_dir.join(&rel)).map_err(|source| SpecError::Read { path: self.base_dir.join(&rel), source })?;
-                desired.files.insert(rel, text);
-            }
+            desired.files = files;
             let mut problems = Vec::new();
             for (name, f) in &desired.resources.functions {
                 match crate::package::build(&self.base_dir.join(&f.source)) {

@@ -34,6 +34,8 @@ struct Checker<'a> {
     res: &'a Resources,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// The policy files read, by the path written in the spec: the plan uses these texts.
+    files: BTreeMap<String, String>,
 }
 
 fn name_ok(name: &str, min: usize, max: usize, extra: &str) -> bool {
@@ -126,6 +128,7 @@ impl Checker<'_> {
                 }
             },
         };
+        self.files.insert(rel.to_string(), text.clone());
         for p in policy::check(&text) {
             let field = if p.field.is_empty() { String::new() } else { p.field };
             let prob = Problem { file: file.clone(), pos: Some(Pos { line: p.line, column: p.column }), field, message: p.message };
@@ -398,9 +401,9 @@ impl Checker<'_> {
     }
 }
 
-/// Validates one resolved environment. Returns (errors, warnings).
-pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>) {
-    let mut c = Checker { doc, env: &d.env, res: &d.resources, problems: Vec::new(), warnings: Vec::new() };
+/// Validates one resolved environment. Returns (errors, warnings, the policy files' texts).
+pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>, BTreeMap<String, String>) {
+    let mut c = Checker { doc, env: &d.env, res: &d.resources, problems: Vec::new(), warnings: Vec::new(), files: BTreeMap::new() };
     let env = d.env.as_str();
     if doc.file.version != 1 {
         c.err(&["version"], format!("version {} is not supported; this tool reads version 1", doc.file.version));
@@ -443,5 +446,5 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>)
     for (n, f) in &d.resources.functions {
         c.function(n, f);
     }
-    (c.problems, c.warnings)
+    (c.problems, c.warnings, c.files)
 }
