@@ -4,18 +4,17 @@ mod common;
 
 use common::*;
 
+/// Python: `code(f)` runs `f` and says `ok` or the error code AWS (or the proxy) answered.
+const CODE: &str = "from botocore.exceptions import ClientError\n\
+def code(f):\n    try:\n        f(); return 'ok'\n    except ClientError as e:\n        return e.response['Error']['Code']\n";
+
 #[test]
 fn the_proxy_enforces_dynamodb_rules_that_moto_does_not() {
     let emu = Emulator::with_busy_seconds("1.0");
-    let out = emu.py(
+    let out = emu.py(&format!(
+        "{CODE}{}",
         r#"
 import time
-from botocore.exceptions import ClientError
-def code(f):
-    try:
-        f(); return 'ok'
-    except ClientError as e:
-        return e.response['Error']['Code']
 S = {'AttributeName': 'sk', 'AttributeType': 'S'}
 ddb.create_table(TableName='ttt', AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
     KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],
@@ -32,8 +31,8 @@ print(code(lambda: ddb.update_table(TableName='ttt', AttributeDefinitions=[S], G
 print(code(lambda: ddb.update_table(TableName='ttt', AttributeDefinitions=[S], GlobalSecondaryIndexUpdates=[gsi('idx-a')])))
 t = ddb.describe_table(TableName='ttt')['Table']
 print(t['TableStatus'], t['GlobalSecondaryIndexes'][0]['IndexStatus'])
-"#,
-    );
+"#
+    ));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
@@ -51,15 +50,10 @@ print(t['TableStatus'], t['GlobalSecondaryIndexes'][0]['IndexStatus'])
 #[test]
 fn the_proxy_enforces_lambda_and_iam_rules_that_moto_does_not() {
     let emu = Emulator::with_delays("1.0", "1.5");
-    let out = emu.py(
+    let out = emu.py(&format!(
+        "{CODE}{}",
         r#"
 import io, time, zipfile
-from botocore.exceptions import ClientError
-def code(f):
-    try:
-        f(); return 'ok'
-    except ClientError as e:
-        return e.response['Error']['Code']
 b = io.BytesIO(); z = zipfile.ZipFile(b, 'w'); z.writestr('lambda_function.py', 'x = 1'); z.close()
 role = iam.create_role(RoleName='r', AssumeRolePolicyDocument='{}')['Role']['Arn']
 mk = lambda: lam.create_function(FunctionName='fn', Runtime='python3.12', Role=role, Handler='lambda_function.h', Code={'ZipFile': b.getvalue()})
@@ -78,8 +72,8 @@ esm = lambda: lam.create_event_source_mapping(FunctionName='fn', EventSourceArn=
 print(code(esm))
 print(lam.list_event_source_mappings(FunctionName='fn')['EventSourceMappings'][0]['State'])
 print(code(esm))
-"#,
-    );
+"#
+    ));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines,
