@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use crate::aws::AwsContext;
-use crate::kinds;
+use crate::engine;
 use crate::plan::Plan;
 use crate::spec::Desired;
 
@@ -51,7 +51,7 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usi
     }
     let mut level: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (a, _) in &groups {
-        let l = kinds::dependencies(desired, a, true)
+        let l = engine::dependencies(desired, a, true)
             .iter()
             .filter_map(|d| level.get(d).map(|l| l + 1))
             .max()
@@ -69,7 +69,7 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usi
 /// Runs one step, saying so on stderr; an error names the step and its place in the plan.
 pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate::plan::Step) -> Result<()> {
     crate::log::info(&format!("[{}/{total}] {}", index + 1, step.description));
-    kinds::execute(ctx, step)
+    engine::execute(ctx, step)
         .await
         .map_err(|e| e.context(ApplyError::StepFailed { index: index + 1, total, description: step.description.clone() }))
 }
@@ -96,8 +96,8 @@ pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace
         }
     }
     crate::log::info("checking that the live state now matches the spec...");
-    let live = kinds::observe(ctx, desired).await?;
-    let after = kinds::plan(desired, &live);
+    let live = engine::observe(ctx, desired).await?;
+    let after = engine::plan(desired, &live);
     if after.has_changes() {
         let left: Vec<String> = after
             .changes
@@ -113,12 +113,11 @@ pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::Op;
-    use crate::kinds::table::TableOp;
+    use crate::kinds::table::{self, TableOp};
     use crate::plan::Step;
 
     fn step(address: &str) -> Step {
-        Step { address: address.into(), description: address.into(), op: Op::DynamodbTable(TableOp::WaitActive { name: "x".into() }) }
+        Step { address: address.into(), description: address.into(), op: crate::kinds::Op::new(table::KIND, TableOp::WaitActive { name: "x".into() }) }
     }
 
     #[test]

@@ -65,6 +65,31 @@ pub struct AwsContext {
     pub lambda: aws_sdk_lambda::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The caller's identity, read once on first use and shared by every reader.
+    identity: std::sync::Arc<tokio::sync::OnceCell<Identity>>,
+}
+
+/// Who the credentials are: STS GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account_id: String,
+    pub partition: String,
+}
+
+impl AwsContext {
+    /// The caller's account and partition, from one GetCallerIdentity per run.
+    pub async fn identity(&self) -> anyhow::Result<Identity> {
+        let id = self
+            .identity
+            .get_or_try_init(|| async {
+                let out = self.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))?;
+                let account_id = out.account().ok_or_else(|| anyhow::anyhow!("GetCallerIdentity returned no account"))?.to_string();
+                let partition = out.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
+                anyhow::Ok(Identity { account_id, partition })
+            })
+            .await?;
+        Ok(id.clone())
+    }
 }
 
 /// An error answered by AWS (or the endpoint standing in for it).
@@ -192,6 +217,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         lambda: client!(aws_sdk_lambda),
         ec2: client!(aws_sdk_ec2),
         sts: client!(aws_sdk_sts),
+        identity: Default::default(),
     }
 }
 

@@ -1,15 +1,15 @@
-//! The command line: the contract of design.md.
+//! The command line (the contract of design.md): parsing, and dispatch to `commands::<cmd>`.
+//! No command's work is done here.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::aws::{self, ConnectOptions};
-use crate::spec::{Desired, SpecDocument, SpecError};
-use crate::{apply, kinds, log, render};
+use crate::commands::{self, Global};
+use crate::log;
+use crate::spec::SpecError;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -133,228 +133,45 @@ pub enum Command {
     },
 }
 
-fn use_color() -> bool {
-    std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
-}
-
-fn load(cli: &Cli) -> Result<(SpecDocument, Desired)> {
-    load_env(cli, cli.env.as_deref())
-}
-
-fn load_env(cli: &Cli, env: Option<&str>) -> Result<(SpecDocument, Desired)> {
-    let doc = SpecDocument::load(&cli.file)?;
-    let env = env.map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
-    let (mut desired, warnings) = doc.resolve(&env)?;
-    for w in warnings {
-        log::warn(&w.to_string());
-    }
-    if !cli.target.is_empty() {
-        desired = kinds::targeted(&desired, &cli.target)?;
-    }
-    Ok((doc, desired))
-}
-
-fn connect_options(cli: &Cli) -> ConnectOptions {
-    ConnectOptions { endpoint_url: cli.endpoint_url.clone(), region: cli.region.clone(), profile: cli.profile.clone() }
-}
-
-async fn observe(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, kinds::Live)> {
-    let ctx = aws::connect(desired, &connect_options(cli), access).await;
-    log::debug(&format!(
-        "env {} in {} via {}",
-        desired.env,
-        ctx.region,
-        ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")
-    ));
-    let live = kinds::observe(&ctx, desired).await.context("reading live AWS")?;
-    Ok((ctx, live))
-}
-
-async fn current_plan(cli: &Cli, desired: &Desired, access: aws::Access) -> Result<(aws::AwsContext, crate::plan::Plan)> {
-    let (ctx, live) = observe(cli, desired, access).await?;
-    let plan = kinds::plan(desired, &live);
-    Ok((ctx, restrict(cli, desired, plan)))
-}
-
-/// With --target, the plan keeps only the targeted resources and their dependencies.
-fn restrict(cli: &Cli, desired: &Desired, plan: crate::plan::Plan) -> crate::plan::Plan {
-    if cli.target.is_empty() { plan } else { kinds::restrict(plan, &kinds::closure(desired, &cli.target)) }
-}
-
-/// For a protected (production) env: what in the plan deserves a second look, as a banner.
-fn banner(desired: &Desired, plan: &crate::plan::Plan) -> Option<String> {
-    if !desired.protected {
-        return None;
-    }
-    let mut lines = Vec::new();
-    for c in &plan.changes {
-        if matches!(c.action, crate::plan::Action::Replace | crate::plan::Action::Delete) || c.destructive {
-            lines.push(format!("{} will be {}", c.address, if c.action == crate::plan::Action::Delete { "DESTROYED" } else { "REPLACED" }));
-        }
-        for d in &c.diffs {
-            if let Some(b) = &d.broadens {
-                lines.push(format!("{} {}: broadens permissions: {b}", c.address, d.path));
-            }
+impl Cli {
+    fn global(&self) -> Global {
+        Global {
+            file: self.file.clone(),
+            env: self.env.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            targets: self.target.clone(),
         }
     }
-    if lines.is_empty() {
-        return None;
-    }
-    let mut out = format!("\n!!! PROTECTED ENVIRONMENT `{}` ({}, account {}) !!!\n", desired.env, plan.region, plan.account_id);
-    for l in lines {
-        out.push_str(&format!("!!!   {l}\n"));
-    }
-    out.push_str("!!! Read the changes above before you answer.\n");
-    Some(out)
 }
 
-/// Asks on the terminal (the question on stderr) and returns the answer, trimmed.
-fn ask(prompt: &str) -> Result<String> {
-    let mut stderr = std::io::stderr();
-    write!(stderr, "{prompt}")?;
-    stderr.flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_string())
-}
-
+/// Maps the command line onto a command's options and runs it.
 async fn run(cli: Cli) -> Result<ExitCode> {
-    match &cli.command {
-        Command::Validate => {
-            let doc = SpecDocument::load(&cli.file)?;
-            let mut problems = Vec::new();
-            let mut warnings = Vec::new();
-            for env in doc.env_names() {
-                match doc.resolve(&env) {
-                    Ok((_, w)) => warnings.extend(w),
-                    Err(SpecError::Invalid { problems: p }) => problems.extend(p),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            warnings.dedup();
-            for w in &warnings {
-                log::warn(&w.to_string());
-            }
-            if !problems.is_empty() {
-                problems.dedup();
-                return Err(SpecError::Invalid { problems }.into());
-            }
-            println!("{} is valid (environments: {}).", cli.file.display(), doc.env_names().join(", "));
-            Ok(ExitCode::SUCCESS)
-        }
+    let g = cli.global();
+    match cli.command {
+        Command::Validate => commands::validate::run(&g),
         Command::Plan { detailed_exitcode, output, out } => {
-            let (_, desired) = load(&cli)?;
-            let (_, live) = observe(&cli, &desired, aws::Access::ReadOnly).await?;
-            let plan = restrict(&cli, &desired, kinds::plan(&desired, &live));
-            if let Some(path) = out {
-                crate::saved::write(path, &plan, &live)?;
-                log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
-            }
-            match output {
-                Output::Human => print!("{}", render::human(&plan, use_color())),
-                Output::Json => print!("{}", render::json(&plan)),
-            }
-            Ok(if *detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
-        }
-        Command::Drift { output } => {
-            let (_, desired) = load(&cli)?;
-            let (_, plan) = current_plan(&cli, &desired, aws::Access::ReadOnly).await?;
-            match output {
-                DriftOutput::Human => print!("{}", render::drift_human(&plan, use_color())),
-                DriftOutput::Json => print!("{}", render::json(&plan)),
-                DriftOutput::Markdown => print!("{}", render::markdown(&plan)),
-            }
-            Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
-        }
-        Command::Schema => {
-            print!("{}", crate::spec::schema::json());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "cruddur-infra", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Destroy { yes } => {
-            let (_, desired) = load(&cli)?;
-            let (ctx, live) = observe(&cli, &desired, aws::Access::ReadWrite).await?;
-            let plan = kinds::destroy_plan(&desired, &live);
-            print!("{}", render::human(&plan, use_color()));
-            if !plan.has_changes() {
-                return Ok(ExitCode::SUCCESS);
-            }
-            if !yes {
-                if !std::io::stdin().is_terminal() {
-                    anyhow::bail!("destroy needs --yes when there is no terminal to ask on; nothing was deleted");
-                }
-                let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
-                if ask(&q)? != desired.env {
-                    log::info("Destroy cancelled; nothing was deleted.");
-                    return Ok(ExitCode::from(1));
-                }
-            }
-            // In order: the plan lists what depends on others first.
-            for (i, step) in plan.steps.iter().enumerate() {
-                apply::run_step(&ctx, i, plan.steps.len(), step).await?;
-            }
-            println!("\nDestroy complete: {} deleted.", plan.summary.delete);
-            Ok(ExitCode::SUCCESS)
+            let output = match output {
+                Output::Human => commands::plan::Output::Human,
+                Output::Json => commands::plan::Output::Json,
+            };
+            commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out }).await
         }
         Command::Apply { yes, allow_replace, plan_file } => {
-            let saved = plan_file.as_deref().map(crate::saved::read).transpose()?;
-            if let Some(s) = &saved {
-                if cli.env.as_ref().is_some_and(|e| *e != s.env) {
-                    anyhow::bail!("the saved plan is for env `{}`, not `{}`", s.env, cli.env.as_deref().unwrap_or(""));
-                }
-            }
-            let env = saved.as_ref().map(|s| s.env.as_str()).or(cli.env.as_deref());
-            let (_, desired) = load_env(&cli, env)?;
-            let (ctx, mut live) = observe(&cli, &desired, aws::Access::ReadWrite).await?;
-            if let Some(s) = &saved {
-                live.observed_at = s.observed_at.clone();
-            }
-            let plan = restrict(&cli, &desired, kinds::plan(&desired, &live));
-            if let Some(s) = &saved {
-                let stale = crate::saved::staleness(s, &live, &plan);
-                if !stale.is_empty() {
-                    anyhow::bail!(
-                        "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",
-                        plan_file.as_deref().unwrap_or(std::path::Path::new("")).display(),
-                        stale.join("\n  ")
-                    );
-                }
-            }
-            print!("{}", render::human(&plan, use_color()));
-            if !plan.has_changes() {
-                return Ok(ExitCode::SUCCESS);
-            }
-            apply::guard(&plan, allow_replace)?;
-            if let Some(b) = banner(&desired, &plan) {
-                print!("{b}");
-            }
-            if !yes && saved.is_none() {
-                if !std::io::stdin().is_terminal() {
-                    anyhow::bail!("apply needs --yes when there is no terminal to ask on; nothing was changed");
-                }
-                let q = format!(
-                    "\nApply these changes to env {} ({}, account {})? Only 'yes' is accepted: ",
-                    desired.env, plan.region, plan.account_id
-                );
-                if ask(&q)? != "yes" {
-                    log::info("Apply cancelled; nothing was changed.");
-                    return Ok(ExitCode::from(1));
-                }
-            }
-            let s = plan.summary.clone();
-            apply::run(&ctx, &desired, &plan, allow_replace).await?;
-            println!(
-                "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
-                s.create, s.update, s.replace, s.delete
-            );
-            Ok(ExitCode::SUCCESS)
+            commands::apply::run(&g, commands::apply::Options { yes, allow_replace, plan_file }).await
         }
+        Command::Destroy { yes } => commands::destroy::run(&g, commands::destroy::Options { yes }).await,
+        Command::Drift { output } => {
+            let output = match output {
+                DriftOutput::Human => commands::drift::Output::Human,
+                DriftOutput::Json => commands::drift::Output::Json,
+                DriftOutput::Markdown => commands::drift::Output::Markdown,
+            };
+            commands::drift::run(&g, output).await
+        }
+        Command::Schema => Ok(commands::schema::run()),
+        Command::Completions { shell } => Ok(commands::completions::run(&mut <Cli as clap::CommandFactory>::command(), shell)),
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod apply;
 pub mod aws;
 pub mod cli;
+pub mod commands;
+pub mod engine;
 pub mod kinds;
 pub mod log;
 pub mod plan;

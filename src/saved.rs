@@ -23,10 +23,11 @@ pub struct SavedPlan {
     pub observed_at: String,
     /// What each live value hashed to when the plan was made.
     pub fingerprints: BTreeMap<String, String>,
-    pub plan: Plan,
+    /// The plan as it was shown (JSON): apply computes the plan again and refuses if it differs.
+    pub plan: serde_json::Value,
 }
 
-fn hash<T: Serialize>(v: &T) -> String {
+pub fn hash<T: Serialize>(v: &T) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -35,20 +36,8 @@ fn hash<T: Serialize>(v: &T) -> String {
 pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("account".to_string(), hash(&(&live.account_id, &live.partition)));
-    for (n, t) in &live.tables {
-        out.insert(format!("dynamodb_table.{n}"), hash(t));
-    }
-    for (n, e) in &live.endpoints {
-        out.insert(format!("vpc_endpoint.{n}"), hash(e));
-    }
-    for (n, r) in &live.roles {
-        out.insert(format!("iam_role.{n}"), hash(r));
-    }
-    for (n, f) in &live.functions {
-        out.insert(format!("lambda_function.{n}"), hash(f));
-    }
-    for (n, m) in &live.mappings {
-        out.insert(format!("lambda_event_source_mapping.{n}"), hash(m));
+    for (kind, data) in &live.kinds {
+        out.extend(data.fingerprints(kind));
     }
     out
 }
@@ -60,7 +49,7 @@ pub fn write(path: &Path, plan: &Plan, live: &Live) -> Result<()> {
         env: plan.env.clone(),
         observed_at: live.observed_at.clone(),
         fingerprints: fingerprints(live),
-        plan: plan.clone(),
+        plan: serde_json::to_value(plan)?,
     };
     let text = serde_json::to_string_pretty(&saved)?;
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write the plan to {}", path.display()))
@@ -85,7 +74,7 @@ pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan) -> Vec<String> {
         .map(|(k, _)| format!("{k} changed in AWS since the plan was made"))
         .collect();
     out.extend(saved.fingerprints.keys().filter(|k| !current.contains_key(*k)).map(|k| format!("{k} is no longer in the spec")));
-    if out.is_empty() && serde_json::to_value(now).ok() != serde_json::to_value(&saved.plan).ok() {
+    if out.is_empty() && serde_json::to_value(now).ok().as_ref() != Some(&saved.plan) {
         out.push("the spec, a policy file or the Lambda code changed since the plan was made".into());
     }
     out

@@ -10,7 +10,9 @@ def code(f):\n    try:\n        f(); return 'ok'\n    except ClientError as e:\n
 
 #[test]
 fn the_proxy_enforces_dynamodb_rules_that_moto_does_not() {
-    let emu = Emulator::with_busy_seconds("1.0");
+    // A window well above moto's slowest first answer (~1 s on a cold, loaded machine), so the
+    // table is still CREATING when the test looks.
+    let emu = Emulator::with_busy_seconds("4.0");
     let out = emu.py(&format!(
         "{CODE}{}",
         r#"
@@ -22,7 +24,7 @@ ddb.create_table(TableName='ttt', AttributeDefinitions=[{'AttributeName': 'pk', 
 print(ddb.describe_table(TableName='ttt')['Table']['TableStatus'])
 pt = {'ReadCapacityUnits': 6, 'WriteCapacityUnits': 5}
 print(code(lambda: ddb.update_table(TableName='ttt', ProvisionedThroughput=pt)))
-time.sleep(1.1)
+time.sleep(4.1)
 print(code(lambda: ddb.update_table(TableName='ttt', ProvisionedThroughput={'ReadCapacityUnits': 5, 'WriteCapacityUnits': 5})))
 def gsi(n):
     return {'Create': {'IndexName': n, 'KeySchema': [{'AttributeName': 'sk', 'KeyType': 'HASH'}],

@@ -6,19 +6,87 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ec2::types as ec2;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsContext, aws_error};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::policy;
-use crate::spec::{RouteTables, VpcEndpointSpec};
+use crate::spec::{Desired, Resources, RouteTables, VpcEndpointSpec};
 
-use super::{Op, wait};
+use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, wait};
 
 pub const KIND: &str = "vpc_endpoint";
 /// The tag that names which endpoint of the spec an endpoint is.
 pub const NAME_TAG: &str = "cruddur-infra:name";
+
+/// The gateway endpoint kind.
+pub struct Endpoints;
+
+/// The tags that identify one endpoint of the spec as ours.
+pub fn endpoint_tags(desired: &Desired, name: &str) -> BTreeMap<String, String> {
+    let mut t = super::own_tags(desired);
+    t.insert(NAME_TAG.to_string(), name.to_string());
+    t
+}
+
+impl Kind for Endpoints {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn declared(&self, desired: &Desired) -> Vec<Declared> {
+        let r = &desired.resources.vpc_endpoints;
+        r.iter().map(|(n, e)| super::declared_with(format!("{KIND}.{n}"), &super::file_texts(desired, &e.policy), vec![])).collect()
+    }
+
+    fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool) {
+        resources.vpc_endpoints.retain(|n, _| keep(&format!("{KIND}.{n}")));
+    }
+
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
+        Box::pin(async move {
+            let r = &desired.resources.vpc_endpoints;
+            super::boxed(super::read_each(KIND, r, |name, spec| async move { observe(ctx, spec, &endpoint_tags(desired, name)).await }).await)
+        })
+    }
+
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
+        let mut out = Vec::new();
+        for (name, spec) in &cx.desired.resources.vpc_endpoints {
+            let Some(live) = cx.live.get::<LiveVpcSide>(KIND, name) else { continue };
+            let policy = spec.policy.as_ref().map(|f| super::resolved_document(cx.desired, f, cx.refs).0);
+            let token = super::client_token(cx.desired, name, &cx.live.observed_at);
+            out.push(Planned::new(diff(name, spec, policy.as_ref(), &endpoint_tags(cx.desired, name), live, &token)));
+        }
+        out
+    }
+
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)> {
+        let mut out = Vec::new();
+        for name in cx.desired.resources.vpc_endpoints.keys() {
+            let address = format!("{KIND}.{name}");
+            // Only ours is ever found; someone else's is listed among `foreign`.
+            out.push(match cx.live.get::<LiveVpcSide>(KIND, name).and_then(|e| e.endpoint.as_ref()) {
+                Some(e) => {
+                    let s = vec![step(&address, format!("delete endpoint {}", e.id), EndpointOp::Delete { id: e.id.clone() })];
+                    super::destroy_change(address, s, None)
+                }
+                None => super::destroy_change(address, vec![], None),
+            });
+        }
+        out
+    }
+
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+        super::parse_op::<EndpointOp>(KIND, call)
+    }
+
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(ctx, op.expect::<EndpointOp>()?).await })
+    }
+}
 
 /// What AWS puts on a gateway endpoint created without a policy.
 pub fn default_policy() -> Value {
@@ -187,7 +255,7 @@ pub async fn observe(ctx: &AwsContext, spec: &VpcEndpointSpec, identity: &BTreeM
 // diff (pure)
 
 fn step(address: &str, description: String, op: EndpointOp) -> Step {
-    Step { address: address.into(), description, op: Op::VpcEndpoint(op) }
+    super::step(KIND, address, description, op)
 }
 
 /// `policy`: the resolved policy document of the spec, `None` for AWS's default.

@@ -9,14 +9,116 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types as lam;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsContext, aws_error, code};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::spec::{Desired, FunctionSpec, Resources};
 
-use super::{Op, endpoint, wait};
+use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, endpoint, wait};
 
 pub const KIND: &str = "lambda_function";
+
+/// The Lambda function kind.
+pub struct Functions;
+
+/// A function as the spec wants it: its role's ARN, its network, references resolved.
+fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &LiveFunctionSide) -> DesiredFunction {
+    let (desired, live, refs) = (cx.desired, cx.live, cx.refs);
+    let role_arn = if desired.resources.roles.contains_key(&spec.role) {
+        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, spec.role)
+    } else {
+        spec.role.clone()
+    };
+    let mut environment = BTreeMap::new();
+    let mut late_environment = BTreeMap::new();
+    for (k, v) in &spec.environment {
+        match refs.resolve(v) {
+            (text, true) => environment.insert(k.clone(), text),
+            (_, false) => late_environment.insert(k.clone(), v.clone()),
+        };
+    }
+    DesiredFunction {
+        config: FunctionConfig {
+            runtime: spec.runtime.clone(),
+            handler: spec.handler.clone(),
+            role_arn,
+            memory_mb: spec.memory_mb,
+            timeout_s: spec.timeout_s,
+            environment,
+            late_environment,
+            sensitive: spec.sensitive.iter().cloned().collect(),
+            subnets: live_f.subnets.clone(),
+            security_groups: live_f.security_groups.clone(),
+            description: spec.description.as_ref().map(|d| refs.resolve(d).0),
+        },
+        source: desired.base_dir.join(&spec.source),
+        code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
+        tags: super::resolved_tags(&spec.tags, desired, refs),
+    }
+}
+
+impl Kind for Functions {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn declared(&self, desired: &Desired) -> Vec<Declared> {
+        let roles = &desired.resources.roles;
+        let r = &desired.resources.functions;
+        r.iter()
+            .map(|(n, f)| {
+                let texts: Vec<&str> = f.environment.values().map(String::as_str).collect();
+                let role = roles.contains_key(&f.role).then(|| format!("{}.{}", super::role::KIND, f.role));
+                super::declared_with(format!("{KIND}.{n}"), &texts, role.into_iter().collect())
+            })
+            .collect()
+    }
+
+    fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool) {
+        resources.functions.retain(|n, _| keep(&format!("{KIND}.{n}")));
+    }
+
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
+        Box::pin(async move {
+            let r = &desired.resources.functions;
+            super::boxed(super::read_each(KIND, r, |name, spec| observe(ctx, name, spec.vpc.as_deref())).await)
+        })
+    }
+
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
+        let mut out = Vec::new();
+        for (name, spec) in &cx.desired.resources.functions {
+            let Some(live) = cx.live.get::<LiveFunctionSide>(KIND, name) else { continue };
+            let want = desired_function(cx, name, spec, live);
+            out.push(Planned::new(diff(name, &want, live)));
+        }
+        out
+    }
+
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)> {
+        let mut out = Vec::new();
+        for name in cx.desired.resources.functions.keys() {
+            let address = format!("{KIND}.{name}");
+            let steps = vec![step(&address, format!("delete function {name}"), FunctionOp::Delete { name: name.clone() })];
+            out.push(match cx.live.get::<LiveFunctionSide>(KIND, name).and_then(|f| f.function.as_ref()) {
+                None => super::destroy_change(address, vec![], None),
+                Some(f) if !super::ours(&f.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
+                Some(_) => super::destroy_change(address, steps, None),
+            });
+        }
+        out
+    }
+
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+        super::parse_op::<FunctionOp>(KIND, call)
+    }
+
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(ctx, op.expect::<FunctionOp>()?).await })
+    }
+}
 
 /// How long apply waits for IAM to let Lambda assume a new role (rule 8).
 const ROLE_PROPAGATION: Duration = Duration::from_secs(120);
@@ -216,7 +318,7 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
 // diff (pure)
 
 fn step(address: &str, description: String, op: FunctionOp) -> Step {
-    Step { address: address.into(), description, op: Op::LambdaFunction(op) }
+    super::step(KIND, address, description, op)
 }
 
 fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &mut Vec<FieldDiff>) {

@@ -6,15 +6,120 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use aws_sdk_lambda::types as lam;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsContext, aws_error};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
-use crate::spec::{StartingPosition, TriggerSpec};
+use crate::spec::{Desired, FunctionSpec, Resources, StartingPosition, TriggerSpec};
 
-use super::{Op, table, wait};
+use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, function, table, wait};
 
 pub const KIND: &str = "lambda_event_source_mapping";
+
+/// The event source mapping kind: the triggers of the spec's functions.
+pub struct Mappings;
+
+/// A function's mapping is `lambda_event_source_mapping.FUNCTION`, or `FUNCTION.TABLE` when
+/// the function has several triggers.
+pub fn addresses(name: &str, f: &FunctionSpec) -> Vec<String> {
+    match f.triggers.as_slice() {
+        [] => vec![],
+        [_] => vec![format!("{KIND}.{name}")],
+        many => many.iter().map(|t| format!("{KIND}.{name}.{}", t.table)).collect(),
+    }
+}
+
+/// Every mapping of a function: listed by its name and by its ARN (a mapping made with one is
+/// not always listed by the other), both at once.
+async fn observe_function(ctx: &AwsContext, name: &str) -> Result<Vec<LiveMapping>> {
+    let by_arn = async {
+        let id = ctx.identity().await?;
+        list(ctx, &format!("arn:{}:lambda:{}:{}:function:{name}", id.partition, ctx.region, id.account_id)).await
+    };
+    let (mut all, more) = tokio::try_join!(by_arn, list(ctx, name))?;
+    merge(&mut all, more);
+    Ok(all)
+}
+
+impl Kind for Mappings {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn declared(&self, desired: &Desired) -> Vec<Declared> {
+        let mut out = Vec::new();
+        for (f, spec) in &desired.resources.functions {
+            for (address, t) in addresses(f, spec).into_iter().zip(&spec.triggers) {
+                let deps = vec![format!("{}.{f}", function::KIND), format!("{}.{}", table::KIND, t.table)];
+                out.push(Declared { address, refers_to: deps.clone(), needs_first: deps });
+            }
+        }
+        out
+    }
+
+    /// Triggers are part of their function's spec: they go with it.
+    fn retain(&self, _resources: &mut Resources, _keep: &dyn Fn(&str) -> bool) {}
+
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
+        Box::pin(async move {
+            let r = &desired.resources.functions;
+            let read = super::read_each(KIND, r, |name, spec| async move {
+                if spec.triggers.is_empty() { Ok(Vec::new()) } else { observe_function(ctx, name).await }
+            });
+            super::boxed(read.await)
+        })
+    }
+
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
+        let (desired, live) = (cx.desired, cx.live);
+        let mut out = Vec::new();
+        let empty = Vec::new();
+        for (name, spec) in &desired.resources.functions {
+            let live_m = live.get::<Vec<LiveMapping>>(KIND, name).unwrap_or(&empty);
+            for (address, trigger) in addresses(name, spec).into_iter().zip(&spec.triggers) {
+                let t = &trigger.table;
+                let key = format!("tables.{t}.stream_arn");
+                let stream = TableStream {
+                    name: t,
+                    table_arn: format!("arn:{}:dynamodb:{}:{}:table/{t}", live.partition, desired.region, live.account_id),
+                    current: cx.refs.values.get(&key).map(String::as_str),
+                    changes: cx.changing.contains(&key),
+                };
+                out.push(Planned::new(diff(&address, name, trigger, &stream, live_m)));
+            }
+        }
+        out
+    }
+
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)> {
+        let mut out = Vec::new();
+        for (name, spec) in &cx.desired.resources.functions {
+            let f = cx.live.get::<function::LiveFunctionSide>(function::KIND, name).and_then(|f| f.function.as_ref());
+            let mine = f.is_some_and(|f| super::ours(&f.tags, cx.desired));
+            let mappings = cx.live.get::<Vec<LiveMapping>>(KIND, name).cloned().unwrap_or_default();
+            for (address, trigger) in addresses(name, spec).into_iter().zip(&spec.triggers) {
+                let prefix = format!(":table/{}/stream/", trigger.table);
+                let steps: Vec<Step> = mappings
+                    .iter()
+                    .filter(|m| m.source_arn.contains(&prefix))
+                    .map(|m| step(&address, format!("delete the mapping {} of {name}", m.uuid), MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() }))
+                    .collect();
+                let left = (!steps.is_empty() && !mine).then(|| "its function is not this stack's: left alone".to_string());
+                out.push(super::destroy_change(address, if mine { steps } else { vec![] }, left));
+            }
+        }
+        out
+    }
+
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+        super::parse_op::<MappingOp>(KIND, call)
+    }
+
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(ctx, op.expect::<MappingOp>()?).await })
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LiveMapping {
@@ -126,7 +231,7 @@ pub fn merge(all: &mut Vec<LiveMapping>, more: Vec<LiveMapping>) {
 // diff (pure)
 
 fn step(address: &str, description: String, op: MappingOp) -> Step {
-    Step { address: address.into(), description, op: Op::LambdaEventSourceMapping(op) }
+    super::step(KIND, address, description, op)
 }
 
 /// What the plan knows about the trigger's table.
@@ -350,9 +455,9 @@ mod tests {
     fn ops(steps: &[Step]) -> Vec<String> {
         steps
             .iter()
-            .map(|s| match &s.op {
-                Op::LambdaEventSourceMapping(o) => serde_json::to_value(o).unwrap()["op"].as_str().unwrap().to_string(),
-                other => panic!("{other:?}"),
+            .map(|s| match s.op.get::<MappingOp>() {
+                Some(o) => serde_json::to_value(o).unwrap()["op"].as_str().unwrap().to_string(),
+                None => panic!("{:?}", s.op),
             })
             .collect()
     }
@@ -371,7 +476,7 @@ mod tests {
         let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1")]);
         assert_eq!(c.action, Action::Replace);
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
-        let MappingOp::Create { source_arn, .. } = (match &steps[1].op { Op::LambdaEventSourceMapping(o) => o.clone(), _ => unreachable!() }) else {
+        let Some(MappingOp::Create { source_arn, .. }) = steps[1].op.get::<MappingOp>().cloned() else {
             panic!()
         };
         assert_eq!(source_arn.as_deref(), Some(cur.as_str()));
@@ -388,7 +493,7 @@ mod tests {
         assert_eq!(c.action, Action::Replace);
         assert!(c.reason.as_deref().unwrap().contains("stream changes → the mapping is replaced"));
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
-        assert!(matches!(&steps[1].op, Op::LambdaEventSourceMapping(MappingOp::Create { source_arn: None, .. })));
+        assert!(matches!(steps[1].op.get::<MappingOp>(), Some(MappingOp::Create { source_arn: None, .. })));
         // A table created by this apply: a plain create, source known after apply.
         let (c, _) = diff("m", "f", &trigger(), &stream(None, true), &[]);
         assert_eq!(c.action, Action::Create);

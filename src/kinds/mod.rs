@@ -1,6 +1,9 @@
-//! The resource kinds. Each kind is a module with `observe`, a pure `diff` and `execute`;
-//! this module reads all of them concurrently, plans them in dependency order and dispatches
-//! steps. Adding a kind: a module, a variant of [`Op`], and a line in each function below.
+//! The resource kinds, behind one interface ([`Kind`]), and their registry ([`REGISTRY`]).
+//!
+//! A kind is one module: its live model, a pure `diff`, its own operations and their
+//! execution. The engine (`crate::engine`) drives every kind through [`Kind`] and never names
+//! one. Adding a kind: a module implementing [`Kind`], and one line in [`REGISTRY`]
+//! (docs/architecture.md has the checklist).
 
 pub mod endpoint;
 pub mod function;
@@ -9,127 +12,292 @@ pub mod role;
 pub mod table;
 pub mod wait;
 
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
+use futures::future::BoxFuture;
 use futures::{StreamExt, stream};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::aws::{AwsContext, aws_error};
-use crate::plan::{Plan, Step};
+use crate::aws::AwsContext;
+use crate::plan::{ResourceChange, Step};
 use crate::spec::refs::RefContext;
 use crate::spec::{Desired, Resources};
 
-/// How many reads run at once: enough to overlap round trips, few enough for AWS's limits.
-const READ_CONCURRENCY: usize = 16;
+/// Every kind, in dependency order: a kind may refer only to kinds before it. Plans list
+/// resources in this order; destroy and prune delete in the reverse order.
+pub static REGISTRY: &[&dyn Kind] = &[&table::Tables, &endpoint::Endpoints, &role::Roles, &function::Functions, &mapping::Mappings];
 
-/// One step's operation, by kind.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", content = "call", rename_all = "snake_case")]
-pub enum Op {
-    DynamodbTable(table::TableOp),
-    IamRole(role::RoleOp),
-    VpcEndpoint(endpoint::EndpointOp),
-    LambdaFunction(function::FunctionOp),
-    LambdaEventSourceMapping(mapping::MappingOp),
+/// The kind whose addresses start with `prefix`.
+pub fn kind_of(prefix: &str) -> Option<&'static dyn Kind> {
+    REGISTRY.iter().copied().find(|k| k.kind() == prefix)
+}
+
+/// The kind whose resources `${NAMESPACE.NAME.attr}` references name.
+pub fn kind_of_namespace(namespace: &str) -> Option<&'static dyn Kind> {
+    REGISTRY.iter().copied().find(|k| k.namespace() == Some(namespace))
+}
+
+/// One resource the spec declares, and what it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub address: String,
+    /// Addresses it refers to: they are read and planned with it under `--target`.
+    pub refers_to: Vec<String>,
+    /// The subset that must exist before it can be made (apply runs it in a later wave).
+    pub needs_first: Vec<String>,
+}
+
+/// What one kind planned for one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub change: ResourceChange,
+    pub steps: Vec<Step>,
+    /// References whose value this apply changes (`tables.NAME.stream_arn` of a table it
+    /// creates): known only after apply, so later kinds plan around them.
+    pub changes_references: Vec<String>,
+}
+
+impl Planned {
+    pub fn new((change, steps): (ResourceChange, Vec<Step>)) -> Self {
+        Planned { change, steps, changes_references: Vec::new() }
+    }
+}
+
+/// What a kind's `diff` and `destroy` read: the desired model, everything observed, the
+/// references resolved against it, and what earlier kinds' changes make unknown.
+pub struct PlanContext<'a> {
+    pub desired: &'a Desired,
+    pub live: &'a Live,
+    pub refs: &'a RefContext,
+    pub changing: &'a BTreeSet<String>,
+}
+
+/// The interface every resource kind implements.
+///
+/// A trait of object-safe methods (async ones return [`BoxFuture`]) rather than a struct of
+/// function pointers: the registry is a plain slice of `&dyn Kind`, optional duties have
+/// default bodies, and each kind's private types stay in its module (its live model travels
+/// as [`LiveData`], its operations as [`Op`]).
+pub trait Kind: Sync {
+    /// The address prefix: `dynamodb_table`, `iam_role`, ...
+    fn kind(&self) -> &'static str;
+
+    /// The section name of `${NAMESPACE.NAME.attr}` references to this kind, if it has any.
+    fn namespace(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The resources of this kind the spec declares, with what each refers to (read from the
+    /// desired model, never from the text of references in the engine).
+    fn declared(&self, desired: &Desired) -> Vec<Declared>;
+
+    /// Keeps only the declared resources whose address `keep` accepts (`--target`).
+    fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool);
+
+    /// Reads every declared resource of this kind.
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>>;
+
+    /// Values of this kind's references known from what was observed (`tables.NAME.stream_arn`
+    /// → the ARN), beside those the spec layer derives (names, ARNs).
+    fn reference_values(&self, _live: &Live) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
+    /// Reads the current values of one resource's references during apply, when a value did
+    /// not exist at plan time.
+    fn read_reference_values<'a>(&'a self, _ctx: &'a AwsContext, _name: &'a str) -> BoxFuture<'a, Result<BTreeMap<String, String>>> {
+        Box::pin(async { Ok(BTreeMap::new()) })
+    }
+
+    /// The pure diff of every declared resource: one change each, with its ordered steps.
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned>;
+
+    /// The changes that delete this kind's declared resources (destroy): only what this stack's
+    /// env owns, and never what deletion protection guards.
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)>;
+
+    /// Reads one of this kind's operations back from the plan's JSON (`parse_op::<MyOp>`).
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error>;
+
+    /// Runs one of this kind's operations.
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/// A kind's operation, as the engine carries it: the kind's name and its typed call. It
+/// serializes as `{"kind": ..., "call": ...}` (the plan format); the value in memory keeps what
+/// serialization masks (sensitive values), so apply sends the real one.
+#[derive(Clone)]
+pub struct Op {
+    kind: &'static str,
+    call: Arc<dyn Call>,
+}
+
+/// What a kind's operation type is: any serializable value.
+pub trait Call: erased_serde::Serialize + Any + Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn Any;
+}
+
+erased_serde::serialize_trait_object!(Call);
+
+impl<T: Serialize + fmt::Debug + Send + Sync + 'static> Call for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Op {
+    pub fn new<T: Call>(kind: &'static str, call: T) -> Self {
+        Op { kind, call: Arc::new(call) }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The typed call, when it is a `T`.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.call.as_any().downcast_ref::<T>()
+    }
+
+    /// The typed call of a kind's own operation; an error if the engine routed another.
+    pub fn expect<T: 'static>(&self) -> Result<&T> {
+        self.get::<T>().ok_or_else(|| anyhow::anyhow!("a {} operation was routed to the wrong kind", self.kind))
+    }
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{:?}", self.kind, self.call)
+    }
+}
+
+impl PartialEq for Op {
+    fn eq(&self, other: &Self) -> bool {
+        let json = |c: &Arc<dyn Call>| serde_json::to_value(&**c).ok();
+        self.kind == other.kind && json(&self.call) == json(&other.call)
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Op", 2)?;
+        st.serialize_field("kind", self.kind)?;
+        st.serialize_field("call", &*self.call)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Op {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            kind: String,
+            call: serde_json::Value,
+        }
+        let raw = Raw::deserialize(d)?;
+        let kind = kind_of(&raw.kind).ok_or_else(|| serde::de::Error::custom(format!("unknown kind `{}`", raw.kind)))?;
+        kind.parse_op(raw.call).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An operation of `kind` read back from JSON.
+pub fn parse_op<T: Call + serde::de::DeserializeOwned>(kind: &'static str, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+    Ok(Op::new(kind, serde_json::from_value::<T>(call)?))
+}
+
+/// A step of a kind: its address, what it does, and its typed operation.
+pub fn step<T: Call>(kind: &'static str, address: &str, description: String, call: T) -> Step {
+    Step { address: address.to_string(), description, op: Op::new(kind, call) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live
+
+/// One kind's observation, type-erased for the engine.
+pub trait LiveData: Any + Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn Any;
+    /// A fingerprint per address (saved plans refuse to apply when one changed).
+    fn fingerprints(&self, kind: &str) -> BTreeMap<String, String>;
+}
+
+/// Most kinds observe one value per declared name.
+impl<T: Serialize + fmt::Debug + Send + Sync + 'static> LiveData for BTreeMap<String, T> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn fingerprints(&self, kind: &str) -> BTreeMap<String, String> {
+        self.iter().map(|(n, v)| (format!("{kind}.{n}"), crate::saved::hash(v))).collect()
+    }
 }
 
 /// Everything read from AWS for one spec.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug)]
 pub struct Live {
     /// When the reads started (milliseconds since the epoch): seeds client tokens.
     pub observed_at: String,
     pub account_id: String,
     pub partition: String,
-    pub tables: BTreeMap<String, Option<table::LiveTable>>,
-    pub roles: BTreeMap<String, Option<role::LiveRole>>,
-    pub endpoints: BTreeMap<String, endpoint::LiveVpcSide>,
-    pub functions: BTreeMap<String, function::LiveFunctionSide>,
-    /// Every event source mapping of each declared function.
-    pub mappings: BTreeMap<String, Vec<mapping::LiveMapping>>,
+    pub kinds: BTreeMap<&'static str, Box<dyn LiveData>>,
 }
 
-/// Reads every declared resource of one kind, at most READ_CONCURRENCY at once; an error says
-/// which resource it was reading.
-async fn read_each<'a, S, T, F, Fut>(kind: &str, items: &'a BTreeMap<String, S>, read: F) -> Result<BTreeMap<String, T>>
+impl Live {
+    /// What `kind` observed for `name`, when it observes one `T` per name.
+    pub fn get<T: 'static>(&self, kind: &str, name: &str) -> Option<&T> {
+        self.all::<T>(kind)?.get(name)
+    }
+
+    /// Everything `kind` observed, when it observes one `T` per name.
+    pub fn all<T: 'static>(&self, kind: &str) -> Option<&BTreeMap<String, T>> {
+        self.kinds.get(kind)?.as_any().downcast_ref::<BTreeMap<String, T>>()
+    }
+}
+
+/// Reads every item of one kind, at most [`READ_CONCURRENCY`] at once; an error says which
+/// resource it was reading. The reads are made before the returned future runs, so it holds
+/// no closure (and is `Send` whenever the reads are).
+pub fn read_each<'a, S, T, F, Fut>(
+    kind: &'a str,
+    items: &'a BTreeMap<String, S>,
+    read: F,
+) -> impl std::future::Future<Output = Result<BTreeMap<String, T>>> + 'a
 where
     F: Fn(&'a String, &'a S) -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
+    Fut: std::future::Future<Output = Result<T>> + 'a,
+    T: 'a,
 {
-    let results: Vec<(String, Result<T>)> = stream::iter(items.iter().map(|(name, spec)| {
-        let read = read(name, spec);
-        async move { (name.clone(), read.await) }
-    }))
-    .buffer_unordered(READ_CONCURRENCY)
-    .collect()
-    .await;
-    results.into_iter().map(|(name, r)| r.with_context(|| format!("reading {kind}.{name}")).map(|t| (name, t))).collect()
+    use anyhow::Context as _;
+    let reads: Vec<_> = items
+        .iter()
+        .map(|(name, spec)| {
+            let read = read(name, spec);
+            async move { (name, read.await) }
+        })
+        .collect();
+    async move {
+        let results: Vec<(&String, Result<T>)> = stream::iter(reads).buffer_unordered(READ_CONCURRENCY).collect().await;
+        results.into_iter().map(|(name, r)| r.with_context(|| format!("reading {kind}.{name}")).map(|t| (name.clone(), t))).collect()
+    }
 }
 
-/// Reads the caller's identity and every declared resource, concurrently.
-pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
-    let observed_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis().to_string())
-        .unwrap_or_default();
-    let r = &desired.resources;
-    let identity = async {
-        ctx.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))
-    };
-    let tables = read_each(table::KIND, &r.tables, |name, _| table::observe(ctx, name));
-    let roles = read_each(role::KIND, &r.roles, |name, _| role::observe(ctx, name));
-    let endpoints = read_each(endpoint::KIND, &r.vpc_endpoints, |name, spec| async move {
-        endpoint::observe(ctx, spec, &endpoint_tags(desired, name)).await
-    });
-    let functions = read_each(function::KIND, &r.functions, |name, spec| async move {
-        let with_triggers = !spec.triggers.is_empty();
-        // Mappings by name at once; by ARN (a mapping made with the ARN is not always listed
-        // by name) once GetFunction has said it.
-        let by_arn = async {
-            let f = function::observe(ctx, name, spec.vpc.as_deref()).await?;
-            let m = match (&f.function, with_triggers) {
-                (Some(x), true) => mapping::list(ctx, &x.arn).await?,
-                _ => Vec::new(),
-            };
-            anyhow::Ok((f, m))
-        };
-        let by_name = async { if with_triggers { mapping::list(ctx, name).await } else { Ok(Vec::new()) } };
-        let ((f, mut m), more) = tokio::try_join!(by_arn, by_name)?;
-        mapping::merge(&mut m, more);
-        anyhow::Ok((f, m))
-    });
-    let (identity, tables, roles, endpoints, functions) = tokio::join!(identity, tables, roles, endpoints, functions);
-    let identity = identity?;
-    let account_id = identity.account.clone().context("GetCallerIdentity returned no account")?;
-    let partition = identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
-    if let Some(want) = &desired.account_id {
-        if *want != account_id {
-            bail!(
-                "refusing to touch account {account_id}: env `{}` is pinned to account {want} (environments.{}.account_id). \
-                 Use credentials of account {want}, or another --env.",
-                desired.env,
-                desired.env
-            );
-        }
-    }
-    let (tables, roles, endpoints, functions) = (tables?, roles?, endpoints?, functions?);
-    let mut live_functions = BTreeMap::new();
-    let mut live_mappings = BTreeMap::new();
-    for (name, (f, m)) in functions {
-        live_functions.insert(name.clone(), f);
-        live_mappings.insert(name, m);
-    }
-    Ok(Live {
-        observed_at,
-        account_id,
-        partition,
-        tables,
-        roles,
-        endpoints,
-        functions: live_functions,
-        mappings: live_mappings,
-    })
+/// How many reads of one kind run at once: enough to overlap round trips, few enough for
+/// AWS's limits.
+pub const READ_CONCURRENCY: usize = 16;
+
+/// Boxes a kind's observation for the engine.
+pub fn boxed<T: LiveData>(r: Result<T>) -> Result<Box<dyn LiveData>> {
+    r.map(|t| Box::new(t) as Box<dyn LiveData>)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the kinds
 
 /// The tags the tool puts on everything it manages, beside the user's own.
 pub fn own_tags(desired: &Desired) -> BTreeMap<String, String> {
@@ -140,7 +308,8 @@ pub fn own_tags(desired: &Desired) -> BTreeMap<String, String> {
     ])
 }
 
-fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &RefContext) -> BTreeMap<String, String> {
+/// The user's tags with references resolved, and the tool's own.
+pub fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &RefContext) -> BTreeMap<String, String> {
     let mut tags = own_tags(desired);
     for (k, v) in user {
         tags.insert(k.clone(), refs.resolve(v).0);
@@ -148,51 +317,14 @@ fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &RefC
     tags
 }
 
-pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
-    RefContext {
-        region: desired.region.clone(),
-        account_id: Some(live.account_id.clone()),
-        partition: live.partition.clone(),
-        stream_arns: live
-            .tables
-            .iter()
-            .filter_map(|(n, t)| Some((n.clone(), t.as_ref()?.stream_arn.clone()?)))
-            .collect(),
-    }
-}
-
-/// The addresses of the resources a spec declares, in dependency order.
-pub fn addresses(r: &Resources) -> Vec<String> {
-    let mut out: Vec<String> = r.tables.keys().map(|n| format!("{}.{n}", table::KIND)).collect();
-    out.extend(r.vpc_endpoints.keys().map(|n| format!("vpc_endpoint.{n}")));
-    out.extend(r.roles.keys().map(|n| format!("iam_role.{n}")));
-    out.extend(r.functions.keys().map(|n| format!("lambda_function.{n}")));
-    for (n, f) in &r.functions {
-        out.extend(mapping_addresses(n, f));
-    }
-    out
-}
-
-/// A function's mapping is `lambda_event_source_mapping.FUNCTION`, or `FUNCTION.TABLE` when
-/// the function has several triggers.
-fn mapping_addresses(name: &str, f: &crate::spec::FunctionSpec) -> Vec<String> {
-    match f.triggers.as_slice() {
-        [] => vec![],
-        [_] => vec![format!("lambda_event_source_mapping.{name}")],
-        many => many.iter().map(|t| format!("lambda_event_source_mapping.{name}.{}", t.table)).collect(),
-    }
-}
-
-/// The tags that identify one endpoint of the spec as ours.
-pub fn endpoint_tags(desired: &Desired, name: &str) -> BTreeMap<String, String> {
-    let mut t = own_tags(desired);
-    t.insert(endpoint::NAME_TAG.to_string(), name.to_string());
-    t
+/// True when `tags` say this stack's env made the resource.
+pub fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
+    own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
 /// An idempotency token for a create: the same for every retry of one plan's step, new for
 /// the next plan (EC2 remembers tokens, so a fixed one could return a deleted endpoint).
-fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
+pub fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{}/{}/{name}/{observed_at}", desired.stack, desired.env));
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
@@ -200,353 +332,88 @@ fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
 
 /// A policy file resolved against what is known now (null when it does not parse), and
 /// whether every value in it was known.
-fn resolved_document(desired: &Desired, file: &str, refs: &RefContext) -> (serde_json::Value, bool) {
+pub fn resolved_document(desired: &Desired, file: &str, refs: &RefContext) -> (serde_json::Value, bool) {
     let template = desired.files.get(file).cloned().unwrap_or_default();
     let (text, complete) = refs.resolve(&template);
     (serde_json::from_str(&text).unwrap_or(serde_json::Value::Null), complete)
 }
 
-/// A role as the spec wants it: policy files resolved against what is known now.
-fn desired_role(desired: &Desired, spec: &crate::spec::RoleSpec, refs: &RefContext) -> role::DesiredRole {
-    let inline = spec
-        .inline_policies
-        .iter()
-        .map(|(p, file)| {
-            // Validation proved the template is JSON; a resolved value cannot break that.
-            let (document, complete) = resolved_document(desired, file, refs);
-            let late_template = (!complete).then(|| desired.files.get(file).cloned().unwrap_or_default());
-            (p.clone(), role::InlinePolicy { document, late_template })
-        })
-        .collect();
-    role::DesiredRole {
-        trust: role::trust_document(&spec.trust),
-        description: spec.description.clone(),
-        managed: spec.managed_policies.iter().cloned().collect(),
-        inline,
-        tags: resolved_tags(&spec.tags, desired, refs),
-    }
-}
-
-/// A function as the spec wants it: its role's ARN, its network, references resolved.
-fn desired_function(
-    desired: &Desired,
-    live: &Live,
-    name: &str,
-    spec: &crate::spec::FunctionSpec,
-    live_f: &function::LiveFunctionSide,
-    refs: &RefContext,
-) -> function::DesiredFunction {
-    let role_arn = if desired.resources.roles.contains_key(&spec.role) {
-        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, spec.role)
-    } else {
-        spec.role.clone()
-    };
-    let mut environment = BTreeMap::new();
-    let mut late_environment = BTreeMap::new();
-    for (k, v) in &spec.environment {
-        match refs.resolve(v) {
-            (text, true) => environment.insert(k.clone(), text),
-            (_, false) => late_environment.insert(k.clone(), v.clone()),
-        };
-    }
-    function::DesiredFunction {
-        config: function::FunctionConfig {
-            runtime: spec.runtime.clone(),
-            handler: spec.handler.clone(),
-            role_arn,
-            memory_mb: spec.memory_mb,
-            timeout_s: spec.timeout_s,
-            environment,
-            late_environment,
-            sensitive: spec.sensitive.iter().cloned().collect(),
-            subnets: live_f.subnets.clone(),
-            security_groups: live_f.security_groups.clone(),
-            description: spec.description.as_ref().map(|d| refs.resolve(d).0),
-        },
-        source: desired.base_dir.join(&spec.source),
-        code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
-        tags: resolved_tags(&spec.tags, desired, refs),
-    }
-}
-
-/// Resolves a template during apply, when values that did not exist at plan time (the stream
-/// ARN of a table created by this apply) do.
-pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
-    let identity = ctx.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))?;
-    let mut refs = RefContext {
-        region: ctx.region.clone(),
-        account_id: identity.account().map(str::to_string),
-        partition: identity.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string(),
-        stream_arns: BTreeMap::new(),
-    };
-    for t in crate::spec::refs::stream_tables(template) {
-        if let Some(arn) = table::observe(ctx, &t).await?.and_then(|l| l.stream_arn) {
-            refs.stream_arns.insert(t, arn);
-        }
-    }
-    let (text, complete) = refs.resolve(template);
-    if !complete {
-        bail!("a value in this document is still unknown after the steps before it: {text}");
-    }
-    Ok(text)
-}
-
-/// The pure diff of the whole spec: every declared resource appears, in dependency order.
-pub fn plan(desired: &Desired, live: &Live) -> Plan {
-    let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
-    let refs = ref_context(desired, live);
-    let r = &desired.resources;
-    for (name, spec) in &r.tables {
-        let tags = resolved_tags(&spec.tags, desired, &refs);
-        let live_t = live.tables.get(name).and_then(|t| t.as_ref());
-        let (change, steps) = table::diff(name, spec, &tags, live_t);
-        plan.push(change, steps);
-    }
-    for (name, spec) in &r.vpc_endpoints {
-        let Some(live_e) = live.endpoints.get(name) else { continue };
-        let policy = spec.policy.as_ref().map(|f| resolved_document(desired, f, &refs).0);
-        let token = client_token(desired, name, &live.observed_at);
-        let (change, steps) = endpoint::diff(name, spec, policy.as_ref(), &endpoint_tags(desired, name), live_e, &token);
-        plan.push(change, steps);
-    }
-    for (name, spec) in &r.roles {
-        let want = desired_role(desired, spec, &refs);
-        let live_r = live.roles.get(name).and_then(|x| x.as_ref());
-        let (change, steps) = role::diff(name, &want, live_r);
-        plan.push(change, steps);
-    }
-    for (name, spec) in &r.functions {
-        let Some(live_f) = live.functions.get(name) else { continue };
-        let want = desired_function(desired, live, name, spec, live_f, &refs);
-        let (change, steps) = function::diff(name, &want, live_f);
-        plan.push(change, steps);
-    }
-    // A table whose stream ARN this apply changes: its mappings are replaced (the cascade).
-    let new_streams: std::collections::BTreeSet<String> = plan
-        .steps
-        .iter()
-        .filter_map(|s| match &s.op {
-            Op::DynamodbTable(table::TableOp::CreateTable { name, .. } | table::TableOp::EnableStream { name, .. }) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    let empty = Vec::new();
-    for (name, spec) in &r.functions {
-        let live_m = live.mappings.get(name).unwrap_or(&empty);
-        for (address, trigger) in mapping_addresses(name, spec).into_iter().zip(&spec.triggers) {
-            let t = &trigger.table;
-            let stream = mapping::TableStream {
-                name: t,
-                table_arn: format!("arn:{}:dynamodb:{}:{}:table/{t}", live.partition, desired.region, live.account_id),
-                current: live.tables.get(t).and_then(|x| x.as_ref()).and_then(|x| x.stream_arn.as_deref()),
-                changes: new_streams.contains(t),
-            };
-            let (change, steps) = mapping::diff(&address, name, trigger, &stream, live_m);
-            plan.push(change, steps);
-        }
-    }
-    plan
-}
-
-/// The tables and roles that references in `text` name, as addresses. With `hard`, only those
-/// whose value exists only once the resource does (a stream ARN): a table's or a role's ARN can
-/// be written into a policy before the resource exists.
-fn referenced(text: &str, hard: bool) -> Vec<String> {
-    use crate::spec::refs::{Reference, occurrences, parse_syntax};
+/// The addresses that references in `text` name (`hard`: only those whose value exists only
+/// once the resource does, such as a stream ARN; a name or ARN can be written before).
+pub fn referenced(text: &str, hard: bool) -> Vec<String> {
+    use crate::spec::refs::{occurrences, parse_syntax};
     occurrences(text)
         .into_iter()
-        .filter_map(|o| match parse_syntax(&o.expr).ok()? {
-            Reference::TableStreamArn(t) => Some(format!("{}.{t}", table::KIND)),
-            Reference::TableName(t) | Reference::TableArn(t) if !hard => Some(format!("{}.{t}", table::KIND)),
-            Reference::RoleName(r) | Reference::RoleArn(r) if !hard => Some(format!("{}.{r}", role::KIND)),
-            _ => None,
+        .filter_map(|o| {
+            let r = parse_syntax(&o.expr).ok()?;
+            let (namespace, name) = r.target()?;
+            if hard && !r.exists_only_once_made() {
+                return None;
+            }
+            Some(format!("{}.{name}", kind_of_namespace(namespace)?.kind()))
         })
         .collect()
 }
 
-/// What one resource refers to (`hard`: what must exist before it can be made).
-pub fn dependencies(desired: &Desired, address: &str, hard: bool) -> Vec<String> {
-    let r = &desired.resources;
-    let file_refs = |f: &String| desired.files.get(f).map(|t| referenced(t, hard)).unwrap_or_default();
-    let (kind, name) = address.split_once('.').unwrap_or((address, ""));
-    match kind {
-        "vpc_endpoint" => r.vpc_endpoints.get(name).and_then(|e| e.policy.as_ref()).map(file_refs).unwrap_or_default(),
-        "iam_role" => r.roles.get(name).map(|x| x.inline_policies.values().flat_map(file_refs).collect()).unwrap_or_default(),
-        "lambda_function" => r
-            .functions
-            .get(name)
-            .map(|f| {
-                let mut d: Vec<String> = f.environment.values().flat_map(|v| referenced(v, hard)).collect();
-                if r.roles.contains_key(&f.role) {
-                    d.push(format!("{}.{}", role::KIND, f.role));
-                }
-                d
-            })
-            .unwrap_or_default(),
-        "lambda_event_source_mapping" => {
-            for (f, spec) in &r.functions {
-                for (a, t) in mapping_addresses(f, spec).into_iter().zip(&spec.triggers) {
-                    if a == address {
-                        return vec![format!("{}.{f}", function::KIND), format!("{}.{}", table::KIND, t.table)];
-                    }
-                }
-            }
-            vec![]
-        }
-        _ => vec![],
-    }
+/// The texts of the policy files `files` names.
+pub fn file_texts<'a>(desired: &'a Desired, files: impl IntoIterator<Item = &'a String>) -> Vec<&'a str> {
+    files.into_iter().filter_map(|f| desired.files.get(f)).map(String::as_str).collect()
 }
 
-/// The targets and everything they depend on, transitively.
-pub fn closure(desired: &Desired, targets: &[String]) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    let mut todo: Vec<String> = targets.to_vec();
-    while let Some(a) = todo.pop() {
-        if out.insert(a.clone()) {
-            todo.extend(dependencies(desired, &a, false));
-        }
-    }
-    out
+/// A declared resource with the references of `texts` (soft and hard) plus `always` (hard).
+pub fn declared_with(address: String, texts: &[&str], always: Vec<String>) -> Declared {
+    let mut refers_to: Vec<String> = texts.iter().flat_map(|t| referenced(t, false)).collect();
+    let mut needs_first: Vec<String> = texts.iter().flat_map(|t| referenced(t, true)).collect();
+    refers_to.extend(always.iter().cloned());
+    needs_first.extend(always);
+    Declared { address, refers_to, needs_first }
 }
 
-/// The spec cut down to `targets` and their dependencies, so that only those are read.
-pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
-    let known = addresses(&desired.resources);
-    for t in targets {
-        if !known.contains(t) {
-            bail!("--target {t}: no such resource in the spec; the spec declares: {}", known.join(", "));
-        }
-    }
-    let keep = closure(desired, targets);
-    let mut d = desired.clone();
-    d.resources.tables.retain(|n, _| keep.contains(&format!("{}.{n}", table::KIND)));
-    d.resources.vpc_endpoints.retain(|n, _| keep.contains(&format!("{}.{n}", endpoint::KIND)));
-    d.resources.roles.retain(|n, _| keep.contains(&format!("{}.{n}", role::KIND)));
-    d.resources.functions.retain(|n, _| keep.contains(&format!("{}.{n}", function::KIND)));
-    Ok(d)
-}
-
-/// The plan with only the changes and steps of `keep`, in the plan's order.
-pub fn restrict(plan: Plan, keep: &std::collections::BTreeSet<String>) -> Plan {
-    let mut out = Plan::new(&plan.stack, &plan.env, &plan.region, &plan.account_id);
-    for c in plan.changes.into_iter().filter(|c| keep.contains(&c.address)) {
-        out.push(c, vec![]);
-    }
-    out.steps = plan.steps.into_iter().filter(|s| keep.contains(&s.address)).collect();
-    out
-}
-
-/// True when `tags` say this stack's env made the resource.
-fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
-    own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
-}
-
-fn destroy_change(address: String, steps: Vec<Step>, left_alone: Option<String>, plan: &mut Plan) {
+/// A destroy change: deleted by `steps`, up to date when there is nothing to delete, or left
+/// alone for the reason given (not ours, protected).
+pub fn destroy_change(address: String, steps: Vec<Step>, left_alone: Option<String>) -> (ResourceChange, Vec<Step>) {
+    use crate::plan::{Action, FieldDiff};
     match left_alone {
         Some(why) => {
-            let mut c = crate::plan::ResourceChange::new(address, crate::plan::Action::NoOp);
+            let mut c = ResourceChange::new(address, Action::NoOp);
             c.reason = Some(why);
-            plan.push(c, vec![]);
+            (c, vec![])
         }
-        None if steps.is_empty() => plan.push(crate::plan::ResourceChange::new(address, crate::plan::Action::NoOp), vec![]),
+        None if steps.is_empty() => (ResourceChange::new(address, Action::NoOp), vec![]),
         None => {
-            let mut c = crate::plan::ResourceChange::new(address, crate::plan::Action::Delete);
-            c.diffs.push(crate::plan::FieldDiff::new("exists", true, false));
-            plan.push(c, steps);
+            let mut c = ResourceChange::new(address, Action::Delete);
+            c.diffs.push(FieldDiff::new("exists", true, false));
+            (c, steps)
         }
     }
 }
 
-/// The plan of `destroy`: every declared resource that exists and is tagged as this stack's
-/// env's, deleted in reverse dependency order. A table with deletion protection is never
-/// deleted, and nothing someone else made is touched: both are listed as left alone.
-pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
-    let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
-    let r = &desired.resources;
-    let step = |address: &str, description: String, op: Op| Step { address: address.into(), description, op };
-    let not_ours = "not tagged as made by this stack and env: left alone".to_string();
-    for (name, spec) in &r.functions {
-        let f = live.functions.get(name).and_then(|f| f.function.as_ref());
-        let mine = f.is_some_and(|f| ours(&f.tags, desired));
-        let mappings = live.mappings.get(name).cloned().unwrap_or_default();
-        for (address, trigger) in mapping_addresses(name, spec).into_iter().zip(&spec.triggers) {
-            let prefix = format!(":table/{}/stream/", trigger.table);
-            let steps: Vec<Step> = mappings
-                .iter()
-                .filter(|m| m.source_arn.contains(&prefix))
-                .map(|m| {
-                    step(&address, format!("delete the mapping {} of {name}", m.uuid), Op::LambdaEventSourceMapping(mapping::MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() }))
-                })
-                .collect();
-            let left = (!steps.is_empty() && !mine).then(|| "its function is not this stack's: left alone".to_string());
-            destroy_change(address, if mine { steps } else { vec![] }, left, &mut plan);
-        }
-    }
-    for name in r.functions.keys() {
-        let address = format!("{}.{name}", function::KIND);
-        let f = live.functions.get(name).and_then(|f| f.function.as_ref());
-        let steps = vec![step(&address, format!("delete function {name}"), Op::LambdaFunction(function::FunctionOp::Delete { name: name.clone() }))];
-        match f {
-            None => destroy_change(address, vec![], None, &mut plan),
-            Some(f) if !ours(&f.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
-            Some(_) => destroy_change(address, steps, None, &mut plan),
-        }
-    }
-    for name in r.roles.keys() {
-        let address = format!("{}.{name}", role::KIND);
-        match live.roles.get(name).and_then(|x| x.as_ref()) {
-            None => destroy_change(address, vec![], None, &mut plan),
-            Some(x) if !ours(&x.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
-            Some(_) => {
-                let s = vec![step(&address, format!("delete role {name} and its policies"), Op::IamRole(role::RoleOp::DeleteRole { name: name.clone() }))];
-                destroy_change(address, s, None, &mut plan)
-            }
-        }
-    }
-    for name in r.vpc_endpoints.keys() {
-        let address = format!("{}.{name}", endpoint::KIND);
-        // Only ours is ever found; someone else's is listed among `foreign`.
-        match live.endpoints.get(name).and_then(|e| e.endpoint.as_ref()) {
-            Some(e) => {
-                let s = vec![step(&address, format!("delete endpoint {}", e.id), Op::VpcEndpoint(endpoint::EndpointOp::Delete { id: e.id.clone() }))];
-                destroy_change(address, s, None, &mut plan)
-            }
-            None => destroy_change(address, vec![], None, &mut plan),
-        }
-    }
-    for name in r.tables.keys() {
-        let address = format!("{}.{name}", table::KIND);
-        match live.tables.get(name).and_then(|t| t.as_ref()) {
-            None => destroy_change(address, vec![], None, &mut plan),
-            Some(t) if t.deletion_protection => destroy_change(
-                address,
-                vec![],
-                Some("deletion protection is on: a protected table is never deleted".into()),
-                &mut plan,
-            ),
-            Some(t) if !ours(&t.tags, desired) => destroy_change(address, vec![], Some(not_ours.clone()), &mut plan),
-            Some(_) => {
-                let s = vec![
-                    step(&address, format!("delete table {name} (all items are lost)"), Op::DynamodbTable(table::TableOp::DeleteTable { name: name.clone() })),
-                    step(&address, format!("wait until table {name} is deleted"), Op::DynamodbTable(table::TableOp::WaitDeleted { name: name.clone() })),
-                ];
-                destroy_change(address.clone(), s, None, &mut plan);
-                if let Some(c) = plan.changes.last_mut() {
-                    c.destructive = true;
-                }
-            }
-        }
-    }
-    plan
-}
+/// Why destroy leaves a resource someone else made.
+pub const NOT_OURS: &str = "not tagged as made by this stack and env: left alone";
 
-/// Runs one step.
-pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
-    match &step.op {
-        Op::DynamodbTable(op) => table::execute(ctx, op).await,
-        Op::IamRole(op) => role::execute(ctx, op).await,
-        Op::VpcEndpoint(op) => endpoint::execute(ctx, op).await,
-        Op::LambdaFunction(op) => function::execute(ctx, op).await,
-        Op::LambdaEventSourceMapping(op) => mapping::execute(ctx, op).await,
+/// Resolves a template during apply, when values that did not exist at plan time (the stream
+/// ARN of a table created by this apply) do: each such reference is read again from its kind.
+pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
+    use crate::spec::refs::{occurrences, parse_syntax};
+    let identity = ctx.identity().await?;
+    let mut refs = RefContext {
+        region: ctx.region.clone(),
+        account_id: Some(identity.account_id.clone()),
+        partition: identity.partition.clone(),
+        values: BTreeMap::new(),
+    };
+    let mut read = BTreeSet::new();
+    for o in occurrences(template) {
+        let Ok(r) = parse_syntax(&o.expr) else { continue };
+        let (Some(_), Some((namespace, name))) = (r.key(), r.target()) else { continue };
+        let Some(kind) = kind_of_namespace(namespace) else { continue };
+        if read.insert((namespace, name.to_string())) {
+            refs.values.extend(kind.read_reference_values(ctx, name).await?);
+        }
     }
+    let (text, complete) = refs.resolve(template);
+    if !complete {
+        anyhow::bail!("a value in this document is still unknown after the steps before it: {text}");
+    }
+    Ok(text)
 }

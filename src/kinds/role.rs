@@ -5,17 +5,102 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
-use futures::future::try_join_all;
+use futures::future::{BoxFuture, try_join_all};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::aws::{AwsContext, aws_error, code};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::policy;
+use crate::spec::refs::RefContext;
+use crate::spec::{Desired, Resources, RoleSpec};
 
-use super::Op;
+use super::{Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "iam_role";
+
+/// The IAM role kind.
+pub struct Roles;
+
+/// A role as the spec wants it: policy files resolved against what is known now.
+fn desired_role(desired: &Desired, spec: &RoleSpec, refs: &RefContext) -> DesiredRole {
+    let inline = spec
+        .inline_policies
+        .iter()
+        .map(|(p, file)| {
+            // Validation proved the template is JSON; a resolved value cannot break that.
+            let (document, complete) = super::resolved_document(desired, file, refs);
+            let late_template = (!complete).then(|| desired.files.get(file).cloned().unwrap_or_default());
+            (p.clone(), InlinePolicy { document, late_template })
+        })
+        .collect();
+    DesiredRole {
+        trust: trust_document(&spec.trust),
+        description: spec.description.clone(),
+        managed: spec.managed_policies.iter().cloned().collect(),
+        inline,
+        tags: super::resolved_tags(&spec.tags, desired, refs),
+    }
+}
+
+impl Kind for Roles {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn namespace(&self) -> Option<&'static str> {
+        Some("roles")
+    }
+
+    fn declared(&self, desired: &Desired) -> Vec<Declared> {
+        let r = &desired.resources.roles;
+        r.iter()
+            .map(|(n, x)| super::declared_with(format!("{KIND}.{n}"), &super::file_texts(desired, x.inline_policies.values()), vec![]))
+            .collect()
+    }
+
+    fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool) {
+        resources.roles.retain(|n, _| keep(&format!("{KIND}.{n}")));
+    }
+
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
+        Box::pin(async move { super::boxed(super::read_each(KIND, &desired.resources.roles, |name, _| observe(ctx, name)).await) })
+    }
+
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
+        let r = &cx.desired.resources.roles;
+        r.iter()
+            .map(|(name, spec)| {
+                let want = desired_role(cx.desired, spec, cx.refs);
+                Planned::new(diff(name, &want, cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref)))
+            })
+            .collect()
+    }
+
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)> {
+        let mut out = Vec::new();
+        for name in cx.desired.resources.roles.keys() {
+            let address = format!("{KIND}.{name}");
+            out.push(match cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref) {
+                None => super::destroy_change(address, vec![], None),
+                Some(x) if !super::ours(&x.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
+                Some(_) => {
+                    let s = vec![step(&address, format!("delete role {name} and its policies"), RoleOp::DeleteRole { name: name.clone() })];
+                    super::destroy_change(address, s, None)
+                }
+            });
+        }
+        out
+    }
+
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+        super::parse_op::<RoleOp>(KIND, call)
+    }
+
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(ctx, op.expect::<RoleOp>()?).await })
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LiveRole {
@@ -161,7 +246,7 @@ async fn inline_policies(ctx: &AwsContext, name: &str) -> Result<BTreeMap<String
 // diff (pure)
 
 fn step(address: &str, description: String, op: RoleOp) -> Step {
-    Step { address: address.into(), description, op: Op::IamRole(op) }
+    super::step(KIND, address, description, op)
 }
 
 fn policy_diff(path: String, before: Option<&Value>, after: &Value) -> FieldDiff {

@@ -5,15 +5,107 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::types as ddb;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::{AwsContext, aws_error, code};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, StreamView, TableSpec};
 
-use super::{Op, wait};
+use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, wait};
 
 pub const KIND: &str = "dynamodb_table";
+
+/// The table kind.
+pub struct Tables;
+
+impl Kind for Tables {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn namespace(&self) -> Option<&'static str> {
+        Some("tables")
+    }
+
+    fn declared(&self, desired: &crate::spec::Desired) -> Vec<Declared> {
+        desired
+            .resources
+            .tables
+            .keys()
+            .map(|n| Declared { address: format!("{KIND}.{n}"), refers_to: vec![], needs_first: vec![] })
+            .collect()
+    }
+
+    fn retain(&self, resources: &mut crate::spec::Resources, keep: &dyn Fn(&str) -> bool) {
+        resources.tables.retain(|n, _| keep(&format!("{KIND}.{n}")));
+    }
+
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a crate::spec::Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
+        Box::pin(async move { super::boxed(super::read_each(KIND, &desired.resources.tables, |name, _| observe(ctx, name)).await) })
+    }
+
+    fn reference_values(&self, live: &super::Live) -> BTreeMap<String, String> {
+        let all = live.all::<Option<LiveTable>>(KIND).into_iter().flatten();
+        all.filter_map(|(n, t)| Some((format!("tables.{n}.stream_arn"), t.as_ref()?.stream_arn.clone()?))).collect()
+    }
+
+    fn read_reference_values<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<BTreeMap<String, String>>> {
+        Box::pin(async move {
+            let arn = observe(ctx, name).await?.and_then(|t| t.stream_arn);
+            Ok(arn.map(|a| (format!("tables.{name}.stream_arn"), a)).into_iter().collect())
+        })
+    }
+
+    fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
+        let mut out = Vec::new();
+        for (name, spec) in &cx.desired.resources.tables {
+            let tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
+            let live = cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref);
+            let mut p = Planned::new(diff(name, spec, &tags, live));
+            // A new table or a re-enabled stream has a new stream ARN, known after apply.
+            if p.steps.iter().any(|s| matches!(s.op.get::<TableOp>(), Some(TableOp::CreateTable { .. } | TableOp::EnableStream { .. }))) {
+                p.changes_references.push(format!("tables.{name}.stream_arn"));
+            }
+            out.push(p);
+        }
+        out
+    }
+
+    fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)> {
+        let mut out = Vec::new();
+        for name in cx.desired.resources.tables.keys() {
+            let address = format!("{KIND}.{name}");
+            out.push(match cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref) {
+                None => super::destroy_change(address, vec![], None),
+                Some(t) if t.deletion_protection => super::destroy_change(
+                    address,
+                    vec![],
+                    Some("deletion protection is on: a protected table is never deleted".into()),
+                ),
+                Some(t) if !super::ours(&t.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
+                Some(_) => {
+                    let steps = vec![
+                        step(&address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }),
+                        step(&address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }),
+                    ];
+                    let (mut c, steps) = super::destroy_change(address, steps, None);
+                    c.destructive = true;
+                    (c, steps)
+                }
+            });
+        }
+        out
+    }
+
+    fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
+        super::parse_op::<TableOp>(KIND, call)
+    }
+
+    fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { execute(ctx, op.expect::<TableOp>()?).await })
+    }
+}
 
 /// What a table is, as read from AWS.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -217,7 +309,7 @@ async fn observe_tags(ctx: &AwsContext, name: &str, arn: &str) -> Result<BTreeMa
 // diff (pure)
 
 fn step(address: &str, description: String, op: TableOp) -> Step {
-    Step { address: address.to_string(), description, op: Op::DynamodbTable(op) }
+    super::step(KIND, address, description, op)
 }
 
 fn wait_step(address: &str, name: &str) -> Step {
@@ -849,7 +941,7 @@ mod tests {
     }
 
     fn ops(steps: &[Step]) -> Vec<TableOp> {
-        steps.iter().map(|s| match &s.op { Op::DynamodbTable(o) => o.clone(), other => panic!("not a table op: {other:?}") }).collect()
+        steps.iter().map(|s| s.op.get::<TableOp>().cloned().unwrap_or_else(|| panic!("not a table op: {:?}", s.op))).collect()
     }
 
     /// A compact view of the step sequence: op names, with the index for index ops.

@@ -16,6 +16,31 @@ pub enum Reference {
     RoleArn(String),
 }
 
+impl Reference {
+    /// The spec section and resource name the reference points at (`("tables", "t")`).
+    pub fn target(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Reference::Region | Reference::AccountId => None,
+            Reference::TableName(n) | Reference::TableArn(n) | Reference::TableStreamArn(n) => Some(("tables", n)),
+            Reference::RoleName(n) | Reference::RoleArn(n) => Some(("roles", n)),
+        }
+    }
+
+    /// Whether the value exists only once the resource does (a stream ARN); a name or an ARN
+    /// can be written into a policy before.
+    pub fn exists_only_once_made(&self) -> bool {
+        matches!(self, Reference::TableStreamArn(_))
+    }
+
+    /// The key of an observed value (`tables.t.stream_arn`) in [`RefContext::values`].
+    pub fn key(&self) -> Option<String> {
+        match self {
+            Reference::TableStreamArn(n) => Some(format!("tables.{n}.stream_arn")),
+            _ => None,
+        }
+    }
+}
+
 /// One `${...}` occurrence: its byte offset in the text and its expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Occurrence {
@@ -100,17 +125,6 @@ pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
     Ok(r)
 }
 
-/// The tables whose stream ARNs `text` refers to.
-pub fn stream_tables(text: &str) -> Vec<String> {
-    occurrences(text)
-        .into_iter()
-        .filter_map(|o| match parse_syntax(&o.expr) {
-            Ok(Reference::TableStreamArn(n)) => Some(n),
-            _ => None,
-        })
-        .collect()
-}
-
 /// What is known when references are resolved: the region always, the account once STS has
 /// answered, stream ARNs once the tables have been read.
 #[derive(Debug, Clone, Default)]
@@ -118,8 +132,8 @@ pub struct RefContext {
     pub region: String,
     pub account_id: Option<String>,
     pub partition: String,
-    /// Table name → its current stream ARN, where one exists.
-    pub stream_arns: BTreeMap<String, String>,
+    /// Values read from AWS, by reference (`tables.NAME.stream_arn` → the current ARN).
+    pub values: BTreeMap<String, String>,
 }
 
 /// The marker that stands for a value known only after apply (like Terraform's).
@@ -134,7 +148,7 @@ impl RefContext {
             Reference::AccountId => account?.to_string(),
             Reference::TableName(n) | Reference::RoleName(n) => n.clone(),
             Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}", self.region, account?),
-            Reference::TableStreamArn(n) => self.stream_arns.get(n)?.clone(),
+            Reference::TableStreamArn(_) => self.values.get(&r.key()?)?.clone(),
             Reference::RoleArn(n) => format!("arn:{p}:iam::{}:role/{n}", account?),
         })
     }
@@ -203,7 +217,7 @@ mod tests {
         let (s, ok) = ctx.resolve("a ${tables.t.1.arn}/index/* ${tables.t.1.stream_arn} z");
         assert!(!ok);
         assert_eq!(s, "a arn:aws:dynamodb:us-east-1:123456789012:table/t.1/index/* (known after apply) z");
-        ctx.stream_arns.insert("t.1".into(), "arn:s".into());
+        ctx.values.insert("tables.t.1.stream_arn".into(), "arn:s".into());
         assert_eq!(ctx.resolve("${tables.t.1.stream_arn}"), ("arn:s".into(), true));
     }
 

@@ -1,0 +1,95 @@
+//! `apply`: show the plan (or read a saved one), refuse what is unsafe, ask, make it so, and
+//! check that it converged.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::{Global, ask, use_color};
+use crate::plan::{Action, Plan};
+use crate::spec::Desired;
+use crate::{apply, aws, log, render};
+
+pub struct Options {
+    pub yes: bool,
+    pub allow_replace: Vec<String>,
+    pub plan_file: Option<PathBuf>,
+}
+
+/// For a protected (production) env: what in the plan deserves a second look, as a banner.
+pub fn banner(desired: &Desired, plan: &Plan) -> Option<String> {
+    if !desired.protected {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for c in &plan.changes {
+        if matches!(c.action, Action::Replace | Action::Delete) || c.destructive {
+            lines.push(format!("{} will be {}", c.address, if c.action == Action::Delete { "DESTROYED" } else { "REPLACED" }));
+        }
+        for d in &c.diffs {
+            if let Some(b) = &d.broadens {
+                lines.push(format!("{} {}: broadens permissions: {b}", c.address, d.path));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let mut out = format!("\n!!! PROTECTED ENVIRONMENT `{}` ({}, account {}) !!!\n", desired.env, plan.region, plan.account_id);
+    for l in lines {
+        out.push_str(&format!("!!!   {l}\n"));
+    }
+    out.push_str("!!! Read the changes above before you answer.\n");
+    Some(out)
+}
+
+pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+    let saved = o.plan_file.as_deref().map(crate::saved::read).transpose()?;
+    if let Some(s) = &saved {
+        if g.env.as_ref().is_some_and(|e| *e != s.env) {
+            bail!("the saved plan is for env `{}`, not `{}`", s.env, g.env.as_deref().unwrap_or(""));
+        }
+    }
+    let desired = g.load(saved.as_ref().map(|s| s.env.as_str()))?;
+    let (ctx, mut live) = g.observe(&desired, aws::Access::ReadWrite).await?;
+    if let Some(s) = &saved {
+        live.observed_at = s.observed_at.clone();
+    }
+    let plan = g.plan(&desired, &live);
+    if let Some(s) = &saved {
+        let stale = crate::saved::staleness(s, &live, &plan);
+        if !stale.is_empty() {
+            bail!(
+                "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",
+                o.plan_file.as_deref().unwrap_or(std::path::Path::new("")).display(),
+                stale.join("\n  ")
+            );
+        }
+    }
+    print!("{}", render::human(&plan, use_color()));
+    if !plan.has_changes() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    apply::guard(&plan, &o.allow_replace)?;
+    if let Some(b) = banner(&desired, &plan) {
+        print!("{b}");
+    }
+    if !o.yes && saved.is_none() {
+        let q = format!(
+            "\nApply these changes to env {} ({}, account {})? Only 'yes' is accepted: ",
+            desired.env, plan.region, plan.account_id
+        );
+        if ask(&q, "apply needs --yes when there is no terminal to ask on; nothing was changed")? != "yes" {
+            log::info("Apply cancelled; nothing was changed.");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let s = plan.summary.clone();
+    apply::run(&ctx, &desired, &plan, &o.allow_replace).await?;
+    println!(
+        "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
+        s.create, s.update, s.replace, s.delete
+    );
+    Ok(ExitCode::SUCCESS)
+}

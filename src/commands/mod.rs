@@ -1,0 +1,91 @@
+//! One module per command: each maps its options onto the engine and a renderer. What they
+//! share (loading the spec for an env, connecting, observing, asking on the terminal) is here.
+
+pub mod apply;
+pub mod completions;
+pub mod destroy;
+pub mod drift;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::aws::{self, AwsContext, ConnectOptions};
+use crate::kinds::Live;
+use crate::plan::Plan;
+use crate::spec::{Desired, SpecDocument};
+use crate::{engine, log};
+
+/// The options every command shares (the global flags).
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub file: PathBuf,
+    pub env: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub targets: Vec<String>,
+}
+
+impl Global {
+    /// The spec resolved for the chosen env (or `env`), cut down to the targets.
+    pub fn load(&self, env: Option<&str>) -> Result<Desired> {
+        let doc = SpecDocument::load(&self.file)?;
+        let env = env.or(self.env.as_deref()).map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
+        let (mut desired, warnings) = doc.resolve(&env)?;
+        for w in warnings {
+            log::warn(&w.to_string());
+        }
+        if !self.targets.is_empty() {
+            desired = engine::targeted(&desired, &self.targets)?;
+        }
+        Ok(desired)
+    }
+
+    fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions { endpoint_url: self.endpoint_url.clone(), region: self.region.clone(), profile: self.profile.clone() }
+    }
+
+    /// Connects (read-only clients unless `access` says otherwise) and reads live AWS.
+    pub async fn observe(&self, desired: &Desired, access: aws::Access) -> Result<(AwsContext, Live)> {
+        let ctx = aws::connect(desired, &self.connect_options(), access).await;
+        log::debug(&format!(
+            "env {} in {} via {}",
+            desired.env,
+            ctx.region,
+            ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")
+        ));
+        let live = engine::observe(&ctx, desired).await.context("reading live AWS")?;
+        Ok((ctx, live))
+    }
+
+    /// The plan of `desired` against `live`, restricted to the targets.
+    pub fn plan(&self, desired: &Desired, live: &Live) -> Plan {
+        engine::restrict_to_targets(desired, &self.targets, engine::plan(desired, live))
+    }
+}
+
+/// Colour only on a terminal, and never with NO_COLOR or TERM=dumb.
+pub fn use_color() -> bool {
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// Asks on the terminal (the question on stderr) and returns the answer, trimmed. Without a
+/// terminal it refuses: `refusal` says what was not done and which flag skips the question.
+pub fn ask(prompt: &str, refusal: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("{refusal}");
+    }
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{prompt}")?;
+    stderr.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}

@@ -1,0 +1,150 @@
+//! The engine: observe every kind, plan every kind (pure), destroy, run one step, and the
+//! `--target` closure. It drives the kinds of [`REGISTRY`] through [`Kind`] and names none.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Result, bail};
+
+use crate::aws::AwsContext;
+use crate::kinds::{Declared, Live, PlanContext, REGISTRY, kind_of};
+use crate::plan::{Plan, Step};
+use crate::spec::Desired;
+use crate::spec::refs::RefContext;
+
+/// Reads the caller's identity and every declared resource of every kind, concurrently.
+pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
+    let observed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis().to_string())
+        .unwrap_or_default();
+    let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired).await) }));
+    let (identity, reads) = tokio::join!(ctx.identity(), reads);
+    let identity = identity?;
+    if let Some(want) = &desired.account_id {
+        if *want != identity.account_id {
+            bail!(
+                "refusing to touch account {}: env `{}` is pinned to account {want} (environments.{}.account_id). \
+                 Use credentials of account {want}, or another --env.",
+                identity.account_id,
+                desired.env,
+                desired.env
+            );
+        }
+    }
+    let mut kinds = BTreeMap::new();
+    for (kind, read) in reads {
+        kinds.insert(kind, read?);
+    }
+    Ok(Live { observed_at, account_id: identity.account_id, partition: identity.partition, kinds })
+}
+
+/// The references' values as known from what was observed.
+pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
+    RefContext {
+        region: desired.region.clone(),
+        account_id: Some(live.account_id.clone()),
+        partition: live.partition.clone(),
+        values: REGISTRY.iter().flat_map(|k| k.reference_values(live)).collect(),
+    }
+}
+
+/// The pure diff of the whole spec: every declared resource appears, in dependency order.
+pub fn plan(desired: &Desired, live: &Live) -> Plan {
+    let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
+    let refs = ref_context(desired, live);
+    let mut changing = BTreeSet::new();
+    for kind in REGISTRY {
+        let planned = kind.diff(&PlanContext { desired, live, refs: &refs, changing: &changing });
+        for p in planned {
+            changing.extend(p.changes_references);
+            plan.push(p.change, p.steps);
+        }
+    }
+    plan
+}
+
+/// The plan of `destroy`: every declared resource that exists and is this stack's env's,
+/// deleted in reverse dependency order; what is not ours or is protected is listed as left alone.
+pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
+    let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
+    let refs = ref_context(desired, live);
+    let changing = BTreeSet::new();
+    let cx = PlanContext { desired, live, refs: &refs, changing: &changing };
+    for kind in REGISTRY.iter().rev() {
+        for (change, steps) in kind.destroy(&cx) {
+            plan.push(change, steps);
+        }
+    }
+    plan
+}
+
+/// Runs one step, by the kind that planned it.
+pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
+    match kind_of(step.op.kind()) {
+        Some(kind) => kind.execute(ctx, &step.op).await,
+        None => bail!("step `{}` is of an unknown kind `{}`", step.description, step.op.kind()),
+    }
+}
+
+/// Every resource the spec declares, in dependency order.
+pub fn declared(desired: &Desired) -> Vec<Declared> {
+    REGISTRY.iter().flat_map(|k| k.declared(desired)).collect()
+}
+
+/// The addresses of the resources a spec declares, in dependency order.
+pub fn addresses(desired: &Desired) -> Vec<String> {
+    declared(desired).into_iter().map(|d| d.address).collect()
+}
+
+/// What one resource refers to (`hard`: what must exist before it can be made).
+pub fn dependencies(desired: &Desired, address: &str, hard: bool) -> Vec<String> {
+    declared(desired)
+        .into_iter()
+        .find(|d| d.address == address)
+        .map(|d| if hard { d.needs_first } else { d.refers_to })
+        .unwrap_or_default()
+}
+
+/// The targets and everything they depend on, transitively.
+pub fn closure(desired: &Desired, targets: &[String]) -> BTreeSet<String> {
+    let all: BTreeMap<String, Vec<String>> = declared(desired).into_iter().map(|d| (d.address, d.refers_to)).collect();
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<String> = targets.to_vec();
+    while let Some(a) = todo.pop() {
+        if out.insert(a.clone()) {
+            todo.extend(all.get(&a).cloned().unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// The spec cut down to `targets` and their dependencies, so that only those are read.
+pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
+    let known = addresses(desired);
+    for t in targets {
+        if !known.contains(t) {
+            bail!("--target {t}: no such resource in the spec; the spec declares: {}", known.join(", "));
+        }
+    }
+    let keep = closure(desired, targets);
+    let mut d = desired.clone();
+    for kind in REGISTRY {
+        kind.retain(&mut d.resources, &|address| keep.contains(address));
+    }
+    Ok(d)
+}
+
+/// The plan with only the changes and steps of `keep`, in the plan's order.
+pub fn restrict(plan: Plan, keep: &BTreeSet<String>) -> Plan {
+    let mut out = Plan::new(&plan.stack, &plan.env, &plan.region, &plan.account_id);
+    for c in plan.changes.into_iter().filter(|c| keep.contains(&c.address)) {
+        out.push(c, vec![]);
+    }
+    out.steps = plan.steps.into_iter().filter(|s| keep.contains(&s.address)).collect();
+    out
+}
+
+/// With targets, the plan keeps only them and their dependencies.
+pub fn restrict_to_targets(desired: &Desired, targets: &[String], plan: Plan) -> Plan {
+    if targets.is_empty() { plan } else { restrict(plan, &closure(desired, targets)) }
+}
