@@ -19,15 +19,21 @@ pub enum ApplyError {
 }
 
 /// Checks the plan for changes that must not run: blocked ones, and destructive ones whose
-/// address the user did not name in `--allow-replace`.
+/// address the user did not name in `--allow-replace` (apply) / `--allow-data-loss` (destroy).
 pub fn guard(plan: &Plan, allow_replace: &[String]) -> Result<(), ApplyError> {
+    guard_with(plan, allow_replace, "--allow-replace")
+}
+
+/// [`guard`], naming `flag` as the consent.
+pub fn guard_with(plan: &Plan, allowed: &[String], flag: &str) -> Result<(), ApplyError> {
+    let allow_replace = allowed;
     let mut reasons = Vec::new();
     for c in &plan.changes {
         if let Some(b) = &c.blocked {
             reasons.push(format!("{}: {b}", c.address));
         } else if c.destructive && !allow_replace.iter().any(|a| a == &c.address) {
             reasons.push(format!(
-                "{} would be {} and its data lost; if that is what you want, run again with --allow-replace {}",
+                "{} would be {} and its data lost; if that is what you want, run again with {flag} {}",
                 c.address,
                 if c.action == crate::plan::Action::Delete { "deleted" } else { "replaced" },
                 c.address
@@ -75,7 +81,8 @@ pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate
 }
 
 /// Runs the plan's steps, then re-observes. Returns the plan computed after apply (no-op).
-pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace: &[String]) -> Result<Plan> {
+/// `targets`: the same restriction as the plan's, so that the check judges only what apply did.
+pub async fn run(ctx: &AwsContext, desired: &Desired, targets: &[String], plan: &Plan, allow_replace: &[String]) -> Result<Plan> {
     guard(plan, allow_replace)?;
     let total = plan.steps.len();
     for wave in waves(desired, plan) {
@@ -97,7 +104,7 @@ pub async fn run(ctx: &AwsContext, desired: &Desired, plan: &Plan, allow_replace
     }
     crate::log::info("checking that the live state now matches the spec...");
     let live = engine::observe(ctx, desired).await?;
-    let after = engine::plan(desired, &live);
+    let after = engine::restrict_to_targets(desired, targets, engine::plan(desired, &live));
     if after.has_changes() {
         let left: Vec<String> = after
             .changes

@@ -108,12 +108,19 @@ pub enum Command {
         plan_file: Option<PathBuf>,
     },
     /// Delete what the spec declares (for local work): only resources tagged as this stack's
-    /// env's, in reverse dependency order, never a table with deletion protection.
-    #[command(after_help = "Examples:\n  cruddur-infra destroy            (asks you to type the env's name)\n  cruddur-infra destroy --yes")]
+    /// env's, in reverse dependency order; never a protected env, never a table with deletion
+    /// protection, a table only when named in --allow-data-loss. With --target: that resource
+    /// and what depends on it, never what it depends on.
+    #[command(after_help = "Examples:\n  cruddur-infra destroy            (asks you to type the env's name)\n  \
+        cruddur-infra destroy --yes --allow-data-loss dynamodb_table.cruddur-messages\n  \
+        cruddur-infra destroy --target lambda_function.cruddur-messaging-stream --yes")]
     Destroy {
         /// Do not ask (required when there is no terminal; on one, type the env's name).
         #[arg(long)]
         yes: bool,
+        /// Allow deleting this table and its items. Repeat for several.
+        #[arg(long = "allow-data-loss", value_name = "ADDRESS")]
+        allow_data_loss: Vec<String>,
     },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     #[command(after_help = "Examples:\n  cruddur-infra --env prod drift\n  \
@@ -161,7 +168,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply { yes, allow_replace, plan_file } => {
             commands::apply::run(&g, commands::apply::Options { yes, allow_replace, plan_file }).await
         }
-        Command::Destroy { yes } => commands::destroy::run(&g, commands::destroy::Options { yes }).await,
+        Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
         Command::Drift { output } => {
             let output = match output {
                 DriftOutput::Human => commands::drift::Output::Human,

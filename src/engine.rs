@@ -118,14 +118,38 @@ pub fn closure(desired: &Desired, targets: &[String]) -> BTreeSet<String> {
     out
 }
 
-/// The spec cut down to `targets` and their dependencies, so that only those are read.
-pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
+/// The targets and everything that depends on them, transitively (what `destroy --target`
+/// deletes: a resource's dependents lose it, its dependencies do not).
+pub fn dependents(desired: &Desired, targets: &[String]) -> Result<BTreeSet<String>> {
+    check_targets(desired, targets)?;
+    let all = declared(desired);
+    let mut out: BTreeSet<String> = targets.iter().cloned().collect();
+    loop {
+        let before = out.len();
+        for d in &all {
+            if d.refers_to.iter().any(|r| out.contains(r)) {
+                out.insert(d.address.clone());
+            }
+        }
+        if out.len() == before {
+            return Ok(out);
+        }
+    }
+}
+
+fn check_targets(desired: &Desired, targets: &[String]) -> Result<()> {
     let known = addresses(desired);
     for t in targets {
         if !known.contains(t) {
             bail!("--target {t}: no such resource in the spec; the spec declares: {}", known.join(", "));
         }
     }
+    Ok(())
+}
+
+/// The spec cut down to `targets` and their dependencies, so that only those are read.
+pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
+    check_targets(desired, targets)?;
     let keep = closure(desired, targets);
     let mut d = desired.clone();
     for kind in REGISTRY {

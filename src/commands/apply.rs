@@ -86,7 +86,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         }
     }
     let s = plan.summary.clone();
-    apply::run(&ctx, &desired, &plan, &o.allow_replace).await?;
+    apply::run(&ctx, &desired, &g.targets, &plan, &o.allow_replace).await?;
     println!(
         "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
         s.create, s.update, s.replace, s.delete

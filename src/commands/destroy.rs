@@ -1,25 +1,42 @@
 //! `destroy`: delete what the spec declares and this stack's env owns, in reverse dependency
-//! order, after showing it and asking.
+//! order, after showing it and asking. With `--target`, a target and what depends on it, never
+//! what it depends on. A protected env is never destroyed; a table only with its address
+//! named in `--allow-data-loss`.
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use super::{Global, ask, use_color};
 use crate::{apply, aws, engine, log, render};
 
 pub struct Options {
     pub yes: bool,
+    pub allow_data_loss: Vec<String>,
 }
 
 pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
-    let desired = g.load(None)?;
+    // The whole spec: a target's dependents are found, and read, through it.
+    let desired = Global { targets: vec![], ..g.clone() }.load(None)?;
+    if desired.protected {
+        bail!(
+            "env `{}` is protected (environments.{}.protected: true): destroy never deletes a protected env; nothing was read or \
+             deleted. To destroy it, set `protected: false` for it in a reviewed change first.",
+            desired.env,
+            desired.env
+        );
+    }
+    let keep = (!g.targets.is_empty()).then(|| engine::dependents(&desired, &g.targets)).transpose()?;
     let (ctx, live) = g.observe(&desired, aws::Access::ReadWrite).await?;
-    let plan = engine::destroy_plan(&desired, &live);
+    let mut plan = engine::destroy_plan(&desired, &live);
+    if let Some(keep) = &keep {
+        plan = engine::restrict(plan, keep);
+    }
     print!("{}", render::human(&plan, use_color()));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
+    apply::guard_with(&plan, &o.allow_data_loss, "--allow-data-loss")?;
     if !o.yes {
         let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
         if ask(&q, "destroy needs --yes when there is no terminal to ask on; nothing was deleted")? != desired.env {

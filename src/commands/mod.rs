@@ -33,10 +33,15 @@ pub struct Global {
 
 impl Global {
     /// The spec resolved for the chosen env (or `env`), cut down to the targets.
+    /// `--region` is the one region of the run: clients, ARNs, `${aws.region}`, endpoint
+    /// service names and saved plans all use it instead of the env's.
     pub fn load(&self, env: Option<&str>) -> Result<Desired> {
         let doc = SpecDocument::load(&self.file)?;
         let env = env.or(self.env.as_deref()).map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
         let (mut desired, warnings) = doc.resolve(&env)?;
+        if let Some(region) = &self.region {
+            desired.region = region.clone();
+        }
         for w in warnings {
             log::warn(&w.to_string());
         }
