@@ -185,12 +185,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 fn report(e: &anyhow::Error) {
     if let Some(SpecError::Invalid { problems }) = e.downcast_ref::<SpecError>() {
         for p in problems {
-            eprintln!("error: {p}");
+            eprintln!("error: {}", crate::render::escape_controls(&p.to_string(), true));
         }
         eprintln!("{} problem(s) in the spec; nothing was read or changed in AWS.", problems.len());
         return;
     }
-    eprintln!("error: {e:#}");
+    // Messages quote AWS's words: no control character reaches the terminal.
+    eprintln!("error: {}", crate::render::escape_controls(&format!("{e:#}"), true));
 }
 
 pub fn main() -> ExitCode {

@@ -32,12 +32,48 @@ fn action_words(a: Action) -> &'static str {
 }
 
 /// A value as a reviewer reads it: strings bare, null as `(none)`, the rest as compact JSON.
+/// Values are data read from AWS: control characters are shown escaped, never sent to the
+/// terminal (an `ESC]0;` or `ESC[2J` would repaint it, a newline would forge lines).
 pub fn value(v: &Value) -> String {
     match v {
         Value::Null => "(none)".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => text(s),
+        other => text(&other.to_string()),
     }
+}
+
+/// `s` with every control character (newlines included) escaped as `\n`, `\u{1b}`, ...
+pub fn text(s: &str) -> String {
+    escape_controls(s, false)
+}
+
+/// `s` with control characters escaped; with `keep_newlines`, line breaks stay (for messages
+/// the tool writes over several lines).
+pub fn escape_controls(s: &str, keep_newlines: bool) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' if keep_newlines => out.push('\n'),
+            c if c.is_control() => out.extend(c.escape_debug()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A markdown code span holding `s` safely inside a table cell: control characters escaped,
+/// pipes escaped (a GFM table splits on them even in code), and a fence longer than any run of
+/// backticks in `s` (CommonMark), so nothing in it can end the span or the row. HTML inside a
+/// code span is shown, not rendered.
+pub fn md_code(s: &str) -> String {
+    let s = text(s).replace('|', "\\|");
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 /// A policy document (trust, inline or endpoint policy).
@@ -48,7 +84,7 @@ fn is_document(v: &Value) -> bool {
 fn broadens_line(out: &mut String, d: &crate::plan::FieldDiff, color: bool) {
     if let Some(b) = &d.broadens {
         let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
-        let _ = writeln!(out, "          {} {b}", paint(color, style, "[broadens permissions]"));
+        let _ = writeln!(out, "          {} {}", paint(color, style, "[broadens permissions]"), text(b));
     }
 }
 
@@ -61,7 +97,7 @@ fn document_diff(out: &mut String, d: &crate::plan::FieldDiff, color: bool) {
         (_, true) => "-",
         _ => "~",
     };
-    let _ = writeln!(out, "      {sym} {}:", d.path);
+    let _ = writeln!(out, "      {sym} {}:", text(&d.path));
     let diff = similar::TextDiff::from_lines(&before, &after);
     for change in diff.iter_all_changes() {
         let (mark, style) = match change.tag() {
@@ -69,7 +105,7 @@ fn document_diff(out: &mut String, d: &crate::plan::FieldDiff, color: bool) {
             similar::ChangeTag::Insert => ("+", action_style(Action::Create)),
             similar::ChangeTag::Equal => (" ", Style::new()),
         };
-        let line = format!("{mark} {}", change.value().trim_end_matches('\n'));
+        let line = format!("{mark} {}", text(change.value().trim_end_matches('\n')));
         let _ = writeln!(out, "          {}", paint(color, style, &line));
     }
     broadens_line(out, d, color);
@@ -103,27 +139,27 @@ pub fn human(plan: &Plan, color: bool) -> String {
                 continue;
             }
             let (s, line) = match (&d.before, &d.after) {
-                (Value::Null, a) => ("+", format!("{} = {}", d.path, value(a))),
-                (b, Value::Null) => ("-", format!("{} = {}", d.path, value(b))),
-                (b, a) => ("~", format!("{}: {} → {}", d.path, value(b), value(a))),
+                (Value::Null, a) => ("+", format!("{} = {}", text(&d.path), value(a))),
+                (b, Value::Null) => ("-", format!("{} = {}", text(&d.path), value(b))),
+                (b, a) => ("~", format!("{}: {} → {}", text(&d.path), value(b), value(a))),
             };
             let _ = writeln!(out, "      {} {line}", paint(color, action_style(match s { "+" => Action::Create, "-" => Action::Delete, _ => Action::Update }), s));
             if let Some(n) = &d.note {
-                let _ = writeln!(out, "          {}", paint(color, Style::new().italic(), &format!("note: {n}")));
+                let _ = writeln!(out, "          {}", paint(color, Style::new().italic(), &format!("note: {}", text(n))));
             }
             broadens_line(&mut out, d, color);
         }
         if let Some(r) = &c.reason {
-            let _ = writeln!(out, "      reason: {r}");
+            let _ = writeln!(out, "      reason: {}", text(r));
         }
         if let Some(b) = &c.blocked {
-            let _ = writeln!(out, "      {} {b}", paint(color, action_style(Action::Delete), "blocked:"));
+            let _ = writeln!(out, "      {} {}", paint(color, action_style(Action::Delete), "blocked:"), text(b));
         }
     }
     if !plan.steps.is_empty() {
         let _ = writeln!(out, "\n{}", paint(color, bold, "Steps apply will run, in order:"));
         for (i, s) in plan.steps.iter().enumerate() {
-            let _ = writeln!(out, "  {:>3}. {}", i + 1, s.description);
+            let _ = writeln!(out, "  {:>3}. {}", i + 1, text(&s.description));
         }
     }
     let s = &plan.summary;
@@ -163,7 +199,7 @@ pub fn drift_human(plan: &Plan, color: bool) -> String {
         let st = if c.action == Action::NoOp { action_style(Action::NoOp) } else { action_style(Action::Delete) };
         let _ = writeln!(out, "  {:<9} {}", paint(color, st, state), c.address);
         for d in &c.diffs {
-            let _ = writeln!(out, "      {}: live {} · spec {}", d.path, value(&d.before), value(&d.after));
+            let _ = writeln!(out, "      {}: live {} · spec {}", text(&d.path), value(&d.before), value(&d.after));
         }
     }
     let drifted = plan.changes.iter().filter(|c| c.action.is_change()).count();
@@ -191,13 +227,13 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, plan.account_id);
     let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
     for c in &plan.changes {
-        let _ = writeln!(out, "| `{}` | {} | {} |", c.address, drift_state(c.action), c.diffs.len());
+        let _ = writeln!(out, "| {} | {} | {} |", md_code(&c.address), drift_state(c.action), c.diffs.len());
     }
     for c in plan.changes.iter().filter(|c| !c.diffs.is_empty()) {
-        let _ = writeln!(out, "\n### `{}` ({})\n", c.address, action_words(c.action));
+        let _ = writeln!(out, "\n### {} ({})\n", md_code(&c.address), action_words(c.action));
         let _ = writeln!(out, "| field | live | spec |\n|---|---|---|");
         for d in &c.diffs {
-            let _ = writeln!(out, "| `{}` | `{}` | `{}` |", d.path, value(&d.before).replace('|', "\\|"), value(&d.after).replace('|', "\\|"));
+            let _ = writeln!(out, "| {} | {} | {} |", md_code(&d.path), md_code(&value(&d.before)), md_code(&value(&d.after)));
         }
     }
     out
@@ -337,5 +373,45 @@ mod tests {
         let plan = representative();
         assert!(!human(&plan, false).contains('\u{1b}'));
         assert!(human(&plan, true).contains('\u{1b}'));
+    }
+}
+
+#[cfg(test)]
+mod escaping {
+    use super::*;
+    use crate::plan::{FieldDiff, ResourceChange};
+
+    /// A drift where AWS holds hostile text in an environment variable: a terminal title
+    /// sequence, a screen clear, a forged markdown row, backticks and HTML.
+    fn hostile() -> Plan {
+        let mut plan = Plan::new("s", "prod", "us-east-1", "1");
+        let mut c = ResourceChange::new("lambda_function.f", Action::Update);
+        let evil = "\u{1b}]0;owned\u{7}\u{1b}[2J\n| `x` | in sync | 0 |\n<img src=x>``";
+        c.diffs.push(FieldDiff::new(format!("environment.K{evil}"), evil, "ok"));
+        plan.push(c, vec![]);
+        plan
+    }
+
+    #[test]
+    fn human_output_shows_control_characters_escaped() {
+        for out in [human(&hostile(), false), drift_human(&hostile(), false)] {
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+            assert!(out.contains("\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\n| `x`"), "{out}");
+            // The value did not add lines.
+            assert_eq!(out.lines().filter(|l| l.contains("in sync | 0")).count(), out.lines().filter(|l| l.contains("owned")).count());
+        }
+    }
+
+    #[test]
+    fn markdown_cells_cannot_forge_rows_or_end_their_code_span() {
+        let md = markdown(&hostile());
+        assert!(!md.contains('\u{1b}'), "{md}");
+        // One table row for the resource, one for the field: no row was forged.
+        assert_eq!(md.lines().filter(|l| l.starts_with('|') && l.contains("in sync")).count(), 1, "{md}");
+        let row = md.lines().find(|l| l.contains("owned")).unwrap();
+        assert!(row.contains("```") && row.contains("\\|") && !row.contains("\n"), "{row}");
+        // Every unescaped pipe is a cell border: 4 borders for 3 cells.
+        assert_eq!(row.replace("\\|", "").matches('|').count(), 4, "{row}");
+        assert_eq!(md_code("plain"), "`plain`");
     }
 }

@@ -186,3 +186,27 @@ fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
     assert!(run.contains("exit \"$code\""), "the job must fail on drift (exit 2)");
     assert_eq!(wf["permissions"]["id-token"], "write");
 }
+
+/// Strings read from AWS are data (issue 22 §8): an environment variable holding terminal
+/// escapes and a forged markdown row is shown escaped in every drift output.
+#[test]
+fn hostile_values_read_from_aws_are_escaped_in_every_output() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.py(
+        "lam.update_function_configuration(FunctionName='cruddur-messaging-stream', Environment={'Variables': {\
+         'TABLE_NAME': 'cruddur-messages', 'INDEX_NAME': 'message-group-sk-index', \
+         'EVIL': '\\x1b]0;owned\\x07\\x1b[2J\\n| `forged` | in sync | 0 |'}})",
+    );
+    let human = emu.cli(ws.path(), &["drift"]);
+    human.expect(2);
+    let md = emu.cli(ws.path(), &["drift", "--output", "markdown"]);
+    md.expect(2);
+    for out in [&human.stdout, &md.stdout] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out}");
+        assert!(out.contains("owned"), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("| `forged`") || l.trim_start().starts_with("| `forged`")), "{out}");
+    }
+    assert!(human.stdout.contains("\\u{1b}]0;owned"), "{}", human.stdout);
+}
