@@ -145,3 +145,26 @@ fn a_stream_change_cascades_to_replacing_the_mapping() {
     let source = m["diffs"].as_array().unwrap().iter().find(|d| d["path"] == "source").unwrap();
     assert!(source["after"].as_str().unwrap().contains("known after apply"));
 }
+
+/// Issue 22 §1: a mapping replaced (its starting position changes) while AWS is still deleting
+/// the old one. The proxy lists a deleted mapping as `Deleting` for a while, refuses updates
+/// to it and refuses a successor on the same stream until it is gone.
+#[test]
+fn a_mapping_replaced_while_the_old_one_is_still_deleting_ends_with_exactly_one_at_the_new_position() {
+    let emu = Emulator::with_delays("2.0", "0");
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace("starting_position: latest", "starting_position: trim_horizon"));
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("to be deleted"), "the successor did not wait for the delete:\n{}", run.stderr);
+    // Once AWS is done deleting: exactly one enabled mapping, at the new position.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = emu.py(
+        "ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
+         print(len(ms), [m['StartingPosition'] for m in ms], [m['State'] for m in ms])",
+    );
+    assert_eq!(out.trim(), "1 ['TRIM_HORIZON'] ['Enabled']");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}

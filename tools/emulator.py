@@ -17,7 +17,10 @@ With --aws-rules, in front of moto:
 - Lambda: after CreateFunction / UpdateFunctionConfiguration / UpdateFunctionCode the function
   is Pending / InProgress for --busy-seconds and further updates fail with
   ResourceConflictException; a new event source mapping is Creating for --busy-seconds; a
-  second mapping of the same function and stream fails with ResourceConflictException.
+  second mapping of the same function and stream fails with ResourceConflictException. A deleted
+  mapping stays listed (and answers GetEventSourceMapping) as `Deleting` for --busy-seconds:
+  updating it fails with ResourceInUseException, and a new mapping of the same function on the
+  same source fails with ResourceConflictException until it is gone (aws-rules.md rule 28).
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 
 Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each service's own
@@ -138,6 +141,8 @@ class Proxy:
         self.roles_created = {}
         self.functions_busy = {}
         self.mappings_creating = {}
+        # mapping uuid -> (until, its configuration with State Deleting)
+        self.mappings_deleting = {}
         self.lock = threading.Lock()
         self.calls = []
         # table name -> {"until": t, "status": "CREATING"|"UPDATING", "creating": set, "deleting": {name: desc}}
@@ -344,10 +349,29 @@ class Proxy:
         status, _, data = self.call_app(env, b"")
         return json.loads(data).get("EventSourceMappings", []) if status.startswith("200") else []
 
+    def deleting(self):
+        """The mappings still being deleted: uuid -> configuration."""
+        now = time.monotonic()
+        with self.lock:
+            for u in [u for u, (t, _) in self.mappings_deleting.items() if t <= now]:
+                del self.mappings_deleting[u]
+            return {u: m for u, (_, m) in self.mappings_deleting.items()}
+
     def check_lambda(self, environ, method, path, req, start_response):
         parts = path.strip("/").split("/")  # 2015-03-31, functions|event-source-mappings, ...
         if len(parts) < 2:
             return None
+        if parts[1] == "event-source-mappings" and len(parts) == 3 and parts[2] in self.deleting():
+            if method == "PUT":
+                return lambda_error(
+                    start_response,
+                    "ResourceInUseException",
+                    f"Cannot update the event source mapping {parts[2]}: it is being deleted.",
+                )
+            if method == "GET":
+                body = json.dumps(self.deleting()[parts[2]], default=str).encode()
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                return [body]
         if parts[1] == "functions" and method == "POST" and len(parts) == 2:
             if self.role_fresh(req.get("Role")):
                 return lambda_error(
@@ -370,7 +394,8 @@ class Proxy:
                     "DescribeStream, and ListStreams Actions on your stream in IAM.",
                 )
             fn = req.get("FunctionName", "")
-            for m in self.mappings_of(environ, req.get("EventSourceArn", "")):
+            dying = [m for m in self.deleting().values() if m.get("EventSourceArn") == req.get("EventSourceArn")]
+            for m in self.mappings_of(environ, req.get("EventSourceArn", "")) + dying:
                 if m.get("FunctionArn", "").split(":")[-1] == fn.split(":")[-1]:
                     return lambda_error(
                         start_response,
@@ -393,8 +418,13 @@ class Proxy:
                 uuid = json.loads(data).get("UUID")
                 if uuid:
                     self.mappings_creating[uuid] = now + self.busy_seconds
+            elif parts[1] == "event-source-mappings" and method == "DELETE" and len(parts) == 3:
+                m = json.loads(data or b"{}")
+                m["State"] = "Deleting"
+                m.setdefault("UUID", parts[2])
+                self.mappings_deleting[parts[2]] = (now + self.busy_seconds, m)
 
-    def rewrite_lambda(self, method, path, data):
+    def rewrite_lambda(self, method, path, data, query=""):
         parts = path.strip("/").split("/")
         if method != "GET" or len(parts) < 2:
             return data
@@ -416,6 +446,19 @@ class Proxy:
             for m in doc.get("EventSourceMappings", [doc]):
                 if m.get("UUID") in creating:
                     m["State"] = "Creating"
+            if "EventSourceMappings" in doc:
+                # A mapping being deleted is still listed, by function or by source.
+                from urllib.parse import parse_qs
+
+                q = parse_qs(query)
+                fn = q.get("FunctionName", [None])[0]
+                src = q.get("EventSourceArn", [None])[0]
+                for m in self.deleting().values():
+                    if fn is not None and m.get("FunctionArn", "").split(":")[-1] != fn.split(":")[-1]:
+                        continue
+                    if src is not None and m.get("EventSourceArn") != src:
+                        continue
+                    doc["EventSourceMappings"].append(m)
         return json.dumps(doc, default=str).encode()
 
     # -- WSGI -------------------------------------------------------------------------------
@@ -490,7 +533,7 @@ class Proxy:
                 self.roles_created[name] = time.monotonic()
         if self.aws_rules and service == "lambda" and status[:1] == "2":
             if method == "GET":
-                data = self.rewrite_lambda(method, path, data)
+                data = self.rewrite_lambda(method, path, data, environ.get("QUERY_STRING", ""))
             else:
                 self.after_lambda(method, path, req, data)
         if self.aws_rules and service == "dynamodb" and status.startswith("200"):

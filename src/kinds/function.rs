@@ -682,17 +682,35 @@ pub async fn wait_ready(ctx: &AwsContext, name: &str) -> Result<()> {
             .map_err(|e| aws_error("Lambda", "GetFunctionConfiguration", name, e))?;
         let state = c.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Active".into());
         let update = c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Successful".into());
-        if state == "Failed" || update == "Failed" {
-            bail!(
-                "function {name} failed: {}",
-                c.last_update_status_reason().or(c.state_reason()).unwrap_or("no reason given")
-            );
-        }
-        Ok(if state == "Active" && update == "Successful" {
-            wait::Poll::Done
-        } else {
-            wait::Poll::Pending(format!("state {state}, last update {update}"))
-        })
+        readiness(name, &state, &update, c.last_update_status_reason().or(c.state_reason()))
     })
     .await
+}
+
+/// Whether a function is settled (rule 29): Active, or Inactive (idle for weeks: nothing is in
+/// progress, and the next update re-activates it), with its last update Successful.
+fn readiness(name: &str, state: &str, update: &str, reason: Option<&str>) -> Result<wait::Poll> {
+    if state == "Failed" || update == "Failed" {
+        bail!("function {name} failed: {}", reason.unwrap_or("no reason given"));
+    }
+    Ok(if matches!(state, "Active" | "Inactive") && update == "Successful" {
+        wait::Poll::Done
+    } else {
+        wait::Poll::Pending(format!("state {state}, last update {update}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inactive_function_is_settled_and_pending_ones_are_not() {
+        let done = |s, u| matches!(readiness("f", s, u, None).unwrap(), wait::Poll::Done);
+        assert!(done("Active", "Successful"));
+        assert!(done("Inactive", "Successful"));
+        assert!(!done("Pending", "InProgress"));
+        assert!(!done("Active", "InProgress"));
+        assert!(readiness("f", "Failed", "Successful", Some("bad role")).unwrap_err().to_string().contains("bad role"));
+    }
 }

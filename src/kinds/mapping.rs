@@ -102,7 +102,7 @@ impl Kind for Mappings {
                 let prefix = format!(":table/{}/stream/", trigger.table);
                 let steps: Vec<Step> = mappings
                     .iter()
-                    .filter(|m| m.source_arn.contains(&prefix))
+                    .filter(|m| !m.dying() && m.source_arn.contains(&prefix))
                     .map(|m| step(&address, format!("delete the mapping {} of {name}", m.uuid), MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() }))
                     .collect();
                 let left = (!steps.is_empty() && !mine).then(|| "its function is not this stack's: left alone".to_string());
@@ -134,6 +134,12 @@ pub struct LiveMapping {
 impl LiveMapping {
     fn enabled(&self) -> bool {
         !matches!(self.state.as_str(), "Disabled" | "Disabling")
+    }
+
+    /// Being deleted (DeleteEventSourceMapping is asynchronous, rule 28): it is never adopted,
+    /// updated or deleted again, and no longer counts as the trigger.
+    pub fn dying(&self) -> bool {
+        self.state == "Deleting"
     }
 }
 
@@ -247,7 +253,8 @@ pub struct TableStream<'a> {
 
 pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &TableStream, live: &[LiveMapping]) -> (ResourceChange, Vec<Step>) {
     let want = MappingSettings::from(trigger);
-    let on_table: Vec<&LiveMapping> = live.iter().filter(|m| m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
+    let on_table: Vec<&LiveMapping> =
+        live.iter().filter(|m| !m.dying() && m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
     let current: Option<&LiveMapping> = match (stream.changes, stream.current) {
         (false, Some(arn)) => on_table.iter().copied().find(|m| m.source_arn == arn),
         _ => None,
@@ -331,9 +338,22 @@ pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &Table
 
 const PROPAGATION: Duration = Duration::from_secs(120);
 
-/// The mapping of `function` on `source`, if one exists.
+/// The mapping of `function` on `source`, if one exists and is not being deleted.
 async fn find(ctx: &AwsContext, function: &str, source: &str) -> Result<Option<LiveMapping>> {
-    Ok(list(ctx, function).await?.into_iter().find(|m| m.source_arn == source))
+    Ok(list(ctx, function).await?.into_iter().find(|m| m.source_arn == source && !m.dying()))
+}
+
+/// Waits until a deleted mapping is gone (GetEventSourceMapping says ResourceNotFound): until
+/// then AWS refuses a successor on the same source as a duplicate.
+async fn wait_gone(ctx: &AwsContext, function: &str, uuid: &str) -> Result<()> {
+    wait::until(&format!("the mapping {uuid} of {function} to be deleted"), Duration::from_secs(600), || async {
+        match ctx.lambda.get_event_source_mapping().uuid(uuid).send().await {
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(wait::Poll::Done),
+            Err(e) => Err(aws_error("Lambda", "GetEventSourceMapping", uuid, e).into()),
+            Ok(m) => Ok(wait::Poll::Pending(format!("state {}", m.state().unwrap_or("?")))),
+        }
+    })
+    .await
 }
 
 async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()> {
@@ -401,15 +421,21 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             }
         }
         MappingOp::Update { uuid, settings, .. } => update(ctx, uuid, settings).await,
-        MappingOp::Delete { uuid, .. } => match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
-            Err(e) => Err(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into()),
-        },
+        MappingOp::Delete { function, uuid } => {
+            match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
+                Ok(_) => {}
+                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(()),
+                Err(e) => return Err(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into()),
+            }
+            wait_gone(ctx, function, uuid).await
+        }
         MappingOp::WaitSettled { function, uuid_or_table } => {
             wait::until(&format!("the mapping of {function} to settle"), Duration::from_secs(600), || async {
                 let all = list(ctx, function).await?;
-                let m = all.iter().find(|m| &m.uuid == uuid_or_table || m.source_arn.contains(&format!(":table/{uuid_or_table}/stream/")));
+                let m = all
+                    .iter()
+                    .filter(|m| !m.dying())
+                    .find(|m| &m.uuid == uuid_or_table || m.source_arn.contains(&format!(":table/{uuid_or_table}/stream/")));
                 Ok(match m.map(|m| m.state.as_str()) {
                     Some("Enabled" | "Disabled") => wait::Poll::Done,
                     Some(s) => wait::Poll::Pending(format!("state {s}")),
@@ -497,6 +523,21 @@ mod tests {
         // A table created by this apply: a plain create, source known after apply.
         let (c, _) = diff("m", "f", &trigger(), &stream(None, true), &[]);
         assert_eq!(c.action, Action::Create);
+    }
+
+    #[test]
+    fn a_mapping_being_deleted_is_neither_the_trigger_nor_deleted_again() {
+        let cur = format!("{TABLE_ARN}/stream/2");
+        let mut dying = live("u1", "2");
+        dying.state = "Deleting".into();
+        // Only a dying one on the current stream: the trigger must be created, nothing deleted.
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[dying.clone()]);
+        assert_eq!(c.action, Action::Create);
+        assert_eq!(ops(&steps), ["create", "wait_settled"]);
+        // Beside the live one: no change at all.
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[dying, live("u2", "2")]);
+        assert_eq!(c.action, Action::NoOp);
+        assert!(steps.is_empty());
     }
 
     #[test]

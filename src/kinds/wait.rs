@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+#[derive(Debug)]
 pub enum Poll {
     Done,
     /// Not yet; the text says what the resource is doing.
