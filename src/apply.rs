@@ -40,7 +40,11 @@ pub fn guard_with(plan: &Plan, allowed: &[String], flag: &str) -> Result<(), App
             ));
         }
     }
-    if reasons.is_empty() { Ok(()) } else { Err(ApplyError::Refused(reasons.join("\n  "))) }
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Refused(reasons.join("\n  ")))
+    }
 }
 
 /// The plan's steps grouped by resource (in plan order), in waves: a resource runs once every
@@ -57,11 +61,7 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usi
     }
     let mut level: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (a, _) in &groups {
-        let l = engine::dependencies(desired, a, true)
-            .iter()
-            .filter_map(|d| level.get(d).map(|l| l + 1))
-            .max()
-            .unwrap_or(0);
+        let l = engine::dependencies(desired, a, true).iter().filter_map(|d| level.get(d).map(|l| l + 1)).max().unwrap_or(0);
         level.insert(a.clone(), l);
     }
     let depth = level.values().max().map_or(0, |m| m + 1);
@@ -124,7 +124,11 @@ mod tests {
     use crate::plan::Step;
 
     fn step(address: &str) -> Step {
-        Step { address: address.into(), description: address.into(), op: crate::kinds::Op::new(table::KIND, TableOp::WaitActive { name: "x".into() }) }
+        Step {
+            address: address.into(),
+            description: address.into(),
+            op: crate::kinds::Op::new(table::KIND, TableOp::WaitActive { name: "x".into() }),
+        }
     }
 
     #[test]

@@ -82,7 +82,8 @@ impl AwsContext {
         let id = self
             .identity
             .get_or_try_init(|| async {
-                let out = self.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))?;
+                let out =
+                    self.sts.get_caller_identity().send().await.map_err(|e| aws_error("STS", "GetCallerIdentity", "the caller", e))?;
                 let account_id = out.account().ok_or_else(|| anyhow::anyhow!("GetCallerIdentity returned no account"))?.to_string();
                 let partition = out.arn().and_then(|a| a.split(':').nth(1)).unwrap_or("aws").to_string();
                 anyhow::Ok(Identity { account_id, partition })
@@ -145,7 +146,9 @@ fn hint_for(code: &str, message: &str) -> Option<String> {
         return Some("the session token has expired: refresh your credentials (e.g. `aws sso login`)".into());
     }
     if m.contains("dispatch failure") || m.contains("connection refused") || m.contains("timed out") || m.contains("io error") {
-        return Some("the endpoint cannot be reached: is the emulator running (./scripts/emulator start), or is --endpoint-url right?".into());
+        return Some(
+            "the endpoint cannot be reached: is the emulator running (./scripts/emulator start), or is --endpoint-url right?".into(),
+        );
     }
     None
 }
@@ -178,10 +181,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         .region(Region::new(region.clone()))
         .retry_config(RetryConfig::standard().with_max_attempts(6).with_initial_backoff(Duration::from_millis(200)))
         .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .build(),
+            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(30)).build(),
         );
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
@@ -189,13 +189,16 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     if let Some(url) = &endpoint_url {
         loader = loader.endpoint_url(url);
         // A local emulator accepts any credentials; spare the user from inventing some.
-        let has_creds = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
-            || std::env::var_os("AWS_PROFILE").is_some()
-            || opts.profile.is_some();
+        let has_creds =
+            std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || std::env::var_os("AWS_PROFILE").is_some() || opts.profile.is_some();
         if is_loopback(url) && !has_creds {
             crate::log::debug(&format!("endpoint {url} is on this machine: using placeholder credentials"));
             loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "test", "test", None, None, "cruddur-infra-local-emulator",
+                "test",
+                "test",
+                None,
+                None,
+                "cruddur-infra-local-emulator",
             ));
         }
     }

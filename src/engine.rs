@@ -3,20 +3,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Result, bail};
+use anyhow::{bail, Result};
 
 use crate::aws::AwsContext;
-use crate::kinds::{Declared, Live, PlanContext, REGISTRY, kind_of};
+use crate::kinds::{kind_of, Declared, Live, PlanContext, REGISTRY};
 use crate::plan::{Plan, Step};
-use crate::spec::Desired;
 use crate::spec::refs::RefContext;
+use crate::spec::Desired;
 
 /// Reads the caller's identity and every declared resource of every kind, concurrently.
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
-    let observed_at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis().to_string())
-        .unwrap_or_default();
+    let observed_at =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis().to_string()).unwrap_or_default();
     let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired).await) }));
     let (identity, reads) = tokio::join!(ctx.identity(), reads);
     let identity = identity?;
@@ -98,11 +96,7 @@ pub fn addresses(desired: &Desired) -> Vec<String> {
 
 /// What one resource refers to (`hard`: what must exist before it can be made).
 pub fn dependencies(desired: &Desired, address: &str, hard: bool) -> Vec<String> {
-    declared(desired)
-        .into_iter()
-        .find(|d| d.address == address)
-        .map(|d| if hard { d.needs_first } else { d.refers_to })
-        .unwrap_or_default()
+    declared(desired).into_iter().find(|d| d.address == address).map(|d| if hard { d.needs_first } else { d.refers_to }).unwrap_or_default()
 }
 
 /// The targets and everything they depend on, transitively.
@@ -170,5 +164,9 @@ pub fn restrict(plan: Plan, keep: &BTreeSet<String>) -> Plan {
 
 /// With targets, the plan keeps only them and their dependencies.
 pub fn restrict_to_targets(desired: &Desired, targets: &[String], plan: Plan) -> Plan {
-    if targets.is_empty() { plan } else { restrict(plan, &closure(desired, targets)) }
+    if targets.is_empty() {
+        plan
+    } else {
+        restrict(plan, &closure(desired, targets))
+    }
 }

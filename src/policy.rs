@@ -195,9 +195,7 @@ fn normalize_statement(st: &Value) -> Value {
                 other => other.clone(),
             },
             "Condition" => match v {
-                Value::Object(ops) => {
-                    Value::Object(ops.iter().map(|(op, body)| (op.clone(), normalize_value(body))).collect())
-                }
+                Value::Object(ops) => Value::Object(ops.iter().map(|(op, body)| (op.clone(), normalize_value(body))).collect()),
                 other => other.clone(),
             },
             _ => v.clone(),

@@ -8,7 +8,11 @@ use serde_json::Value;
 use crate::plan::{Action, Plan};
 
 fn paint(color: bool, style: Style, text: &str) -> String {
-    if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_string() }
+    if color {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
 }
 
 fn action_style(a: Action) -> Style {
@@ -143,7 +147,19 @@ pub fn human(plan: &Plan, color: bool) -> String {
                 (b, Value::Null) => ("-", format!("{} = {}", text(&d.path), value(b))),
                 (b, a) => ("~", format!("{}: {} → {}", text(&d.path), value(b), value(a))),
             };
-            let _ = writeln!(out, "      {} {line}", paint(color, action_style(match s { "+" => Action::Create, "-" => Action::Delete, _ => Action::Update }), s));
+            let _ = writeln!(
+                out,
+                "      {} {line}",
+                paint(
+                    color,
+                    action_style(match s {
+                        "+" => Action::Create,
+                        "-" => Action::Delete,
+                        _ => Action::Update,
+                    }),
+                    s
+                )
+            );
             if let Some(n) = &d.note {
                 let _ = writeln!(out, "          {}", paint(color, Style::new().italic(), &format!("note: {}", text(n))));
             }
@@ -193,7 +209,8 @@ pub fn drift_state(a: Action) -> &'static str {
 pub fn drift_human(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let bold = Style::new().bold();
-    let _ = writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, plan.account_id);
+    let _ =
+        writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, plan.account_id);
     for c in &plan.changes {
         let state = drift_state(c.action);
         let st = if c.action == Action::NoOp { action_style(Action::NoOp) } else { action_style(Action::Delete) };
@@ -283,13 +300,16 @@ mod tests {
                 .global_secondary_indexes
                 .iter()
                 .map(|(n, g)| {
-                    (n.clone(), table::LiveIndex {
-                        partition_key: g.partition_key.clone(),
-                        sort_key: g.sort_key.clone(),
-                        projection: g.projection.clone(),
-                        capacity: g.capacity.unwrap(),
-                        status: "ACTIVE".into(),
-                    })
+                    (
+                        n.clone(),
+                        table::LiveIndex {
+                            partition_key: g.partition_key.clone(),
+                            sort_key: g.sort_key.clone(),
+                            projection: g.projection.clone(),
+                            capacity: g.capacity.unwrap(),
+                            status: "ACTIVE".into(),
+                        },
+                    )
                 })
                 .collect(),
             stream: s.stream,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -57,7 +57,8 @@ pub fn write(path: &Path, plan: &Plan, live: &Live) -> Result<()> {
 
 pub fn read(path: &Path) -> Result<SavedPlan> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the saved plan {}", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text).with_context(|| format!("{} is not a saved plan of cruddur-infra", path.display()))?;
+    let saved: SavedPlan =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a saved plan of cruddur-infra", path.display()))?;
     if saved.saved_plan_version != SAVED_PLAN_VERSION {
         bail!("{} is a saved plan of version {}; this tool reads version {SAVED_PLAN_VERSION}", path.display(), saved.saved_plan_version);
     }

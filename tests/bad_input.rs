@@ -16,7 +16,8 @@ fn workspace(spec: &[u8], policy: &[u8]) -> Workspace {
     ws
 }
 
-const GOOD_POLICY: &[u8] = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"${tables.messages.arn}"}]}"#;
+const GOOD_POLICY: &[u8] =
+    br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:PutItem","Resource":"${tables.messages.arn}"}]}"#;
 
 #[track_caller]
 fn refused(emu: &Emulator, ws: &Workspace, name: &str, expect: &str, place: &str) {

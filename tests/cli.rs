@@ -77,7 +77,8 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
     let ws = Workspace::shipped();
     let run = emu.cli(ws.path(), &["plan", "--output", "json", "--target", "lambda_function.cruddur-messaging-stream"]);
     run.expect(0);
-    let addresses: Vec<String> = run.json()["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap().to_string()).collect();
+    let addresses: Vec<String> =
+        run.json()["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         addresses,
         ["dynamodb_table.cruddur-messages", "iam_role.cruddur-messaging-stream", "lambda_function.cruddur-messaging-stream"]

@@ -149,11 +149,8 @@ fn value_paths_that_are_data(p: &str) -> bool {
 #[test]
 fn every_field_of_a_json_plan_is_documented() {
     let doc = std::fs::read_to_string(repo().join("docs/plan-format.md")).unwrap();
-    let documented: BTreeSet<String> = doc
-        .lines()
-        .filter_map(|l| l.strip_prefix("| `").and_then(|r| r.split('`').next()))
-        .map(str::to_string)
-        .collect();
+    let documented: BTreeSet<String> =
+        doc.lines().filter_map(|l| l.strip_prefix("| `").and_then(|r| r.split('`').next())).map(str::to_string).collect();
     let emu = Emulator::start();
     let ws = Workspace::shipped();
     let mut seen = BTreeSet::new();
@@ -194,11 +191,9 @@ fn hostile_values_read_from_aws_are_escaped_in_every_output() {
     let emu = Emulator::start();
     let ws = Workspace::shipped();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
-    emu.py(
-        "lam.update_function_configuration(FunctionName='cruddur-messaging-stream', Environment={'Variables': {\
+    emu.py("lam.update_function_configuration(FunctionName='cruddur-messaging-stream', Environment={'Variables': {\
          'TABLE_NAME': 'cruddur-messages', 'INDEX_NAME': 'message-group-sk-index', \
-         'EVIL': '\\x1b]0;owned\\x07\\x1b[2J\\n| `forged` | in sync | 0 |'}})",
-    );
+         'EVIL': '\\x1b]0;owned\\x07\\x1b[2J\\n| `forged` | in sync | 0 |'}})");
     let human = emu.cli(ws.path(), &["drift"]);
     human.expect(2);
     let md = emu.cli(ws.path(), &["drift", "--output", "markdown"]);

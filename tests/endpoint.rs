@@ -21,12 +21,10 @@ fn default_vpc(emu: &Emulator) -> String {
 }
 
 fn endpoint_route_tables(emu: &Emulator) -> String {
-    emu.py(
-        "eps = [e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] != 'deleted']\n\
-         print(len(eps), sorted(eps[0]['RouteTableIds']))",
-    )
-    .trim()
-    .to_string()
+    emu.py("eps = [e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] != 'deleted']\n\
+         print(len(eps), sorted(eps[0]['RouteTableIds']))")
+        .trim()
+        .to_string()
 }
 
 #[test]

@@ -13,8 +13,21 @@ const ONE_OF_EACH: &str = "tables=1 roles=1 functions=1 mappings=1 endpoints=1";
 fn a_fresh_apply_converges_under_throttling_5xx_dropped_connections_and_lost_answers() {
     for seed in ["7", "11"] {
         let emu = Emulator::with_args(&[
-            "--aws-rules", "--busy-seconds", "0.5", "--iam-delay", "1.5", "--seed", seed,
-            "--throttle-rate", "0.10", "--error-rate", "0.05", "--drop-rate", "0.03", "--lose-rate", "0.05",
+            "--aws-rules",
+            "--busy-seconds",
+            "0.5",
+            "--iam-delay",
+            "1.5",
+            "--seed",
+            seed,
+            "--throttle-rate",
+            "0.10",
+            "--error-rate",
+            "0.05",
+            "--drop-rate",
+            "0.03",
+            "--lose-rate",
+            "0.05",
         ]);
         let ws = Workspace::shipped();
         let run = emu.cli(ws.path(), &["apply", "--yes"]);
@@ -81,12 +94,8 @@ fn an_unreachable_endpoint_missing_credentials_or_an_expired_token_fail_fast_and
     assert!(took < Duration::from_secs(30), "{took:?}");
     // No credentials anywhere (and no instance metadata lookup: nothing leaves this machine,
     // since credentials are resolved before any request).
-    let (run, took) = timed_run(
-        ws.path(),
-        &["--endpoint-url", "http://aws.invalid", "plan"],
-        &[("AWS_EC2_METADATA_DISABLED", "true")],
-        true,
-    );
+    let (run, took) =
+        timed_run(ws.path(), &["--endpoint-url", "http://aws.invalid", "plan"], &[("AWS_EC2_METADATA_DISABLED", "true")], true);
     run.expect(1);
     assert!(run.stderr.contains("set AWS credentials"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"));

@@ -39,11 +39,9 @@ fn fresh_create_of_the_whole_stack_waits_for_iam_and_converges() {
         fn_cfg.trim(),
         "python3.12 lambda_function.lambda_handler cruddur-messaging-stream [('INDEX_NAME', 'message-group-sk-index'), ('TABLE_NAME', 'cruddur-messages')] True"
     );
-    let mapping = emu.py(
-        "ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
+    let mapping = emu.py("ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
          s = ddb.describe_table(TableName='cruddur-messages')['Table']['LatestStreamArn']\n\
-         print(len(ms), ms[0]['EventSourceArn'] == s, ms[0]['BatchSize'], ms[0]['FunctionResponseTypes'])",
-    );
+         print(len(ms), ms[0]['EventSourceArn'] == s, ms[0]['BatchSize'], ms[0]['FunctionResponseTypes'])");
     assert_eq!(mapping.trim(), "1 True 1 ['ReportBatchItemFailures']");
 }
 
@@ -161,10 +159,8 @@ fn a_mapping_replaced_while_the_old_one_is_still_deleting_ends_with_exactly_one_
     assert!(run.stderr.contains("to be deleted"), "the successor did not wait for the delete:\n{}", run.stderr);
     // Once AWS is done deleting: exactly one enabled mapping, at the new position.
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let out = emu.py(
-        "ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
-         print(len(ms), [m['StartingPosition'] for m in ms], [m['State'] for m in ms])",
-    );
+    let out = emu.py("ms = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
+         print(len(ms), [m['StartingPosition'] for m in ms], [m['State'] for m in ms])");
     assert_eq!(out.trim(), "1 ['TRIM_HORIZON'] ['Enabled']");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }

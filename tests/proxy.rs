@@ -36,17 +36,7 @@ print(t['TableStatus'], t['GlobalSecondaryIndexes'][0]['IndexStatus'])
 "#
     ));
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines,
-        [
-            "CREATING",
-            "ResourceInUseException",
-            "ValidationException",
-            "LimitExceededException",
-            "ok",
-            "UPDATING CREATING",
-        ]
-    );
+    assert_eq!(lines, ["CREATING", "ResourceInUseException", "ValidationException", "LimitExceededException", "ok", "UPDATING CREATING",]);
 }
 
 #[test]

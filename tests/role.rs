@@ -59,7 +59,8 @@ fn create_resolves_references_and_the_second_plan_is_clean() {
     assert!(emu.writes().is_empty());
     let doc = emu.py("print(json.dumps(iam.get_role_policy(RoleName='stream-fn', PolicyName='table-access')['PolicyDocument']))");
     assert!(doc.contains("arn:aws:dynamodb:us-east-1:123456789012:table/messages/index/by-group"), "{doc}");
-    let attached = emu.py("print(sorted(p['PolicyArn'] for p in iam.list_attached_role_policies(RoleName='stream-fn')['AttachedPolicies']))");
+    let attached =
+        emu.py("print(sorted(p['PolicyArn'] for p in iam.list_attached_role_policies(RoleName='stream-fn')['AttachedPolicies']))");
     assert!(attached.contains("AWSLambdaInvocation-DynamoDB") && attached.contains("service-role/AWSLambdaBasicExecutionRole"));
     let tags = emu.py("print(sorted(t['Key'] for t in iam.list_role_tags(RoleName='stream-fn')['Tags']))");
     assert!(tags.contains("managed-by"), "{tags}");
@@ -68,14 +69,12 @@ fn create_resolves_references_and_the_second_plan_is_clean() {
 #[test]
 fn an_inline_action_added_out_of_band_is_a_broadening_update_and_is_reverted() {
     let (emu, ws) = setup();
-    emu.py(
-        "doc = {'Version': '2012-10-17', 'Statement': [\n\
+    emu.py("doc = {'Version': '2012-10-17', 'Statement': [\n\
          {'Effect': 'Allow', 'Action': ['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],\n\
           'Resource': 'arn:aws:dynamodb:us-east-1:123456789012:table/messages'},\n\
          {'Effect': 'Allow', 'Action': 'dynamodb:Query', 'Resource': ['arn:aws:dynamodb:us-east-1:123456789012:table/messages',\n\
           'arn:aws:dynamodb:us-east-1:123456789012:table/messages/index/by-group']}]}\n\
-         iam.put_role_policy(RoleName='stream-fn', PolicyName='table-access', PolicyDocument=json.dumps(doc))",
-    );
+         iam.put_role_policy(RoleName='stream-fn', PolicyName='table-access', PolicyDocument=json.dumps(doc))");
     let run = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
     run.expect(2);
     let change = role_change(&run);
@@ -105,31 +104,28 @@ fn a_spec_change_that_adds_an_action_is_marked_as_broadening() {
 #[test]
 fn a_reordered_but_equal_policy_written_out_of_band_is_not_a_change() {
     let (emu, ws) = setup();
-    emu.py(
-        "doc = {'Statement': [\n\
+    emu.py("doc = {'Statement': [\n\
          {'Resource': ['arn:aws:dynamodb:us-east-1:123456789012:table/messages/index/by-group',\n\
           'arn:aws:dynamodb:us-east-1:123456789012:table/messages'], 'Action': ['dynamodb:Query'], 'Effect': 'Allow'},\n\
          {'Action': ['dynamodb:DeleteItem', 'dynamodb:PutItem'], 'Effect': 'Allow',\n\
           'Resource': ['arn:aws:dynamodb:us-east-1:123456789012:table/messages']}], 'Version': '2012-10-17'}\n\
          iam.put_role_policy(RoleName='stream-fn', PolicyName='table-access', PolicyDocument=json.dumps(doc))\n\
          iam.update_assume_role_policy(RoleName='stream-fn', PolicyDocument=json.dumps({'Version': '2012-10-17',\n\
-          'Statement': {'Action': ['sts:AssumeRole'], 'Principal': {'Service': 'lambda.amazonaws.com'}, 'Effect': 'Allow'}}))",
-    );
+          'Statement': {'Action': ['sts:AssumeRole'], 'Principal': {'Service': 'lambda.amazonaws.com'}, 'Effect': 'Allow'}}))");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
 
 #[test]
 fn a_detached_managed_policy_is_reattached_and_extras_are_removed() {
     let (emu, ws) = setup();
-    emu.py(
-        "iam.detach_role_policy(RoleName='stream-fn', PolicyArn='arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB')\n\
+    emu.py("iam.detach_role_policy(RoleName='stream-fn', PolicyArn='arn:aws:iam::aws:policy/AWSLambdaInvocation-DynamoDB')\n\
          iam.attach_role_policy(RoleName='stream-fn', PolicyArn='arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess')\n\
          iam.put_role_policy(RoleName='stream-fn', PolicyName='extra', PolicyDocument=json.dumps({'Version': '2012-10-17',\n\
-          'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}]}))",
-    );
+          'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', 'Resource': '*'}]}))");
     let run = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
     run.expect(2);
-    let paths: Vec<String> = role_change(&run)["diffs"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap().to_string()).collect();
+    let paths: Vec<String> =
+        role_change(&run)["diffs"].as_array().unwrap().iter().map(|d| d["path"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         paths,
         [

@@ -42,7 +42,8 @@ fn a_saved_plan_applies_exactly_and_without_a_question() {
     assert!(run.stdout.contains("Apply complete: 5 added"), "{}", run.stdout);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     // The real secret was deployed.
-    let env = emu.py("print(lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['Environment']['Variables']['DB_PASSWORD'])");
+    let env =
+        emu.py("print(lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['Environment']['Variables']['DB_PASSWORD'])");
     assert_eq!(env.trim(), SECRET);
 }
 
@@ -90,7 +91,11 @@ fn secrets_are_masked_in_every_output_and_the_plan_file() {
     emu.py("lam.update_function_configuration(FunctionName='cruddur-messaging-stream', Environment={'Variables': {'TABLE_NAME': 'cruddur-messages', 'INDEX_NAME': 'message-group-sk-index', 'DB_PASSWORD': 'changed-out-of-band', 'PLAIN_LOOKING': 'x'}})");
     let run = emu.cli(ws.path(), &["drift"]);
     run.expect(2);
-    assert!(run.stdout.contains("environment.DB_PASSWORD") && !run.stdout.contains("changed-out-of-band") && !run.stdout.contains(SECRET), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("environment.DB_PASSWORD") && !run.stdout.contains("changed-out-of-band") && !run.stdout.contains(SECRET),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -124,10 +129,8 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
     assert!(run.stderr.contains("needs --yes"));
     assert!(emu.writes().is_empty());
     // Someone takes the role over (drops our tags); the table gets deletion protection.
-    emu.py(
-        "iam.untag_role(RoleName='cruddur-messaging-stream', TagKeys=['managed-by'])\n\
-         ddb.update_table(TableName='cruddur-messages', DeletionProtectionEnabled=True)",
-    );
+    emu.py("iam.untag_role(RoleName='cruddur-messaging-stream', TagKeys=['managed-by'])\n\
+         ddb.update_table(TableName='cruddur-messages', DeletionProtectionEnabled=True)");
     let run = emu.cli(ws.path(), &["destroy", "--yes"]);
     run.expect(0);
     assert!(run.stdout.contains("Destroy complete: 3 deleted."), "{}", run.stdout);
@@ -138,10 +141,9 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
     assert!(deletes[0].starts_with("lambda:DELETE /2015-03-31/event-source-mappings/"), "{deletes:?}");
     assert_eq!(deletes[1], "lambda:DELETE /2015-03-31/functions/cruddur-messaging-stream");
     assert_eq!(deletes[2], "ec2:DeleteVpcEndpoints");
-    let left = emu.py(
-        "print(len(lam.list_functions()['Functions']), iam.get_role(RoleName='cruddur-messaging-stream')['Role']['RoleName'], \
-         ddb.describe_table(TableName='cruddur-messages')['Table']['TableStatus'])",
-    );
+    let left = emu
+        .py("print(len(lam.list_functions()['Functions']), iam.get_role(RoleName='cruddur-messaging-stream')['Role']['RoleName'], \
+         ddb.describe_table(TableName='cruddur-messages')['Table']['TableStatus'])");
     assert_eq!(left.trim(), "0 cruddur-messaging-stream ACTIVE");
     // Nothing of ours is left: a second destroy has nothing to do.
     emu.reset_calls();

@@ -75,11 +75,9 @@ fn the_region_flag_is_the_one_region_of_the_run() {
     // The spec's local env says us-east-1; the flag moves everything, ARNs and policy included.
     let run = emu.cli(ws.path(), &["--region", "us-west-2", "apply", "--yes"]);
     run.expect(0);
-    let policy = emu.py(
-        "import urllib.parse\n\
+    let policy = emu.py("import urllib.parse\n\
          d = iam.get_role_policy(RoleName='cruddur-messaging-stream', PolicyName='cruddur-message-stream-policy')['PolicyDocument']\n\
-         print(json.dumps(d) if isinstance(d, dict) else urllib.parse.unquote(d))",
-    );
+         print(json.dumps(d) if isinstance(d, dict) else urllib.parse.unquote(d))");
     assert!(policy.contains("arn:aws:dynamodb:us-west-2:"), "{policy}");
     assert!(!policy.contains("us-east-1"), "{policy}");
     let json = emu.cli(ws.path(), &["--region", "us-west-2", "plan", "--output", "json", "--detailed-exitcode"]);

@@ -23,11 +23,9 @@ fn fresh_create_converges_and_the_second_plan_is_clean() {
     plan.expect(0);
     assert!(plan.stdout.contains("No changes."));
     assert!(emu.writes().is_empty(), "plan wrote: {:?}", emu.writes());
-    let described = emu.py(
-        "t = ddb.describe_table(TableName='messages')['Table']\n\
+    let described = emu.py("t = ddb.describe_table(TableName='messages')['Table']\n\
          print(t['StreamSpecification']['StreamViewType'], t['ProvisionedThroughput']['ReadCapacityUnits'], \
-         [g['IndexName'] for g in t['GlobalSecondaryIndexes']])",
-    );
+         [g['IndexName'] for g in t['GlobalSecondaryIndexes']])");
     assert_eq!(described.trim(), "NEW_IMAGE 5 ['by-group']");
 }
 
@@ -56,20 +54,17 @@ fn adding_two_indexes_and_removing_one_converges_one_change_at_a_time() {
     let emu = Emulator::with_aws_rules();
     let ws = base();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
-    let churn = BASE_TABLE.replace(
-        "      by-group:\n        partition_key: { name: message_group_uuid, type: S }",
-        "      by-user:\n        partition_key: { name: user_uuid, type: S }\n        sort_key: { name: sk, type: S }\n        \
+    let churn = BASE_TABLE
+        .replace(
+            "      by-group:\n        partition_key: { name: message_group_uuid, type: S }",
+            "      by-user:\n        partition_key: { name: user_uuid, type: S }\n        sort_key: { name: sk, type: S }\n        \
          projection: keys_only\n        capacity: { read: 2, write: 2 }\n      by-handle:\n        \
          partition_key: { name: user_handle, type: S }",
-    ).replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 6, write: 5 }", 1);
+        )
+        .replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 6, write: 5 }", 1);
     ws.write_spec(&table_spec(&churn));
     let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).json();
-    let ops: Vec<String> = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["op"]["call"]["op"].as_str().unwrap().to_string())
-        .collect();
+    let ops: Vec<String> = plan["steps"].as_array().unwrap().iter().map(|s| s["op"]["call"]["op"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         ops,
         ["delete_index", "wait_active", "update_throughput", "wait_active", "create_index", "wait_active", "create_index", "wait_active"]
@@ -79,7 +74,8 @@ fn adding_two_indexes_and_removing_one_converges_one_change_at_a_time() {
     run.expect(0);
     assert_eq!(emu.count("UpdateTable"), 4, "{}", run.stderr);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
-    let names = emu.py("print(sorted(g['IndexName'] for g in ddb.describe_table(TableName='messages')['Table']['GlobalSecondaryIndexes']))");
+    let names =
+        emu.py("print(sorted(g['IndexName'] for g in ddb.describe_table(TableName='messages')['Table']['GlobalSecondaryIndexes']))");
     assert_eq!(names.trim(), "['by-handle', 'by-user']");
 }
 
@@ -157,10 +153,8 @@ fn another_writer_keeping_the_table_busy_is_waited_out() {
     let ws = base();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     // Someone else changes the table; it stays UPDATING for a moment.
-    emu.py(
-        "import time\ntime.sleep(1.3)\nddb.update_table(TableName='messages', \
-         ProvisionedThroughput={'ReadCapacityUnits': 7, 'WriteCapacityUnits': 7})",
-    );
+    emu.py("import time\ntime.sleep(1.3)\nddb.update_table(TableName='messages', \
+         ProvisionedThroughput={'ReadCapacityUnits': 7, 'WriteCapacityUnits': 7})");
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(0);
     assert!(run.stderr.contains("table messages is busy (ResourceInUseException)"), "{}", run.stderr);
@@ -189,10 +183,8 @@ fn out_of_band_tag_and_protection_changes_are_drift_and_are_reverted() {
     let emu = Emulator::with_aws_rules();
     let ws = Workspace::new(&table_spec(&format!("{BASE_TABLE}    tags: {{ app: cruddur }}\n")));
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
-    emu.py(
-        "arn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
-         ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])",
-    );
+    emu.py("arn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
+         ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])");
     let run = emu.cli(ws.path(), &["drift", "--output", "json"]);
     run.expect(2);
     let diffs = &run.json()["changes"][0]["diffs"];

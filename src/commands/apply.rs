@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{bail, Result};
 
-use super::{Global, ask, use_color};
+use super::{ask, use_color, Global};
 use crate::plan::{Action, Plan};
 use crate::spec::Desired;
 use crate::{apply, aws, log, render};

@@ -5,9 +5,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{bail, Result};
 
-use super::{Global, ask, use_color};
+use super::{ask, use_color, Global};
 use crate::{apply, aws, engine, log, render};
 
 pub struct Options {

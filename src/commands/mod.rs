@@ -58,12 +58,7 @@ impl Global {
     /// Connects (read-only clients unless `access` says otherwise) and reads live AWS.
     pub async fn observe(&self, desired: &Desired, access: aws::Access) -> Result<(AwsContext, Live)> {
         let ctx = aws::connect(desired, &self.connect_options(), access).await;
-        log::debug(&format!(
-            "env {} in {} via {}",
-            desired.env,
-            ctx.region,
-            ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")
-        ));
+        log::debug(&format!("env {} in {} via {}", desired.env, ctx.region, ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")));
         let live = engine::observe(&ctx, desired).await.context("reading live AWS")?;
         Ok((ctx, live))
     }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::{Global, use_color};
+use super::{use_color, Global};
 use crate::{aws, log, render};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

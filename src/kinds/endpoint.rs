@@ -4,18 +4,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 use aws_sdk_ec2::types as ec2;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-use crate::aws::{AwsContext, aws_error};
+use crate::aws::{aws_error, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::policy;
 use crate::spec::{Desired, Resources, RouteTables, VpcEndpointSpec};
 
-use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, wait};
+use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "vpc_endpoint";
 /// The tag that names which endpoint of the spec an endpoint is.
@@ -48,7 +48,9 @@ impl Kind for Endpoints {
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.vpc_endpoints;
-            super::boxed(super::read_each(KIND, r, |name, spec| async move { observe(ctx, spec, &endpoint_tags(desired, name)).await }).await)
+            super::boxed(
+                super::read_each(KIND, r, |name, spec| async move { observe(ctx, spec, &endpoint_tags(desired, name)).await }).await,
+            )
         })
     }
 
@@ -128,12 +130,30 @@ pub enum EndpointOp {
         tags: BTreeMap<String, String>,
         client_token: String,
     },
-    WaitAvailable { name: String, vpc_id: String, service_name: String, tags: BTreeMap<String, String> },
-    ModifyRouteTables { id: String, add: BTreeSet<String>, remove: BTreeSet<String> },
+    WaitAvailable {
+        name: String,
+        vpc_id: String,
+        service_name: String,
+        tags: BTreeMap<String, String>,
+    },
+    ModifyRouteTables {
+        id: String,
+        add: BTreeSet<String>,
+        remove: BTreeSet<String>,
+    },
     /// The spec's policy, or AWS's full-access default written out (the same as ResetPolicy).
-    ModifyPolicy { id: String, policy: Value },
-    Tag { id: String, set: BTreeMap<String, String>, remove: Vec<String> },
-    Delete { id: String },
+    ModifyPolicy {
+        id: String,
+        policy: Value,
+    },
+    Tag {
+        id: String,
+        set: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,13 +245,7 @@ async fn endpoints(
                     Some(p) => policy::decode(p).map_err(|err| anyhow::anyhow!("endpoint {id}: policy: {err}"))?,
                     None => default_policy(),
                 };
-                mine = Some(LiveEndpoint {
-                    id,
-                    state,
-                    route_tables: e.route_table_ids().iter().cloned().collect(),
-                    policy,
-                    tags,
-                });
+                mine = Some(LiveEndpoint { id, state, route_tables: e.route_table_ids().iter().cloned().collect(), policy, tags });
             } else {
                 foreign.push(id);
             }
@@ -347,9 +361,14 @@ pub fn diff(
             d = d.broadens(widen.join("; "));
         }
         diffs.push(d);
-        steps.push(step(&address, format!("update the policy of endpoint {}", ep.id), EndpointOp::ModifyPolicy { id: ep.id.clone(), policy: want_policy.clone() }));
+        steps.push(step(
+            &address,
+            format!("update the policy of endpoint {}", ep.id),
+            EndpointOp::ModifyPolicy { id: ep.id.clone(), policy: want_policy.clone() },
+        ));
     }
-    let set: BTreeMap<String, String> = tags.iter().filter(|(k, v)| ep.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let set: BTreeMap<String, String> =
+        tags.iter().filter(|(k, v)| ep.tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if !set.is_empty() {
         for (k, v) in &set {
             diffs.push(FieldDiff::new(format!("tags.{k}"), ep.tags.get(k), v));
@@ -387,10 +406,7 @@ pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
                 .set_policy_document(policy.as_ref().map(|p| p.to_string()))
                 .client_token(client_token)
                 .tag_specifications(
-                    ec2::TagSpecification::builder()
-                        .resource_type(ec2::ResourceType::VpcEndpoint)
-                        .set_tags(Some(ec2_tags(tags)))
-                        .build(),
+                    ec2::TagSpecification::builder().resource_type(ec2::ResourceType::VpcEndpoint).set_tags(Some(ec2_tags(tags))).build(),
                 )
                 .send()
                 .await

@@ -6,17 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types as lam;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{AwsContext, aws_error, code};
+use crate::aws::{aws_error, code, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::spec::{Desired, FunctionSpec, Resources};
 
-use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, endpoint, wait};
+use super::{endpoint, wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "lambda_function";
 
@@ -185,11 +185,7 @@ impl Serialize for FunctionConfig {
             role_arn: &self.role_arn,
             memory_mb: self.memory_mb,
             timeout_s: self.timeout_s,
-            environment: self
-                .environment
-                .iter()
-                .map(|(k, v)| (k.as_str(), if self.is_sensitive(k) { MASK } else { v.as_str() }))
-                .collect(),
+            environment: self.environment.iter().map(|(k, v)| (k.as_str(), if self.is_sensitive(k) { MASK } else { v.as_str() })).collect(),
             late_environment: &self.late_environment,
             sensitive: &self.sensitive,
             subnets: &self.subnets,
@@ -349,7 +345,8 @@ fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &m
     }
     let empty = BTreeMap::new();
     let live_env = b.map(|c| &c.environment).unwrap_or(&empty);
-    let hide = |k: &str, v: Option<&String>| -> Option<String> { v.map(|v| if after.is_sensitive(k) { MASK.to_string() } else { v.clone() }) };
+    let hide =
+        |k: &str, v: Option<&String>| -> Option<String> { v.map(|v| if after.is_sensitive(k) { MASK.to_string() } else { v.clone() }) };
     for (k, val) in after.environment.iter().chain(after.late_environment.iter()) {
         if live_env.get(k) != Some(val) {
             let d = FieldDiff::new(format!("environment.{k}"), hide(k, live_env.get(k)), hide(k, Some(val)));
@@ -392,17 +389,32 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
     let before = diffs.len();
     config_diffs(Some(&f.config), &want.config, &mut diffs);
     if diffs.len() > before || !want.config.late_environment.is_empty() {
-        steps.push(step(&address, format!("update the configuration of function {name}"), FunctionOp::UpdateConfig { name: name.into(), config: want.config.clone() }));
-        steps.push(step(&address, format!("wait until the update of function {name} is Successful"), FunctionOp::WaitReady { name: name.into() }));
+        steps.push(step(
+            &address,
+            format!("update the configuration of function {name}"),
+            FunctionOp::UpdateConfig { name: name.into(), config: want.config.clone() },
+        ));
+        steps.push(step(
+            &address,
+            format!("wait until the update of function {name} is Successful"),
+            FunctionOp::WaitReady { name: name.into() },
+        ));
     }
     if f.code_sha256 != want.code_sha256 {
-        diffs.push(FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256).note(format!("the code in {} differs from the deployed code", want.source.display())));
+        diffs.push(
+            FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256)
+                .note(format!("the code in {} differs from the deployed code", want.source.display())),
+        );
         steps.push(step(
             &address,
             format!("deploy the code of function {name}"),
             FunctionOp::UpdateCode { name: name.into(), source: want.source.clone(), code_sha256: want.code_sha256.clone() },
         ));
-        steps.push(step(&address, format!("wait until the code update of function {name} is Successful"), FunctionOp::WaitReady { name: name.into() }));
+        steps.push(step(
+            &address,
+            format!("wait until the code update of function {name} is Successful"),
+            FunctionOp::WaitReady { name: name.into() },
+        ));
     }
     let (tag_diffs, set, remove) = crate::plan::tag_delta(&want.tags, &f.tags);
     diffs.extend(tag_diffs);
@@ -479,7 +491,12 @@ fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -
 
 /// Bounded retries of one Lambda write under rules 8 and 10. `attempt` makes the call
 /// (fetching a fresh RevisionId where it passes one) and says how a failure should be retried.
-async fn retrying<F, Fut>(ctx: &AwsContext, name: &str, check: Option<(Option<&FunctionConfig>, Option<&str>)>, mut attempt: F) -> Result<()>
+async fn retrying<F, Fut>(
+    ctx: &AwsContext,
+    name: &str,
+    check: Option<(Option<&FunctionConfig>, Option<&str>)>,
+    mut attempt: F,
+) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<(), (Retry, anyhow::Error)>>,
@@ -518,7 +535,11 @@ where
     }
 }
 
-fn fail<E>(op: &'static str, name: &str, e: aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>) -> (Retry, anyhow::Error)
+fn fail<E>(
+    op: &'static str,
+    name: &str,
+    e: aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> (Retry, anyhow::Error)
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

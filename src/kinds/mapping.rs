@@ -9,11 +9,11 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{AwsContext, aws_error};
+use crate::aws::{aws_error, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::spec::{Desired, FunctionSpec, Resources, StartingPosition, TriggerSpec};
 
-use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, function, table, wait};
+use super::{function, table, wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "lambda_event_source_mapping";
 
@@ -65,7 +65,11 @@ impl Kind for Mappings {
         Box::pin(async move {
             let r = &desired.resources.functions;
             let read = super::read_each(KIND, r, |name, spec| async move {
-                if spec.triggers.is_empty() { Ok(Vec::new()) } else { observe_function(ctx, name).await }
+                if spec.triggers.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    observe_function(ctx, name).await
+                }
             });
             super::boxed(read.await)
         })
@@ -103,7 +107,13 @@ impl Kind for Mappings {
                 let steps: Vec<Step> = mappings
                     .iter()
                     .filter(|m| !m.dying() && m.source_arn.contains(&prefix))
-                    .map(|m| step(&address, format!("delete the mapping {} of {name}", m.uuid), MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() }))
+                    .map(|m| {
+                        step(
+                            &address,
+                            format!("delete the mapping {} of {name}", m.uuid),
+                            MappingOp::Delete { function: name.clone(), uuid: m.uuid.clone() },
+                        )
+                    })
                     .collect();
                 let left = (!steps.is_empty() && !mine).then(|| "its function is not this stack's: left alone".to_string());
                 out.push(super::destroy_change(address, if mine { steps } else { vec![] }, left));
@@ -175,9 +185,19 @@ pub enum MappingOp {
         source_arn: Option<String>,
         settings: MappingSettings,
     },
-    Update { function: String, uuid: String, settings: MappingSettings },
-    Delete { function: String, uuid: String },
-    WaitSettled { function: String, uuid_or_table: String },
+    Update {
+        function: String,
+        uuid: String,
+        settings: MappingSettings,
+    },
+    Delete {
+        function: String,
+        uuid: String,
+    },
+    WaitSettled {
+        function: String,
+        uuid_or_table: String,
+    },
 }
 
 fn position(p: StartingPosition) -> &'static str {
@@ -251,7 +271,13 @@ pub struct TableStream<'a> {
     pub changes: bool,
 }
 
-pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &TableStream, live: &[LiveMapping]) -> (ResourceChange, Vec<Step>) {
+pub fn diff(
+    address: &str,
+    function: &str,
+    trigger: &TriggerSpec,
+    stream: &TableStream,
+    live: &[LiveMapping],
+) -> (ResourceChange, Vec<Step>) {
     let want = MappingSettings::from(trigger);
     let on_table: Vec<&LiveMapping> =
         live.iter().filter(|m| !m.dying() && m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
@@ -264,20 +290,29 @@ pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &Table
     let mut steps = Vec::new();
     let mut change = ResourceChange::new(address, Action::NoOp);
 
-    let recreate_position = current.is_some_and(|c| {
-        c.starting_position.as_deref().is_some_and(|p| p != position(want.starting_position))
-    });
+    let recreate_position = current.is_some_and(|c| c.starting_position.as_deref().is_some_and(|p| p != position(want.starting_position)));
     for m in &stale {
         diffs.push(FieldDiff::new(format!("source.{}", m.uuid), &m.source_arn, None::<String>).note(if stream.changes {
             "the table's stream changes (a new stream ARN): the mapping on the old stream is replaced".to_string()
         } else {
             "a mapping on an older stream of the table, which no longer delivers records".to_string()
         }));
-        steps.push(step(address, format!("delete the mapping {} of {function} on an old stream", m.uuid), MappingOp::Delete { function: function.into(), uuid: m.uuid.clone() }));
+        steps.push(step(
+            address,
+            format!("delete the mapping {} of {function} on an old stream", m.uuid),
+            MappingOp::Delete { function: function.into(), uuid: m.uuid.clone() },
+        ));
     }
     if let Some(c) = current.filter(|_| recreate_position) {
-        diffs.push(FieldDiff::new("starting_position", &c.starting_position, position(want.starting_position)).note("cannot change in place: the mapping is replaced"));
-        steps.push(step(address, format!("delete the mapping {} of {function} (starting position changes)", c.uuid), MappingOp::Delete { function: function.into(), uuid: c.uuid.clone() }));
+        diffs.push(
+            FieldDiff::new("starting_position", &c.starting_position, position(want.starting_position))
+                .note("cannot change in place: the mapping is replaced"),
+        );
+        steps.push(step(
+            address,
+            format!("delete the mapping {} of {function} (starting position changes)", c.uuid),
+            MappingOp::Delete { function: function.into(), uuid: c.uuid.clone() },
+        ));
     }
     match current.filter(|_| !recreate_position) {
         Some(c) => {
@@ -294,8 +329,16 @@ pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &Table
                 change.action = Action::Update;
                 let only_stale = diffs.iter().all(|d| d.path.starts_with("source."));
                 if !only_stale {
-                    steps.push(step(address, format!("update the mapping {} of {function}", c.uuid), MappingOp::Update { function: function.into(), uuid: c.uuid.clone(), settings: want.clone() }));
-                    steps.push(step(address, format!("wait until the mapping of {function} is settled"), MappingOp::WaitSettled { function: function.into(), uuid_or_table: c.uuid.clone() }));
+                    steps.push(step(
+                        address,
+                        format!("update the mapping {} of {function}", c.uuid),
+                        MappingOp::Update { function: function.into(), uuid: c.uuid.clone(), settings: want.clone() },
+                    ));
+                    steps.push(step(
+                        address,
+                        format!("wait until the mapping of {function} is settled"),
+                        MappingOp::WaitSettled { function: function.into(), uuid_or_table: c.uuid.clone() },
+                    ));
                 }
             }
         }
@@ -304,7 +347,9 @@ pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &Table
             diffs.push(FieldDiff::new(
                 "source",
                 None::<String>,
-                source_arn.clone().unwrap_or_else(|| format!("the stream of table {} {}", stream.name, crate::spec::refs::KNOWN_AFTER_APPLY)),
+                source_arn
+                    .clone()
+                    .unwrap_or_else(|| format!("the stream of table {} {}", stream.name, crate::spec::refs::KNOWN_AFTER_APPLY)),
             ));
             diffs.push(FieldDiff::new("batch_size", None::<i64>, want.batch_size));
             diffs.push(FieldDiff::new("starting_position", None::<String>, position(want.starting_position)));
@@ -323,7 +368,11 @@ pub fn diff(address: &str, function: &str, trigger: &TriggerSpec, stream: &Table
                 format!("create the mapping of {function} on the stream of table {}", stream.name),
                 MappingOp::Create { function: function.into(), table: stream.name.into(), source_arn, settings: want.clone() },
             ));
-            steps.push(step(address, format!("wait until the mapping of {function} is settled"), MappingOp::WaitSettled { function: function.into(), uuid_or_table: stream.name.into() }));
+            steps.push(step(
+                address,
+                format!("wait until the mapping of {function} is settled"),
+                MappingOp::WaitSettled { function: function.into(), uuid_or_table: stream.name.into() },
+            ));
         }
     }
     if change.action == Action::NoOp && !diffs.is_empty() {
@@ -388,7 +437,8 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             let start = Instant::now();
             let mut delay = Duration::from_secs(1);
             loop {
-                let types = if settings.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
+                let types =
+                    if settings.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
                 let r = ctx
                     .lambda
                     .create_event_source_mapping()
@@ -403,7 +453,9 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                 match r {
                     Ok(_) => return Ok(()),
                     Err(e) if e.code() == Some("ResourceConflictException") => {
-                        let m = find(ctx, function, &source).await?.with_context(|| format!("Lambda says a mapping of {function} exists, but none is listed"))?;
+                        let m = find(ctx, function, &source)
+                            .await?
+                            .with_context(|| format!("Lambda says a mapping of {function} exists, but none is listed"))?;
                         return update(ctx, &m.uuid, settings).await;
                     }
                     // The role's stream permissions may not have propagated yet (rule 8).
@@ -502,9 +554,7 @@ mod tests {
         let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1")]);
         assert_eq!(c.action, Action::Replace);
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
-        let Some(MappingOp::Create { source_arn, .. }) = steps[1].op.get::<MappingOp>().cloned() else {
-            panic!()
-        };
+        let Some(MappingOp::Create { source_arn, .. }) = steps[1].op.get::<MappingOp>().cloned() else { panic!() };
         assert_eq!(source_arn.as_deref(), Some(cur.as_str()));
         // With the current one present too, only the stale one goes.
         let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1"), live("u2", "2")]);

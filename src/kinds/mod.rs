@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use futures::future::BoxFuture;
-use futures::{StreamExt, stream};
+use futures::{stream, StreamExt};
 use serde::Serialize;
 
 use crate::aws::AwsContext;

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
-use futures::future::{BoxFuture, try_join_all};
+use futures::future::{try_join_all, BoxFuture};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{json, Value};
 
-use crate::aws::{AwsContext, aws_error, code};
+use crate::aws::{aws_error, code, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::policy;
 use crate::spec::refs::RefContext;
@@ -135,16 +135,46 @@ pub struct InlinePolicy {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum RoleOp {
-    CreateRole { name: String, trust: Value, description: Option<String>, tags: BTreeMap<String, String> },
-    UpdateTrust { name: String, trust: Value },
-    UpdateDescription { name: String, description: String },
-    PutPolicy { name: String, policy: String, document: InlinePolicy },
-    DeletePolicy { name: String, policy: String },
-    Attach { name: String, arn: String },
-    Detach { name: String, arn: String },
-    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+    CreateRole {
+        name: String,
+        trust: Value,
+        description: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateTrust {
+        name: String,
+        trust: Value,
+    },
+    UpdateDescription {
+        name: String,
+        description: String,
+    },
+    PutPolicy {
+        name: String,
+        policy: String,
+        document: InlinePolicy,
+    },
+    DeletePolicy {
+        name: String,
+        policy: String,
+    },
+    Attach {
+        name: String,
+        arn: String,
+    },
+    Detach {
+        name: String,
+        arn: String,
+    },
+    Tag {
+        name: String,
+        set: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
     /// Detaches and deletes its policies, then the role (destroy).
-    DeleteRole { name: String },
+    DeleteRole {
+        name: String,
+    },
 }
 
 /// The trust policy that lets the listed services assume the role.
@@ -252,7 +282,11 @@ fn step(address: &str, description: String, op: RoleOp) -> Step {
 fn policy_diff(path: String, before: Option<&Value>, after: &Value) -> FieldDiff {
     let widen = policy::broadening(before, after);
     let d = FieldDiff::new(path, before.map(policy::normalize), policy::normalize(after));
-    if widen.is_empty() { d } else { d.broadens(widen.join("; ")) }
+    if widen.is_empty() {
+        d
+    } else {
+        d.broadens(widen.join("; "))
+    }
 }
 
 pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (ResourceChange, Vec<Step>) {
@@ -279,7 +313,12 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
         steps.push(step(
             &address,
             format!("create role {name}"),
-            RoleOp::CreateRole { name: name.into(), trust: want.trust.clone(), description: want.description.clone(), tags: want.tags.clone() },
+            RoleOp::CreateRole {
+                name: name.into(),
+                trust: want.trust.clone(),
+                description: want.description.clone(),
+                tags: want.tags.clone(),
+            },
         ));
         for (k, v) in &want.tags {
             diffs.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
@@ -287,12 +326,20 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
     } else {
         if !policy::equivalent(&live_ref.trust, &want.trust) {
             diffs.push(policy_diff("trust".into(), Some(&live_ref.trust), &want.trust));
-            steps.push(step(&address, format!("update the trust policy of role {name}"), RoleOp::UpdateTrust { name: name.into(), trust: want.trust.clone() }));
+            steps.push(step(
+                &address,
+                format!("update the trust policy of role {name}"),
+                RoleOp::UpdateTrust { name: name.into(), trust: want.trust.clone() },
+            ));
         }
         if let Some(d) = &want.description {
             if live_ref.description.as_ref() != Some(d) {
                 diffs.push(FieldDiff::new("description", &live_ref.description, d));
-                steps.push(step(&address, format!("update the description of role {name}"), RoleOp::UpdateDescription { name: name.into(), description: d.clone() }));
+                steps.push(step(
+                    &address,
+                    format!("update the description of role {name}"),
+                    RoleOp::UpdateDescription { name: name.into(), description: d.clone() },
+                ));
             }
         }
     }
@@ -313,7 +360,11 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
     for (p, doc) in &live_ref.inline {
         if !want.inline.contains_key(p) {
             diffs.push(FieldDiff::new(format!("inline_policies.{p}"), policy::normalize(doc), None::<String>));
-            steps.push(step(&address, format!("delete inline policy {p} from role {name}"), RoleOp::DeletePolicy { name: name.into(), policy: p.clone() }));
+            steps.push(step(
+                &address,
+                format!("delete inline policy {p} from role {name}"),
+                RoleOp::DeletePolicy { name: name.into(), policy: p.clone() },
+            ));
         }
     }
 
@@ -406,13 +457,11 @@ pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
                 .map_err(|e| aws_error("IAM", "PutRolePolicy", &format!("{name}/{policy}"), e))?;
             Ok(())
         }
-        RoleOp::DeletePolicy { name, policy } => {
-            match ctx.iam.delete_role_policy().role_name(name).policy_name(policy).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
-                Err(e) => Err(aws_error("IAM", "DeleteRolePolicy", &format!("{name}/{policy}"), e).into()),
-            }
-        }
+        RoleOp::DeletePolicy { name, policy } => match ctx.iam.delete_role_policy().role_name(name).policy_name(policy).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("NoSuchEntity") => Ok(()),
+            Err(e) => Err(aws_error("IAM", "DeleteRolePolicy", &format!("{name}/{policy}"), e).into()),
+        },
         RoleOp::Attach { name, arn } => {
             ctx.iam
                 .attach_role_policy()

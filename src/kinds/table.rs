@@ -3,16 +3,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{bail, Context, Result};
 use aws_sdk_dynamodb::types as ddb;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::aws::{AwsContext, aws_error, code};
+use crate::aws::{aws_error, code, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, StreamView, TableSpec};
 
-use super::{Declared, Kind, LiveData, Op, PlanContext, Planned, wait};
+use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "dynamodb_table";
 
@@ -78,11 +78,9 @@ impl Kind for Tables {
             let address = format!("{KIND}.{name}");
             out.push(match cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref) {
                 None => super::destroy_change(address, vec![], None),
-                Some(t) if t.deletion_protection => super::destroy_change(
-                    address,
-                    vec![],
-                    Some("deletion protection is on: a protected table is never deleted".into()),
-                ),
+                Some(t) if t.deletion_protection => {
+                    super::destroy_change(address, vec![], Some("deletion protection is on: a protected table is never deleted".into()))
+                }
                 Some(t) if !super::ours(&t.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
                 Some(_) => {
                     let steps = vec![
@@ -137,13 +135,29 @@ pub struct LiveIndex {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TableOp {
-    CreateTable { name: String, spec: TableSpec, tags: BTreeMap<String, String> },
+    CreateTable {
+        name: String,
+        spec: TableSpec,
+        tags: BTreeMap<String, String>,
+    },
     /// Only ever planned for a replacement the user allowed by name.
-    DeleteTable { name: String },
-    WaitActive { name: String },
-    WaitDeleted { name: String },
-    SetDeletionProtection { name: String, enabled: bool },
-    DeleteIndex { name: String, index: String },
+    DeleteTable {
+        name: String,
+    },
+    WaitActive {
+        name: String,
+    },
+    WaitDeleted {
+        name: String,
+    },
+    SetDeletionProtection {
+        name: String,
+        enabled: bool,
+    },
+    DeleteIndex {
+        name: String,
+        index: String,
+    },
     /// Billing-mode switch and/or throughput deltas (only what differs).
     UpdateThroughput {
         name: String,
@@ -154,8 +168,13 @@ pub enum TableOp {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         indexes: BTreeMap<String, Capacity>,
     },
-    DisableStream { name: String },
-    EnableStream { name: String, view: StreamView },
+    DisableStream {
+        name: String,
+    },
+    EnableStream {
+        name: String,
+        view: StreamView,
+    },
     CreateIndex {
         name: String,
         index: String,
@@ -164,7 +183,11 @@ pub enum TableOp {
         /// Every attribute the table and its indexes need after this step.
         attributes: BTreeMap<String, AttrType>,
     },
-    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
+    Tag {
+        name: String,
+        set: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,20 +204,17 @@ fn attr_type(t: &ddb::ScalarAttributeType) -> Result<AttrType> {
 
 fn keys(schema: &[ddb::KeySchemaElement], types: &BTreeMap<String, AttrType>) -> Result<(KeySpec, Option<KeySpec>)> {
     let find = |kt: ddb::KeyType| -> Option<KeySpec> {
-        schema.iter().find(|k| k.key_type == kt).map(|k| KeySpec {
-            name: k.attribute_name.clone(),
-            ty: types.get(&k.attribute_name).copied().unwrap_or(AttrType::S),
-        })
+        schema
+            .iter()
+            .find(|k| k.key_type == kt)
+            .map(|k| KeySpec { name: k.attribute_name.clone(), ty: types.get(&k.attribute_name).copied().unwrap_or(AttrType::S) })
     };
     let pk = find(ddb::KeyType::Hash).context("key schema without a HASH key")?;
     Ok((pk, find(ddb::KeyType::Range)))
 }
 
 fn capacity(p: Option<&ddb::ProvisionedThroughputDescription>) -> Capacity {
-    Capacity {
-        read: p.and_then(|p| p.read_capacity_units).unwrap_or(0),
-        write: p.and_then(|p| p.write_capacity_units).unwrap_or(0),
-    }
+    Capacity { read: p.and_then(|p| p.read_capacity_units).unwrap_or(0), write: p.and_then(|p| p.write_capacity_units).unwrap_or(0) }
 }
 
 fn projection(p: Option<&ddb::Projection>) -> Projection {
@@ -376,11 +396,7 @@ fn index_value(g: &GsiSpec) -> serde_json::Value {
 /// The steps that create a table as the spec says.
 fn create_steps(address: &str, name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>) -> Vec<Step> {
     vec![
-        step(
-            address,
-            format!("create table {name}"),
-            TableOp::CreateTable { name: name.into(), spec: spec.clone(), tags: tags.clone() },
-        ),
+        step(address, format!("create table {name}"), TableOp::CreateTable { name: name.into(), spec: spec.clone(), tags: tags.clone() }),
         wait_step(address, name),
     ]
 }
@@ -415,8 +431,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
     let mut key_diffs = Vec::new();
     if spec.partition_key != live.partition_key {
         key_diffs.push(
-            FieldDiff::new("partition_key", live.partition_key.to_string(), spec.partition_key.to_string())
-                .note("forces replacement"),
+            FieldDiff::new("partition_key", live.partition_key.to_string(), spec.partition_key.to_string()).note("forces replacement"),
         );
     }
     if spec.sort_key != live.sort_key {
@@ -465,18 +480,28 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         match spec.global_secondary_indexes.get(iname) {
             None => {
                 diffs.push(FieldDiff::new(&path, serde_json::to_value(li).unwrap_or_default(), None::<String>));
-                steps.push(step(&address, format!("delete index {iname} of table {name}"), TableOp::DeleteIndex { name: name.into(), index: iname.clone() }));
+                steps.push(step(
+                    &address,
+                    format!("delete index {iname} of table {name}"),
+                    TableOp::DeleteIndex { name: name.into(), index: iname.clone() },
+                ));
                 steps.push(wait_step(&address, name));
             }
             Some(want) => {
                 if let Some(why) = index_rebuild_reason(want, li) {
-                    let before = serde_json::json!({"partition_key": li.partition_key, "sort_key": li.sort_key, "projection": li.projection});
-                    let after = serde_json::json!({"partition_key": want.partition_key, "sort_key": want.sort_key, "projection": want.projection});
+                    let before =
+                        serde_json::json!({"partition_key": li.partition_key, "sort_key": li.sort_key, "projection": li.projection});
+                    let after =
+                        serde_json::json!({"partition_key": want.partition_key, "sort_key": want.sort_key, "projection": want.projection});
                     diffs.push(FieldDiff::new(&path, before, after).note(format!(
                         "index is rebuilt because {why}: deleted, then created again; queries on it fail until it is ACTIVE"
                     )));
                     rebuilt.insert(iname.clone());
-                    steps.push(step(&address, format!("delete index {iname} of table {name} (to rebuild it)"), TableOp::DeleteIndex { name: name.into(), index: iname.clone() }));
+                    steps.push(step(
+                        &address,
+                        format!("delete index {iname} of table {name} (to rebuild it)"),
+                        TableOp::DeleteIndex { name: name.into(), index: iname.clone() },
+                    ));
                     steps.push(wait_step(&address, name));
                 }
             }
@@ -490,9 +515,10 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
     let mut table_cap = None;
     let mut index_caps = BTreeMap::new();
     if spec.billing != live.billing {
-        diffs.push(FieldDiff::new("billing", live.billing, spec.billing).note(
-            "AWS allows a billing-mode switch only a limited number of times per day",
-        ));
+        diffs.push(
+            FieldDiff::new("billing", live.billing, spec.billing)
+                .note("AWS allows a billing-mode switch only a limited number of times per day"),
+        );
         billing_change = Some(spec.billing);
     }
     if spec.billing == Billing::Provisioned {
@@ -551,7 +577,10 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         if spec.stream != StreamView::Off {
             steps.push(step(
                 &address,
-                format!("enable the stream of table {name} ({})", serde_json::to_value(spec.stream).unwrap_or_default().as_str().unwrap_or("")),
+                format!(
+                    "enable the stream of table {name} ({})",
+                    serde_json::to_value(spec.stream).unwrap_or_default().as_str().unwrap_or("")
+                ),
                 TableOp::EnableStream { name: name.into(), view: spec.stream },
             ));
             steps.push(wait_step(&address, name));
@@ -629,10 +658,9 @@ fn ddb_projection(p: &Projection) -> ddb::Projection {
     match p {
         Projection::All => ddb::Projection::builder().projection_type(ddb::ProjectionType::All).build(),
         Projection::KeysOnly => ddb::Projection::builder().projection_type(ddb::ProjectionType::KeysOnly).build(),
-        Projection::Include(a) => ddb::Projection::builder()
-            .projection_type(ddb::ProjectionType::Include)
-            .set_non_key_attributes(Some(a.clone()))
-            .build(),
+        Projection::Include(a) => {
+            ddb::Projection::builder().projection_type(ddb::ProjectionType::Include).set_non_key_attributes(Some(a.clone())).build()
+        }
     }
 }
 
@@ -654,13 +682,17 @@ const BUSY_RETRIES: u32 = 20;
 /// How AWS says that an update is already in effect: the SDK retried a call whose first
 /// answer was lost, and the first one took. The convergence check re-reads it anyway.
 const ALREADY_DONE: &[&str] = &[
-    "will not change",                  // throughput equal to the current value
-    "which already exists",             // index create
-    "already has an enabled stream",    // stream enable (the view is checked after apply)
-    "already disabled",                 // stream disable
+    "will not change",               // throughput equal to the current value
+    "which already exists",          // index create
+    "already has an enabled stream", // stream enable (the view is checked after apply)
+    "already disabled",              // stream disable
 ];
 
-async fn update_table(ctx: &AwsContext, name: &str, build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>) -> Result<()> {
+async fn update_table(
+    ctx: &AwsContext,
+    name: &str,
+    build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>,
+) -> Result<()> {
     use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
     let mut attempt = 0;
     loop {
@@ -672,7 +704,10 @@ async fn update_table(ctx: &AwsContext, name: &str, build: impl Fn() -> Result<a
             }
             Err(e) if busy(code(&e)) && attempt < BUSY_RETRIES => {
                 attempt += 1;
-                crate::log::info(&format!("  table {name} is busy ({}); waiting for it to be ACTIVE, then trying again", code(&e).unwrap_or("")));
+                crate::log::info(&format!(
+                    "  table {name} is busy ({}); waiting for it to be ACTIVE, then trying again",
+                    code(&e).unwrap_or("")
+                ));
                 wait_table(ctx, name, false).await?;
             }
             Err(e) => return Err(aws_error("DynamoDB", "UpdateTable", name, e).into()),
@@ -686,7 +721,11 @@ pub async fn wait_table(ctx: &AwsContext, name: &str, deleted: bool) -> Result<(
     wait::until(&what, Duration::from_secs(3600), || async {
         match ctx.dynamodb.describe_table().table_name(name).send().await {
             Err(e) if code(&e) == Some("ResourceNotFoundException") => {
-                if deleted { Ok(wait::Poll::Done) } else { Ok(wait::Poll::Pending(format!("table {name} not found yet"))) }
+                if deleted {
+                    Ok(wait::Poll::Done)
+                } else {
+                    Ok(wait::Poll::Pending(format!("table {name} not found yet")))
+                }
             }
             Err(e) => Err(aws_error("DynamoDB", "DescribeTable", name, e).into()),
             Ok(out) => {
@@ -699,7 +738,9 @@ pub async fn wait_table(ctx: &AwsContext, name: &str, deleted: bool) -> Result<(
                     .global_secondary_indexes()
                     .iter()
                     .filter(|g| g.index_status.as_ref().is_some_and(|s| *s != ddb::IndexStatus::Active))
-                    .map(|g| format!("index {} {}", g.index_name().unwrap_or("?"), g.index_status.as_ref().map(|s| s.as_str()).unwrap_or("")))
+                    .map(|g| {
+                        format!("index {} {}", g.index_name().unwrap_or("?"), g.index_status.as_ref().map(|s| s.as_str()).unwrap_or(""))
+                    })
                     .collect();
                 if status == "ACTIVE" && busy.is_empty() {
                     Ok(wait::Poll::Done)
@@ -815,18 +856,22 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
         }
         TableOp::DisableStream { name } => {
             update_table(ctx, name, || {
-                Ok(ctx.dynamodb.update_table().table_name(name).stream_specification(
-                    ddb::StreamSpecification::builder().stream_enabled(false).build()?,
-                ))
+                Ok(ctx
+                    .dynamodb
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(ddb::StreamSpecification::builder().stream_enabled(false).build()?))
             })
             .await
         }
         TableOp::EnableStream { name, view } => {
             let v = view_type(*view).context("enable a stream with view type off")?;
             update_table(ctx, name, || {
-                Ok(ctx.dynamodb.update_table().table_name(name).stream_specification(
-                    ddb::StreamSpecification::builder().stream_enabled(true).stream_view_type(v.clone()).build()?,
-                ))
+                Ok(ctx
+                    .dynamodb
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(ddb::StreamSpecification::builder().stream_enabled(true).stream_view_type(v.clone()).build()?))
             })
             .await
         }
@@ -924,13 +969,16 @@ mod tests {
                 .global_secondary_indexes
                 .iter()
                 .map(|(n, g)| {
-                    (n.clone(), LiveIndex {
-                        partition_key: g.partition_key.clone(),
-                        sort_key: g.sort_key.clone(),
-                        projection: g.projection.clone(),
-                        capacity: g.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
-                        status: "ACTIVE".into(),
-                    })
+                    (
+                        n.clone(),
+                        LiveIndex {
+                            partition_key: g.partition_key.clone(),
+                            sort_key: g.sort_key.clone(),
+                            projection: g.projection.clone(),
+                            capacity: g.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
+                            status: "ACTIVE".into(),
+                        },
+                    )
                 })
                 .collect(),
             stream: s.stream,
@@ -1017,8 +1065,14 @@ mod tests {
         assert_eq!(
             shape(&steps),
             [
-                "delete_index old", "wait_active", "update_throughput", "wait_active",
-                "create_index new-a", "wait_active", "create_index new-b", "wait_active"
+                "delete_index old",
+                "wait_active",
+                "update_throughput",
+                "wait_active",
+                "create_index new-a",
+                "wait_active",
+                "create_index new-b",
+                "wait_active"
             ]
         );
         // Each create sends every attribute the table needs by then (the first index's keys too).

@@ -85,11 +85,7 @@ impl MarkedEventReceiver for Builder {
                     // The root node.
                     self.map.entry(Vec::new()).or_insert(Self::pos(mark));
                 }
-                let frame = if matches!(ev, Event::MappingStart(..)) {
-                    Frame::Map { key: None }
-                } else {
-                    Frame::Seq { index: 0 }
-                };
+                let frame = if matches!(ev, Event::MappingStart(..)) { Frame::Map { key: None } } else { Frame::Seq { index: 0 } };
                 self.stack.push(frame);
             }
             Event::MappingEnd | Event::SequenceEnd => {

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::*;
 
-const POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:PutItem"],"Resource":"${tables.tt1.arn}"}]}"#;
+const POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["dynamodb:PutItem"],"Resource":"${tables.tt1.arn}"}]}"#;
 
 const BASE: &str = "\
 version: 1
@@ -134,13 +135,27 @@ fn yaml_syntax_error_names_line_and_column() {
 #[test]
 fn unknown_field_is_an_error_at_the_field() {
     let f = Fixture::new();
-    f.expect(&edit("    stream: new_image\n", "    stream: new_image\n    streem: x\n"), "local", 26, 5, "tables.tt1.streem", "unknown field `streem`");
+    f.expect(
+        &edit("    stream: new_image\n", "    stream: new_image\n    streem: x\n"),
+        "local",
+        26,
+        5,
+        "tables.tt1.streem",
+        "unknown field `streem`",
+    );
 }
 
 #[test]
 fn wrong_type_is_an_error() {
     let f = Fixture::new();
-    f.expect(&edit("capacity: { read: 5, write: 5 }\n    global", "capacity: { read: lots, write: 5 }\n    global"), "local", 18, 17, "tables.tt1.capacity.read", "invalid type");
+    f.expect(
+        &edit("capacity: { read: 5, write: 5 }\n    global", "capacity: { read: lots, write: 5 }\n    global"),
+        "local",
+        18,
+        17,
+        "tables.tt1.capacity.read",
+        "invalid type",
+    );
 }
 
 #[test]
@@ -159,11 +174,25 @@ fn unknown_enum_value_is_an_error() {
 fn capacity_rules() {
     let f = Fixture::new();
     // provisioned without capacity
-    f.expect(&edit("    capacity: { read: 5, write: 5 }\n    global", "    global"), "local", 14, 3, "tables.tt1.capacity", "needs `capacity");
+    f.expect(
+        &edit("    capacity: { read: 5, write: 5 }\n    global", "    global"),
+        "local",
+        14,
+        3,
+        "tables.tt1.capacity",
+        "needs `capacity",
+    );
     // on_demand with capacity
     f.expect(&edit("billing: provisioned", "billing: on_demand"), "local", 18, 5, "tables.tt1.capacity", "on_demand");
     // impossible capacity
-    f.expect(&edit("read: 5, write: 5 }\n    global", "read: 0, write: 5 }\n    global"), "local", 18, 17, "tables.tt1.capacity.read", "between 1 and 40000");
+    f.expect(
+        &edit("read: 5, write: 5 }\n    global", "read: 0, write: 5 }\n    global"),
+        "local",
+        18,
+        17,
+        "tables.tt1.capacity.read",
+        "between 1 and 40000",
+    );
 }
 
 #[test]
@@ -176,7 +205,14 @@ fn key_types_must_agree_across_table_and_indexes() {
 #[test]
 fn names_aws_rejects() {
     let f = Fixture::new();
-    f.expect(&edit("  tt1:\n    partition", "  t!:\n    partition").replace("tt1", "t!"), "local", 14, 3, "tables.t!", "a table name must be");
+    f.expect(
+        &edit("  tt1:\n    partition", "  t!:\n    partition").replace("tt1", "t!"),
+        "local",
+        14,
+        3,
+        "tables.t!",
+        "a table name must be",
+    );
     f.expect(&edit("  f1:", "  f 1:").replace("functions.f1", "x"), "local", 33, 3, "functions.f 1", "a function name must be");
 }
 
@@ -203,7 +239,11 @@ fn missing_files_are_named() {
 #[test]
 fn bad_policy_file_is_reported_in_that_file() {
     let f = Fixture::new();
-    std::fs::write(f.dir.path().join("policies/p.json"), "{\n \"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"x\"}]}").unwrap();
+    std::fs::write(
+        f.dir.path().join("policies/p.json"),
+        "{\n \"Version\": \"2012-10-17\",\n \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"x\"}]}",
+    )
+    .unwrap();
     let p = f.problems(BASE, "local");
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].file, f.dir.path().join("policies/p.json"));
@@ -245,7 +285,14 @@ fn invalid_utf8_and_huge_files_are_refused() {
 #[test]
 fn reserved_tags_and_lambda_reserved_env_vars() {
     let f = Fixture::new();
-    f.expect(&edit("    stream: new_image\n", "    stream: new_image\n    tags: { managed-by: me }\n"), "local", 26, 13, "tables.tt1.tags.managed-by", "written by cruddur-infra");
+    f.expect(
+        &edit("    stream: new_image\n", "    stream: new_image\n    tags: { managed-by: me }\n"),
+        "local",
+        26,
+        13,
+        "tables.tt1.tags.managed-by",
+        "written by cruddur-infra",
+    );
     f.expect(&edit("      TABLE_NAME:", "      AWS_REGION:"), "local", 39, 7, "functions.f1.environment.AWS_REGION", "reserved by Lambda");
 }
 

@@ -12,17 +12,44 @@ use crate::policy;
 pub const RESERVED_TAGS: &[&str] = &["managed-by", "cruddur-infra:stack", "cruddur-infra:env"];
 
 pub const RUNTIMES: &[&str] = &[
-    "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "nodejs18.x", "nodejs20.x",
-    "nodejs22.x", "java11", "java17", "java21", "dotnet8", "ruby3.2", "ruby3.3", "provided.al2", "provided.al2023",
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "java11",
+    "java17",
+    "java21",
+    "dotnet8",
+    "ruby3.2",
+    "ruby3.3",
+    "provided.al2",
+    "provided.al2023",
 ];
 
 /// Environment variable names that Lambda reserves.
 const RESERVED_ENV: &[&str] = &[
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 ];
 
 /// Policy and source files larger than this are refused.
@@ -43,9 +70,7 @@ fn name_ok(name: &str, min: usize, max: usize, extra: &str) -> bool {
 }
 
 fn is_aws_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|h| {
-        (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    })
+    s.strip_prefix(prefix).is_some_and(|h| (8..=17).contains(&h.len()) && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
 }
 
 fn region_ok(r: &str) -> bool {
@@ -247,14 +272,19 @@ impl Checker<'_> {
 
     fn endpoint(&mut self, name: &str, e: &VpcEndpointSpec) {
         if !matches!(e.service.as_str(), "dynamodb" | "s3") {
-            self.err(&["vpc_endpoints", name, "service"], format!("`{}` has no gateway endpoint; gateway endpoints exist for `dynamodb` and `s3`", e.service));
+            self.err(
+                &["vpc_endpoints", name, "service"],
+                format!("`{}` has no gateway endpoint; gateway endpoints exist for `dynamodb` and `s3`", e.service),
+            );
         }
         if e.vpc != "default" && !is_aws_id(&e.vpc, "vpc-") {
             self.err(&["vpc_endpoints", name, "vpc"], format!("`{}` is neither `default` nor a VPC id (vpc-...)", e.vpc));
         }
         match &e.route_tables {
             RouteTables::Word(w) if w == "all" => {}
-            RouteTables::Word(w) => self.err(&["vpc_endpoints", name, "route_tables"], format!("`{w}`: expected `all` or a list of route table ids")),
+            RouteTables::Word(w) => {
+                self.err(&["vpc_endpoints", name, "route_tables"], format!("`{w}`: expected `all` or a list of route table ids"))
+            }
             RouteTables::List(ids) => {
                 if ids.is_empty() {
                     self.err(&["vpc_endpoints", name, "route_tables"], "an empty list: name route tables, or say `all`");
@@ -299,7 +329,10 @@ impl Checker<'_> {
                 && arn.split(':').nth(5).is_some_and(|r| r.starts_with("policy/") && r.len() > 7)
                 && arn.split(':').nth(4).is_some_and(|a| a == "aws" || (a.len() == 12 && a.chars().all(|c| c.is_ascii_digit())));
             if !ok {
-                self.err(&path, format!("`{arn}` is not a managed policy ARN (arn:aws:iam::aws:policy/NAME or arn:aws:iam::ACCOUNT:policy/NAME)"));
+                self.err(
+                    &path,
+                    format!("`{arn}` is not a managed policy ARN (arn:aws:iam::aws:policy/NAME or arn:aws:iam::ACCOUNT:policy/NAME)"),
+                );
             }
             if !seen.insert(arn) {
                 self.err(&path, format!("`{arn}` is listed twice"));
@@ -342,7 +375,14 @@ impl Checker<'_> {
         }
         if !self.res.roles.contains_key(&f.role) && !f.role.starts_with("arn:") {
             let known: Vec<&str> = self.res.roles.keys().map(String::as_str).collect();
-            self.err(&["functions", name, "role"], format!("`{}` is not a role of this spec (roles: {})", f.role, if known.is_empty() { "none".into() } else { known.join(", ") }));
+            self.err(
+                &["functions", name, "role"],
+                format!(
+                    "`{}` is not a role of this spec (roles: {})",
+                    f.role,
+                    if known.is_empty() { "none".into() } else { known.join(", ") }
+                ),
+            );
         }
         if !(128..=10_240).contains(&f.memory_mb) {
             self.err(&["functions", name, "memory_mb"], format!("memory must be between 128 and 10240 MB, not {}", f.memory_mb));
@@ -391,7 +431,10 @@ impl Checker<'_> {
                 self.err(&["functions", name, "triggers", &idx, "table"], format!("table `{}` triggers this function twice", t.table));
             }
             if !(1..=10_000).contains(&t.batch_size) {
-                self.err(&["functions", name, "triggers", &idx, "batch_size"], format!("batch size must be between 1 and 10000, not {}", t.batch_size));
+                self.err(
+                    &["functions", name, "triggers", &idx, "batch_size"],
+                    format!("batch size must be between 1 and 10000, not {}", t.batch_size),
+                );
             }
         }
         self.tags(&["functions", name, "tags"], &f.tags);

@@ -66,12 +66,8 @@ impl Emulator {
             .expect("start the emulator");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port: u16 = line
-            .trim()
-            .strip_prefix("READY port=")
-            .unwrap_or_else(|| panic!("emulator did not start: {line:?}"))
-            .parse()
-            .unwrap();
+        let port: u16 =
+            line.trim().strip_prefix("READY port=").unwrap_or_else(|| panic!("emulator did not start: {line:?}")).parse().unwrap();
         Emulator { child, port, url: format!("http://127.0.0.1:{port}"), _log: log }
     }
 
@@ -118,16 +114,14 @@ impl Emulator {
     /// How many of each kind of resource the stack has (tables, roles, functions, mappings,
     /// endpoints not deleted), as a line.
     pub fn census(&self) -> String {
-        self.py(
-            "tables = len(ddb.list_tables()['TableNames'])\n\
+        self.py("tables = len(ddb.list_tables()['TableNames'])\n\
              roles = len(iam.list_roles()['Roles'])\n\
              fns = len(lam.list_functions()['Functions'])\n\
              esms = len(lam.list_event_source_mappings()['EventSourceMappings'])\n\
              eps = len([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] not in ('deleted', 'deleting')])\n\
-             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps}')",
-        )
-        .trim()
-        .to_string()
+             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps}')")
+            .trim()
+            .to_string()
     }
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
