@@ -47,12 +47,15 @@ pub fn guard_with(plan: &Plan, allowed: &[String], flag: &str) -> Result<(), App
     }
 }
 
+/// One resource's steps, with their places in the plan.
+pub type Group<'a> = (String, Vec<(usize, &'a crate::plan::Step)>);
+
 /// The plan's steps grouped by resource (in plan order), in waves: a resource runs once every
 /// resource it must wait for (a function for its role, a mapping for its function and table,
 /// anything for a stream it names) is done. The resources of one wave run side by side, each
 /// one's own steps in order.
-pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<(String, Vec<(usize, &'a crate::plan::Step)>)>> {
-    let mut groups: Vec<(String, Vec<(usize, &crate::plan::Step)>)> = Vec::new();
+pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<Group<'a>>> {
+    let mut groups: Vec<Group> = Vec::new();
     for (i, s) in plan.steps.iter().enumerate() {
         match groups.iter_mut().find(|(a, _)| *a == s.address) {
             Some((_, v)) => v.push((i, s)),

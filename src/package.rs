@@ -11,8 +11,14 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-/// Larger packages must go through S3, which this tool does not do.
+/// Larger packages must go through S3, which this tool does not do (aws-rules.md rule 31).
 pub const MAX_ZIP_BYTES: usize = 50 * 1024 * 1024;
+/// The most a function may hold unzipped.
+pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
 
 /// A built package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +32,7 @@ fn skipped(name: &str) -> bool {
     name == "__pycache__" || name == ".DS_Store" || name.ends_with(".pyc") || name == ".git"
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool)>) -> Result<()> {
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool, u64)>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -44,7 +50,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool)>) -> R
             let exec = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
             #[cfg(not(unix))]
             let exec = false;
-            out.push((rel, path, exec));
+            out.push((rel, path, exec, meta.len()));
         }
     }
     Ok(())
@@ -60,8 +66,23 @@ pub fn build(dir: &Path) -> Result<Package> {
     if files.is_empty() {
         bail!("{} holds no files to deploy", dir.display());
     }
+    // Refused from the sizes alone, before anything is read: entries are stored, so the zip
+    // is at least as large as the files.
+    let unzipped: u64 = files.iter().map(|f| f.3).sum();
+    if unzipped > MAX_UNZIPPED_BYTES {
+        bail!("{} holds {} of files; a Lambda function may hold at most {} unzipped", dir.display(), mb(unzipped), mb(MAX_UNZIPPED_BYTES));
+    }
+    if unzipped > MAX_ZIP_BYTES as u64 {
+        bail!(
+            "the package of {} would be at least {} (files are stored, not compressed, for byte-stable hashes); \
+             Lambda takes at most {} in a direct upload",
+            dir.display(),
+            mb(unzipped),
+            mb(MAX_ZIP_BYTES as u64)
+        );
+    }
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    for (rel, path, exec) in files {
+    for (rel, path, exec, _) in files {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
             .last_modified_time(DateTime::default())
@@ -73,7 +94,12 @@ pub fn build(dir: &Path) -> Result<Package> {
     }
     let bytes = zip.finish()?.into_inner();
     if bytes.len() > MAX_ZIP_BYTES {
-        bail!("the package of {} is {} bytes; Lambda takes at most {MAX_ZIP_BYTES} directly", dir.display(), bytes.len());
+        bail!(
+            "the package of {} is {}; Lambda takes at most {} in a direct upload",
+            dir.display(),
+            mb(bytes.len() as u64),
+            mb(MAX_ZIP_BYTES as u64)
+        );
     }
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
     Ok(Package { bytes, sha256 })

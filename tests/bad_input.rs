@@ -87,3 +87,17 @@ fn huge_files_are_refused_before_parsing() {
     refused(&emu, &workspace(&ok, &big_policy), "huge policy", "is refused", "p.json");
     let _ = Path::new("");
 }
+
+/// Issue 22 §10: a package over Lambda's direct-upload limits is refused by validate, plan and
+/// apply with its size, before any AWS call (sparse files: nothing is written to disk).
+#[test]
+fn a_lambda_package_over_the_upload_limits_is_refused_with_its_size() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let big = std::fs::File::create(ws.path().join("lambda/cruddur-messaging-stream/model.bin")).unwrap();
+    big.set_len(60 * 1024 * 1024).unwrap();
+    refused(&emu, &ws, "60 MB package", "would be at least 60.0 MB", "functions.cruddur-messaging-stream.source");
+    assert!(emu.calls().is_empty(), "an AWS call was made: {}", emu.calls().len());
+    big.set_len(300 * 1024 * 1024).unwrap();
+    refused(&emu, &ws, "300 MB function", "a Lambda function may hold at most 250.0 MB unzipped", "infra.yaml");
+}

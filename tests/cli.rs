@@ -106,4 +106,25 @@ fn no_color_and_pipes_get_plain_text() {
     let ws = Workspace::shipped();
     let run = emu.cli(ws.path(), &["plan"]);
     assert!(!run.stdout.contains('\u{1b}'), "colour in a pipe");
+    // On a terminal, colour shows, unless NO_COLOR is set: the check can fail.
+    let on_tty = |no_color: Option<&str>| -> String {
+        let mut cmd = std::process::Command::new(repo().join(".venv/bin/python"));
+        cmd.current_dir(ws.path())
+            .arg("-c")
+            .arg("import pty, sys; pty.spawn(sys.argv[1:])")
+            .arg(env!("CARGO_BIN_EXE_cruddur-infra"))
+            .args(["--endpoint-url", &emu.url, "plan"]);
+        isolated(&mut cmd).env_remove("NO_COLOR").env("TERM", "xterm");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_tty(None);
+    assert!(coloured.contains("\u{1b}["), "no colour on a terminal:\n{coloured}");
+    assert!(coloured.contains("will be created"), "{coloured}");
+    let plain = on_tty(Some("1"));
+    assert!(plain.contains("will be created") && !plain.contains('\u{1b}'), "NO_COLOR on a terminal:\n{plain}");
 }

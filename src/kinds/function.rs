@@ -445,7 +445,7 @@ fn vpc_config(c: &FunctionConfig) -> lam::VpcConfig {
 }
 
 /// Builds the package and checks it is the code the plan was made for.
-fn package(source: &PathBuf, planned: &str) -> Result<Blob> {
+fn package(source: &std::path::Path, planned: &str) -> Result<Blob> {
     let p = crate::package::build(source)?;
     if p.sha256 != planned {
         bail!("the code in {} changed since the plan was made; plan again", source.display());

@@ -308,7 +308,7 @@ fn humanize(msg: &str) -> String {
         return "expected `all` or a list of route table ids (rtb-...)".into();
     }
     if msg.starts_with("unknown field") {
-        return msg.replacen("unknown field", "unknown field", 1).replace(", expected", "; expected");
+        return msg.replace(", expected", "; expected");
     }
     if let Some(rest) = msg.strip_prefix("missing field ") {
         return format!("missing required field {rest}");
