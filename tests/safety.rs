@@ -122,9 +122,10 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
     let ws = Workspace::shipped();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     // (No items are written: moto would try to run the mapped Lambda in Docker, which is not here.)
-    // No terminal, no --yes: refused, nothing deleted.
+    // No terminal, no --yes: refused, nothing deleted (the table is consented to, so that the
+    // refusal is for the missing --yes).
     emu.reset_calls();
-    let run = emu.cli(ws.path(), &["destroy"]);
+    let run = emu.cli(ws.path(), &["destroy", "--allow-data-loss", "dynamodb_table.cruddur-messages"]);
     run.expect(1);
     assert!(run.stderr.contains("needs --yes"));
     assert!(emu.writes().is_empty());
@@ -149,4 +150,46 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
     emu.reset_calls();
     emu.cli(ws.path(), &["destroy", "--yes"]).expect(0);
     assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+}
+
+/// Issue 22 §7: a saved plan applies only the values it showed. A sensitive value is masked in
+/// the plan, so its change would be invisible: the file keeps a salted hash instead.
+#[test]
+fn a_saved_plan_refuses_a_sensitive_value_changed_since_and_another_tool_version() {
+    let emu = Emulator::start();
+    let ws = workspace();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace(&format!("DB_PASSWORD: {SECRET}"), "DB_PASSWORD: two"));
+    let file = ws.path().join("p.plan");
+    emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]).expect(0);
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("\"salt\"") && saved.contains("environment.DB_PASSWORD"), "{saved}");
+    assert!(!saved.contains(": \"two\"") && !saved.contains(SECRET), "a sensitive value is in the file");
+    // The spec changes to "three" after the plan was made and reviewed.
+    ws.write_spec(&spec.replace(&format!("DB_PASSWORD: {SECRET}"), "DB_PASSWORD: three"));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("the sensitive value of lambda_function.cruddur-messaging-stream environment.DB_PASSWORD changed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("three"), "{}", run.stderr);
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+    // Back to the planned value: the plan applies exactly.
+    ws.write_spec(&spec.replace(&format!("DB_PASSWORD: {SECRET}"), "DB_PASSWORD: two"));
+    emu.cli(ws.path(), &["apply", file.to_str().unwrap()]).expect(0);
+    let live =
+        emu.py("print(lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['Environment']['Variables']['DB_PASSWORD'])");
+    assert_eq!(live.trim(), "two");
+    // A plan saved by another version of the tool is refused.
+    emu.cli(ws.path(), &["plan", "--out", file.to_str().unwrap()]).expect(0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    std::fs::write(&file, text.replace(&format!("\"tool_version\": \"{version}\""), "\"tool_version\": \"0.0.1-other\"")).unwrap();
+    let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
+    run.expect(1);
+    assert!(run.stderr.contains("saved by cruddur-infra 0.0.1-other"), "{}", run.stderr);
 }
