@@ -76,6 +76,11 @@ pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
     plan
 }
 
+/// Every sensitive value the spec gives its resources, by where it goes.
+pub fn secrets(desired: &Desired) -> BTreeMap<String, String> {
+    REGISTRY.iter().flat_map(|k| k.secrets(desired)).collect()
+}
+
 /// Runs one step, by the kind that planned it.
 pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
     match kind_of(step.op.kind()) {

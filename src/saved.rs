@@ -1,6 +1,9 @@
 //! Saved plans: `plan --out FILE` writes the plan with a fingerprint of every live value it was
 //! computed from; `apply FILE` re-reads AWS and refuses if anything changed since, else runs
-//! exactly that plan. The file holds no credentials, and sensitive values are masked in it.
+//! exactly that plan. The file holds no credentials, and sensitive values are masked in it:
+//! beside the masked plan it keeps a salted SHA-256 of each sensitive value, so that a value
+//! changed since (which the masked plan cannot show) is refused too. A plan saved by another
+//! version of the tool is refused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +28,21 @@ pub struct SavedPlan {
     pub fingerprints: BTreeMap<String, String>,
     /// The plan as it was shown (JSON): apply computes the plan again and refuses if it differs.
     pub plan: serde_json::Value,
+    /// Random, per file: what the hashes of sensitive values are salted with.
+    #[serde(default)]
+    pub salt: String,
+    /// Where each sensitive value goes → SHA-256 of salt, place and value (never the value).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+}
+
+fn salted(salt: &str, place: &str, value: &str) -> String {
+    hash(&(salt, place, value))
+}
+
+/// Hashes of the sensitive values, salted.
+fn secret_hashes(salt: &str, secrets: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    secrets.iter().map(|(k, v)| (k.clone(), salted(salt, k, v))).collect()
 }
 
 pub fn hash<T: Serialize>(v: &T) -> String {
@@ -42,8 +60,13 @@ pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
     out
 }
 
-pub fn write(path: &Path, plan: &Plan, live: &Live) -> Result<()> {
+pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, String>) -> Result<()> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("cannot get random bytes to salt the saved plan: {e}"))?;
+    let salt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let saved = SavedPlan {
+        secrets: secret_hashes(&salt, secrets),
+        salt,
         saved_plan_version: SAVED_PLAN_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         env: plan.env.clone(),
@@ -62,12 +85,20 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
     if saved.saved_plan_version != SAVED_PLAN_VERSION {
         bail!("{} is a saved plan of version {}; this tool reads version {SAVED_PLAN_VERSION}", path.display(), saved.saved_plan_version);
     }
+    let this = env!("CARGO_PKG_VERSION");
+    if saved.tool_version != this {
+        bail!(
+            "{} was saved by cruddur-infra {}; this is cruddur-infra {this}, which may plan differently: run `cruddur-infra plan --out FILE` again",
+            path.display(),
+            saved.tool_version
+        );
+    }
     Ok(saved)
 }
 
 /// What changed since the plan was saved: the live resources whose fingerprint differs, and
 /// whether the plan computed now differs from the saved one (the spec or its files changed).
-pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan) -> Vec<String> {
+pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan, secrets: &BTreeMap<String, String>) -> Vec<String> {
     let current = fingerprints(live);
     let mut out: Vec<String> = current
         .iter()
@@ -75,6 +106,12 @@ pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan) -> Vec<String> {
         .map(|(k, _)| format!("{k} changed in AWS since the plan was made"))
         .collect();
     out.extend(saved.fingerprints.keys().filter(|k| !current.contains_key(*k)).map(|k| format!("{k} is no longer in the spec")));
+    let hashes = secret_hashes(&saved.salt, secrets);
+    for k in hashes.keys().chain(saved.secrets.keys()).collect::<std::collections::BTreeSet<_>>() {
+        if hashes.get(k) != saved.secrets.get(k) {
+            out.push(format!("the sensitive value of {k} changed since the plan was made (its value is not shown)"));
+        }
+    }
     if out.is_empty() && serde_json::to_value(now).ok().as_ref() != Some(&saved.plan) {
         out.push("the spec, a policy file or the Lambda code changed since the plan was made".into());
     }

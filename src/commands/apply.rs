@@ -58,7 +58,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     }
     let plan = g.plan(&desired, &live);
     if let Some(s) = &saved {
-        let stale = crate::saved::staleness(s, &live, &plan);
+        let stale = crate::saved::staleness(s, &live, &plan, &crate::engine::secrets(&desired));
         if !stale.is_empty() {
             bail!(
                 "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",

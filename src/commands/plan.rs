@@ -25,7 +25,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
     let plan = g.plan(&desired, &live);
     if let Some(path) = &o.out {
-        crate::saved::write(path, &plan, &live)?;
+        crate::saved::write(path, &plan, &live, &crate::engine::secrets(&desired))?;
         log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
     }
     match o.output {

@@ -80,6 +80,18 @@ impl Kind for Functions {
         resources.functions.retain(|n, _| keep(&format!("{KIND}.{n}")));
     }
 
+    fn secrets(&self, desired: &Desired) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, f) in &desired.resources.functions {
+            for (k, v) in &f.environment {
+                if looks_secret(k) || f.sensitive.contains(k) {
+                    out.insert(format!("{KIND}.{name} environment.{k}"), v.clone());
+                }
+            }
+        }
+        out
+    }
+
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.functions;

@@ -113,6 +113,13 @@ pub trait Kind: Sync {
         Box::pin(async { Ok(BTreeMap::new()) })
     }
 
+    /// The sensitive values the spec gives this kind's resources (`lambda_function.F
+    /// environment.DB_PASSWORD` → the value as written): saved plans keep a salted hash of each,
+    /// never the value, so that `apply FILE` runs no value nobody saw planned.
+    fn secrets(&self, _desired: &Desired) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+
     /// The pure diff of every declared resource: one change each, with its ordered steps.
     fn diff(&self, cx: &PlanContext) -> Vec<Planned>;
 
