@@ -181,7 +181,56 @@ fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
     assert!(run.contains("--env prod drift --output markdown"));
     assert!(run.contains("GITHUB_STEP_SUMMARY"));
     assert!(run.contains("exit \"$code\""), "the job must fail on drift (exit 2)");
-    assert_eq!(wf["permissions"]["id-token"], "write");
+    // Issue 22 §9: only the prod job may mint an OIDC token, and never for a pull request.
+    assert!(wf["permissions"]["id-token"].is_null(), "id-token must not be granted to every job");
+    assert_eq!(wf["jobs"]["drift"]["permissions"]["id-token"], "write");
+    let cond = wf["jobs"]["drift"]["if"].as_str().unwrap_or("");
+    assert!(cond.contains("github.event_name != 'pull_request'") && cond.contains("refs/heads/main"), "{cond}");
+    for trigger in ["schedule", "workflow_dispatch", "push"] {
+        assert!(on.get(trigger).is_some(), "{trigger}");
+    }
+    assert_eq!(on["push"]["branches"][0], "main");
+    // Pull requests: validate and a plan against the local emulator, with no role.
+    let pr = &wf["jobs"]["pull-request"];
+    assert_eq!(pr["if"], "github.event_name == 'pull_request'");
+    assert!(pr["permissions"].is_null());
+    let pr_text = serde_yaml::to_string(pr).unwrap();
+    assert!(!pr_text.contains("configure-aws-credentials") && !pr_text.contains("AWS_DRIFT_ROLE_ARN"), "{pr_text}");
+    assert!(pr_text.contains("cruddur-infra validate") && pr_text.contains("scripts/emulator start"), "{pr_text}");
+    // The documented trust is pinned to main.
+    let trust: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("docs/ci/drift-trust-policy.json")).unwrap()).unwrap();
+    let cond = &trust["Statement"][0]["Condition"]["StringEquals"];
+    assert_eq!(cond["token.actions.githubusercontent.com:sub"], "repo:OWNER/REPO:ref:refs/heads/main");
+    assert_eq!(cond["token.actions.githubusercontent.com:aud"], "sts.amazonaws.com");
+}
+
+/// The drift role's documented permissions are exactly the reads a drift run of the whole
+/// stack makes (no write, nothing missing): checked against the calls the emulator saw.
+#[test]
+fn the_drift_role_may_read_exactly_what_drift_reads() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.reset_calls();
+    emu.cli(ws.path(), &["drift"]).expect(0);
+    let mut used = std::collections::BTreeSet::new();
+    for c in emu.calls() {
+        let action = match (c.service.as_str(), c.action.as_str()) {
+            // Needs no permission: AWS answers it for any credentials.
+            ("sts", "GetCallerIdentity") => continue,
+            ("lambda", a) if a.starts_with("GET /2015-03-31/functions/") => "GetFunction".to_string(),
+            ("lambda", a) if a.starts_with("GET /2015-03-31/event-source-mappings") => "ListEventSourceMappings".to_string(),
+            (_, a) => a.to_string(),
+        };
+        assert!(!c.write, "drift wrote: {c:?}");
+        used.insert(format!("{}:{action}", c.service));
+    }
+    let policy: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("docs/ci/drift-read-policy.json")).unwrap()).unwrap();
+    let allowed: std::collections::BTreeSet<String> =
+        policy["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+    assert_eq!(used, allowed);
 }
 
 /// Strings read from AWS are data (issue 22 §8): an environment variable holding terminal
