@@ -65,6 +65,8 @@ pub struct AwsContext {
     pub lambda: aws_sdk_lambda::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The env's `name_suffix`, for names resolved during apply.
+    pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
     identity: std::sync::Arc<tokio::sync::OnceCell<Identity>>,
 }
@@ -220,6 +222,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         lambda: client!(aws_sdk_lambda),
         ec2: client!(aws_sdk_ec2),
         sts: client!(aws_sdk_sts),
+        name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
     }
 }
@@ -238,6 +241,7 @@ mod tests {
             endpoint_url: None,
             account_id: None,
             protected: false,
+            name_suffix: String::new(),
             resources: Default::default(),
             files: Default::default(),
             code: Default::default(),

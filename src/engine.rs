@@ -43,6 +43,7 @@ pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
         account_id: Some(live.account_id.clone()),
         partition: live.partition.clone(),
         values: REGISTRY.iter().flat_map(|k| k.reference_values(live)).collect(),
+        name_suffix: desired.name_suffix.clone(),
     }
 }
 

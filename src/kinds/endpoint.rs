@@ -115,6 +115,9 @@ pub struct LiveVpcSide {
     pub endpoint: Option<LiveEndpoint>,
     /// Gateway endpoints for the same service and VPC that are not ours.
     pub foreign: Vec<String>,
+    /// Of those, the ones another stack or env of this tool made: id → owner.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub foreign_owners: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -215,7 +218,7 @@ async fn endpoints(
     vpc: &str,
     service_name: &str,
     ours: &BTreeMap<String, String>,
-) -> Result<(Option<LiveEndpoint>, Vec<String>)> {
+) -> Result<(Option<LiveEndpoint>, Vec<(String, Option<String>)>)> {
     let mut mine = None;
     let mut foreign = Vec::new();
     let mut token = None;
@@ -247,7 +250,11 @@ async fn endpoints(
                 };
                 mine = Some(LiveEndpoint { id, state, route_tables: e.route_table_ids().iter().cloned().collect(), policy, tags });
             } else {
-                foreign.push(id);
+                let owner = (tags.get("managed-by").map(String::as_str) == Some("cruddur-infra")).then(|| {
+                    let tag = |k: &str| tags.get(k).map(String::as_str).unwrap_or("?").to_string();
+                    format!("stack {}, env {} ({KIND}.{})", tag("cruddur-infra:stack"), tag("cruddur-infra:env"), tag(NAME_TAG))
+                });
+                foreign.push((id, owner));
             }
         }
         token = o.next_token().map(str::to_string);
@@ -262,7 +269,9 @@ pub async fn observe(ctx: &AwsContext, spec: &VpcEndpointSpec, identity: &BTreeM
     let vpc = vpc_id(ctx, &spec.vpc).await?;
     let service_name = format!("com.amazonaws.{}.{}", ctx.region, spec.service);
     let (rts, (endpoint, foreign)) = tokio::try_join!(route_tables(ctx, &vpc), endpoints(ctx, &vpc, &service_name, identity))?;
-    Ok(LiveVpcSide { vpc_id: vpc, service_name, vpc_route_tables: rts, endpoint, foreign })
+    let foreign_owners = foreign.iter().filter_map(|(id, o)| Some((id.clone(), o.clone()?))).collect();
+    let foreign = foreign.into_iter().map(|(id, _)| id).collect();
+    Ok(LiveVpcSide { vpc_id: vpc, service_name, vpc_route_tables: rts, endpoint, foreign, foreign_owners })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +305,15 @@ pub fn diff(
         if policy_doc.is_some() {
             change.diffs.push(FieldDiff::new("policy", None::<String>, policy::normalize(&want_policy)));
         }
-        if !live.foreign.is_empty() {
+        if let Some((id, owner)) = live.foreign_owners.iter().next() {
+            // Another env's endpoint: never suggest retagging it (that would take it over).
+            change.blocked = Some(format!(
+                "{} already has a gateway endpoint for {} owned by {owner} ({id}): it is neither adopted, retagged nor \
+                 deleted. Two envs cannot both route this VPC's tables to one service: run this env in another VPC \
+                 (`vpc:`), or another account.",
+                live.vpc_id, live.service_name
+            ));
+        } else if !live.foreign.is_empty() {
             let tag_args: Vec<String> = tags.iter().map(|(k, v)| format!("Key={k},Value={v}")).collect();
             change.blocked = Some(format!(
                 "{} already has a gateway endpoint for {} that this stack did not create ({}). It is neither adopted \

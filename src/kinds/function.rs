@@ -27,7 +27,7 @@ pub struct Functions;
 fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &LiveFunctionSide) -> DesiredFunction {
     let (desired, live, refs) = (cx.desired, cx.live, cx.refs);
     let role_arn = if desired.resources.roles.contains_key(&spec.role) {
-        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, spec.role)
+        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, desired.aws_name(&spec.role))
     } else {
         spec.role.clone()
     };
@@ -95,7 +95,11 @@ impl Kind for Functions {
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.functions;
-            super::boxed(super::read_each(KIND, r, |name, spec| observe(ctx, name, spec.vpc.as_deref())).await)
+            let read = super::read_each(KIND, r, |name, spec| {
+                let aws = desired.aws_name(name);
+                async move { observe(ctx, &aws, spec.vpc.as_deref()).await }
+            });
+            super::boxed(read.await)
         })
     }
 
@@ -104,7 +108,10 @@ impl Kind for Functions {
         for (name, spec) in &cx.desired.resources.functions {
             let Some(live) = cx.live.get::<LiveFunctionSide>(KIND, name) else { continue };
             let want = desired_function(cx, name, spec, live);
-            out.push(Planned::new(diff(name, &want, live)));
+            let aws = cx.desired.aws_name(name);
+            let mut p = Planned::new(super::readdress(diff(&aws, &want, live), &format!("{KIND}.{name}")));
+            super::block_if_owned_elsewhere(&mut p, live.function.as_ref().map(|f| &f.tags), cx.desired);
+            out.push(p);
         }
         out
     }
@@ -113,7 +120,8 @@ impl Kind for Functions {
         let mut out = Vec::new();
         for name in cx.desired.resources.functions.keys() {
             let address = format!("{KIND}.{name}");
-            let steps = vec![step(&address, format!("delete function {name}"), FunctionOp::Delete { name: name.clone() })];
+            let aws = cx.desired.aws_name(name);
+            let steps = vec![step(&address, format!("delete function {aws}"), FunctionOp::Delete { name: aws.clone() })];
             out.push(match cx.live.get::<LiveFunctionSide>(KIND, name).and_then(|f| f.function.as_ref()) {
                 None => super::destroy_change(address, vec![], None),
                 Some(f) if !super::ours(&f.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),

@@ -64,11 +64,14 @@ impl Kind for Mappings {
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.functions;
-            let read = super::read_each(KIND, r, |name, spec| async move {
-                if spec.triggers.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    observe_function(ctx, name).await
+            let read = super::read_each(KIND, r, |name, spec| {
+                let aws = desired.aws_name(name);
+                async move {
+                    if spec.triggers.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        observe_function(ctx, &aws).await
+                    }
                 }
             });
             super::boxed(read.await)
@@ -81,16 +84,22 @@ impl Kind for Mappings {
         let empty = Vec::new();
         for (name, spec) in &desired.resources.functions {
             let live_m = live.get::<Vec<LiveMapping>>(KIND, name).unwrap_or(&empty);
+            let function = desired.aws_name(name);
+            let owner_tags =
+                live.get::<function::LiveFunctionSide>(function::KIND, name).and_then(|f| f.function.as_ref()).map(|f| &f.tags);
             for (address, trigger) in addresses(name, spec).into_iter().zip(&spec.triggers) {
-                let t = &trigger.table;
-                let key = format!("tables.{t}.stream_arn");
+                let key = format!("tables.{}.stream_arn", trigger.table);
+                let table = desired.aws_name(&trigger.table);
                 let stream = TableStream {
-                    name: t,
-                    table_arn: format!("arn:{}:dynamodb:{}:{}:table/{t}", live.partition, desired.region, live.account_id),
+                    name: &table,
+                    table_arn: format!("arn:{}:dynamodb:{}:{}:table/{table}", live.partition, desired.region, live.account_id),
                     current: cx.refs.values.get(&key).map(String::as_str),
                     changes: cx.changing.contains(&key),
                 };
-                out.push(Planned::new(diff(&address, name, trigger, &stream, live_m)));
+                let mut p = Planned::new(diff(&address, &function, trigger, &stream, live_m));
+                // Owned through its function: another env's function's trigger is not ours either.
+                super::block_if_owned_elsewhere(&mut p, owner_tags, desired);
+                out.push(p);
             }
         }
         out
@@ -102,8 +111,10 @@ impl Kind for Mappings {
             let f = cx.live.get::<function::LiveFunctionSide>(function::KIND, name).and_then(|f| f.function.as_ref());
             let mine = f.is_some_and(|f| super::ours(&f.tags, cx.desired));
             let mappings = cx.live.get::<Vec<LiveMapping>>(KIND, name).cloned().unwrap_or_default();
-            for (address, trigger) in addresses(name, spec).into_iter().zip(&spec.triggers) {
-                let prefix = format!(":table/{}/stream/", trigger.table);
+            let addresses = addresses(name, spec);
+            let name = &cx.desired.aws_name(name);
+            for (address, trigger) in addresses.into_iter().zip(&spec.triggers) {
+                let prefix = format!(":table/{}/stream/", cx.desired.aws_name(&trigger.table));
                 let steps: Vec<Step> = mappings
                     .iter()
                     .filter(|m| !m.dying() && m.source_arn.contains(&prefix))

@@ -329,6 +329,46 @@ pub fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
     own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
+/// The owner a resource's tags name, when it is another stack or env of this tool
+/// ("stack cruddur, env local"). Untagged resources have none here (adopting them is import's
+/// business).
+pub fn other_owner(tags: &BTreeMap<String, String>, desired: &Desired) -> Option<String> {
+    if tags.get("managed-by").map(String::as_str) != Some("cruddur-infra") {
+        return None;
+    }
+    let stack = tags.get("cruddur-infra:stack").map(String::as_str).unwrap_or("?");
+    let env = tags.get("cruddur-infra:env").map(String::as_str).unwrap_or("?");
+    (stack != desired.stack || env != desired.env).then(|| format!("stack {stack}, env {env}"))
+}
+
+/// Blocks a planned change of a resource found by name that another stack or env owns: it
+/// is never adopted, changed or deleted (no steps), and the plan names the owner.
+pub fn block_if_owned_elsewhere(p: &mut Planned, tags: Option<&BTreeMap<String, String>>, desired: &Desired) {
+    let Some(owner) = tags.and_then(|t| other_owner(t, desired)) else { return };
+    p.change.blocked = Some(format!(
+        "owned by {owner}: env `{}` never adopts, changes or deletes it. To run both envs in one account, give this env \
+         its own names (`name_suffix: -{}` under environments.{}), or use another account.",
+        desired.env, desired.env, desired.env
+    ));
+    p.steps.clear();
+    p.changes_references.clear();
+}
+
+/// A kind's pure diff made with a resource's AWS name, addressed by its spec key.
+pub fn readdress((mut change, mut steps): (ResourceChange, Vec<Step>), address: &str) -> (ResourceChange, Vec<Step>) {
+    if change.address != address {
+        // Messages that name the address (`--allow-replace ADDRESS`) name the spec's.
+        for text in [&mut change.reason, &mut change.blocked].into_iter().flatten() {
+            *text = text.replace(&change.address, address);
+        }
+    }
+    change.address = address.to_string();
+    for s in &mut steps {
+        s.address = address.to_string();
+    }
+    (change, steps)
+}
+
 /// An idempotency token for a create: the same for every retry of one plan's step, new for
 /// the next plan (EC2 remembers tokens, so a fixed one could return a deleted endpoint).
 pub fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
@@ -408,6 +448,7 @@ pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
         account_id: Some(identity.account_id.clone()),
         partition: identity.partition.clone(),
         values: BTreeMap::new(),
+        name_suffix: ctx.name_suffix.clone(),
     };
     let mut read = BTreeSet::new();
     for o in occurrences(template) {

@@ -64,7 +64,13 @@ impl Kind for Roles {
     }
 
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
-        Box::pin(async move { super::boxed(super::read_each(KIND, &desired.resources.roles, |name, _| observe(ctx, name)).await) })
+        Box::pin(async move {
+            let read = super::read_each(KIND, &desired.resources.roles, |name, _| {
+                let aws = desired.aws_name(name);
+                async move { observe(ctx, &aws).await }
+            });
+            super::boxed(read.await)
+        })
     }
 
     fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
@@ -72,7 +78,11 @@ impl Kind for Roles {
         r.iter()
             .map(|(name, spec)| {
                 let want = desired_role(cx.desired, spec, cx.refs);
-                Planned::new(diff(name, &want, cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref)))
+                let live = cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref);
+                let aws = cx.desired.aws_name(name);
+                let mut p = Planned::new(super::readdress(diff(&aws, &want, live), &format!("{KIND}.{name}")));
+                super::block_if_owned_elsewhere(&mut p, live.map(|r| &r.tags), cx.desired);
+                p
             })
             .collect()
     }
@@ -85,7 +95,8 @@ impl Kind for Roles {
                 None => super::destroy_change(address, vec![], None),
                 Some(x) if !super::ours(&x.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
                 Some(_) => {
-                    let s = vec![step(&address, format!("delete role {name} and its policies"), RoleOp::DeleteRole { name: name.clone() })];
+                    let name = cx.desired.aws_name(name);
+                    let s = vec![step(&address, format!("delete role {name} and its policies"), RoleOp::DeleteRole { name })];
                     super::destroy_change(address, s, None)
                 }
             });

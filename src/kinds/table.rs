@@ -42,7 +42,13 @@ impl Kind for Tables {
     }
 
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a crate::spec::Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
-        Box::pin(async move { super::boxed(super::read_each(KIND, &desired.resources.tables, |name, _| observe(ctx, name)).await) })
+        Box::pin(async move {
+            let read = super::read_each(KIND, &desired.resources.tables, |name, _| {
+                let aws = desired.aws_name(name);
+                async move { observe(ctx, &aws).await }
+            });
+            super::boxed(read.await)
+        })
     }
 
     fn reference_values(&self, live: &super::Live) -> BTreeMap<String, String> {
@@ -52,7 +58,7 @@ impl Kind for Tables {
 
     fn read_reference_values<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<BTreeMap<String, String>>> {
         Box::pin(async move {
-            let arn = observe(ctx, name).await?.and_then(|t| t.stream_arn);
+            let arn = observe(ctx, &format!("{name}{}", ctx.name_suffix)).await?.and_then(|t| t.stream_arn);
             Ok(arn.map(|a| (format!("tables.{name}.stream_arn"), a)).into_iter().collect())
         })
     }
@@ -62,11 +68,13 @@ impl Kind for Tables {
         for (name, spec) in &cx.desired.resources.tables {
             let tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
             let live = cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref);
-            let mut p = Planned::new(diff(name, spec, &tags, live));
+            let aws = cx.desired.aws_name(name);
+            let mut p = Planned::new(super::readdress(diff(&aws, spec, &tags, live), &format!("{KIND}.{name}")));
             // A new table or a re-enabled stream has a new stream ARN, known after apply.
             if p.steps.iter().any(|s| matches!(s.op.get::<TableOp>(), Some(TableOp::CreateTable { .. } | TableOp::EnableStream { .. }))) {
                 p.changes_references.push(format!("tables.{name}.stream_arn"));
             }
+            super::block_if_owned_elsewhere(&mut p, live.map(|t| &t.tags), cx.desired);
             out.push(p);
         }
         out
@@ -82,7 +90,8 @@ impl Kind for Tables {
                     super::destroy_change(address, vec![], Some("deletion protection is on: a protected table is never deleted".into()))
                 }
                 Some(t) if !super::ours(&t.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
-                Some(_) => {
+                Some(t) => {
+                    let name = &t.name;
                     let steps = vec![
                         step(&address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }),
                         step(&address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }),

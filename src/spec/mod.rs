@@ -79,11 +79,21 @@ pub struct Desired {
     pub endpoint_url: Option<String>,
     pub account_id: Option<String>,
     pub protected: bool,
+    /// The env's `name_suffix` ("" when none): see [`Desired::aws_name`].
+    pub name_suffix: String,
     pub resources: Resources,
     /// The text of every policy file the resources name, by the path written in the spec.
     pub files: std::collections::BTreeMap<String, String>,
     /// Function name → base64(sha256) of its deterministic deployment package.
     pub code: std::collections::BTreeMap<String, String>,
+}
+
+impl Desired {
+    /// The AWS name of a table, role or function whose spec key is `key`: the key and the
+    /// env's `name_suffix`.
+    pub fn aws_name(&self, key: &str) -> String {
+        format!("{key}{}", self.name_suffix)
+    }
 }
 
 /// Non-fatal findings (e.g. wildcard resources in a policy).
@@ -236,6 +246,7 @@ impl SpecDocument {
             endpoint_url: env_spec.endpoint_url.clone(),
             account_id: env_spec.account_id.clone(),
             protected: env_spec.protected,
+            name_suffix: env_spec.name_suffix.clone().unwrap_or_default(),
             resources,
             files: Default::default(),
             code: Default::default(),

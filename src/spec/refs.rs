@@ -134,6 +134,8 @@ pub struct RefContext {
     pub partition: String,
     /// Values read from AWS, by reference (`tables.NAME.stream_arn` → the current ARN).
     pub values: BTreeMap<String, String>,
+    /// The env's `name_suffix`: table and role names (and their ARNs) carry it.
+    pub name_suffix: String,
 }
 
 /// The marker that stands for a value known only after apply (like Terraform's).
@@ -146,10 +148,10 @@ impl RefContext {
         Some(match r {
             Reference::Region => self.region.clone(),
             Reference::AccountId => account?.to_string(),
-            Reference::TableName(n) | Reference::RoleName(n) => n.clone(),
-            Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}", self.region, account?),
+            Reference::TableName(n) | Reference::RoleName(n) => format!("{n}{}", self.name_suffix),
+            Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}{}", self.region, account?, self.name_suffix),
             Reference::TableStreamArn(_) => self.values.get(&r.key()?)?.clone(),
-            Reference::RoleArn(n) => format!("arn:{p}:iam::{}:role/{n}", account?),
+            Reference::RoleArn(n) => format!("arn:{p}:iam::{}:role/{n}{}", account?, self.name_suffix),
         })
     }
 

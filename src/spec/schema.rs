@@ -47,9 +47,13 @@ struct Environment {
     /// Refuse any account but this one (12 digits, quoted).
     #[serde(default)]
     account_id: Option<String>,
-    /// A production environment: risky plans are shown in a banner.
+    /// A production environment: risky plans are shown in a banner; destroy refuses it.
     #[serde(default)]
     protected: bool,
+    /// Appended to every table's, role's and function's AWS name in this env (e.g. `-staging`),
+    /// so that two envs can share an account; addresses and references keep the spec's keys.
+    #[serde(default)]
+    name_suffix: Option<String>,
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     overrides: Option<Overrides>,

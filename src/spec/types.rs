@@ -34,6 +34,10 @@ pub struct EnvSpec {
     /// A production environment: risky plans are shown in a banner before the question.
     #[serde(default)]
     pub protected: bool,
+    /// Appended to every table's, role's and function's AWS name in this env (`-staging`), so
+    /// that two envs can share an account; addresses and references keep the spec's keys.
+    #[serde(default)]
+    pub name_suffix: Option<String>,
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     pub overrides: Option<serde_yaml::Value>,

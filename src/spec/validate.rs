@@ -58,6 +58,8 @@ const MAX_POLICY_BYTES: u64 = 64 * 1024;
 struct Checker<'a> {
     doc: &'a SpecDocument,
     env: &'a str,
+    /// The env's name_suffix, part of every table, role and function name.
+    suffix: &'a str,
     res: &'a Resources,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
@@ -220,7 +222,7 @@ impl Checker<'_> {
 
     fn table(&mut self, name: &str, t: &TableSpec) {
         let base = ["tables", name];
-        if !name_ok(name, 3, 255, "_.-") {
+        if !name_ok(&format!("{name}{}", self.suffix), 3, 255, "_.-") {
             self.err(&base, "a table name must be 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-` and `.`");
         }
         let mut types = BTreeMap::new();
@@ -303,7 +305,7 @@ impl Checker<'_> {
     }
 
     fn role(&mut self, name: &str, r: &RoleSpec) {
-        if !name_ok(name, 1, 64, "+=,.@_-") {
+        if !name_ok(&format!("{name}{}", self.suffix), 1, 64, "+=,.@_-") {
             self.err(&["roles", name], "a role name must be 1 to 64 characters of a-z, A-Z, 0-9 and `+=,.@_-`");
         }
         if r.trust.is_empty() {
@@ -354,7 +356,7 @@ impl Checker<'_> {
     }
 
     fn function(&mut self, name: &str, f: &FunctionSpec) {
-        if !name_ok(name, 1, 64, "_-") {
+        if !name_ok(&format!("{name}{}", self.suffix), 1, 64, "_-") {
             self.err(&["functions", name], "a function name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
         }
         if !RUNTIMES.contains(&f.runtime.as_str()) {
@@ -446,7 +448,15 @@ impl Checker<'_> {
 
 /// Validates one resolved environment. Returns (errors, warnings, the policy files' texts).
 pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>, BTreeMap<String, String>) {
-    let mut c = Checker { doc, env: &d.env, res: &d.resources, problems: Vec::new(), warnings: Vec::new(), files: BTreeMap::new() };
+    let mut c = Checker {
+        doc,
+        env: &d.env,
+        suffix: &d.name_suffix,
+        res: &d.resources,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        files: BTreeMap::new(),
+    };
     let env = d.env.as_str();
     if doc.file.version != 1 {
         c.err(&["version"], format!("version {} is not supported; this tool reads version 1", doc.file.version));
