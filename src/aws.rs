@@ -56,6 +56,36 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for ReadOnlyGuard {
     }
 }
 
+/// The SDK retries every `LimitExceededException` as throttling. DynamoDB's daily quota of
+/// throughput decreases is one too, and retrying it never helps (aws-rules.md rule 30): this
+/// classifier forbids retrying that one, so the tool reports it at once.
+#[derive(Debug)]
+struct DecreaseQuotaIsFinal;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for DecreaseQuotaIsFinal {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let quota = ctx
+            .output_or_error()
+            .and_then(|r| r.err())
+            .and_then(|e| e.as_operation_error())
+            .and_then(|e| e.downcast_ref::<aws_sdk_dynamodb::operation::update_table::UpdateTableError>())
+            .is_some_and(|e| e.code() == Some("LimitExceededException") && e.message().is_some_and(|m| m.contains("decrease")));
+        if quota {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "cruddur-infra: DynamoDB's daily decrease quota is final"
+    }
+}
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -206,18 +236,19 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     }
     let sdk = loader.load().await;
     macro_rules! client {
-        ($krate:ident) => {{
+        ($krate:ident $(, $classifier:expr)?) => {{
             let mut conf = $krate::config::Builder::from(&sdk);
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);
             }
+            $(conf = conf.retry_classifier($classifier);)?
             $krate::Client::from_conf(conf.build())
         }};
     }
     AwsContext {
         region,
         endpoint_url,
-        dynamodb: client!(aws_sdk_dynamodb),
+        dynamodb: client!(aws_sdk_dynamodb, DecreaseQuotaIsFinal),
         iam: client!(aws_sdk_iam),
         lambda: client!(aws_sdk_lambda),
         ec2: client!(aws_sdk_ec2),

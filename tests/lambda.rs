@@ -164,3 +164,25 @@ fn a_mapping_replaced_while_the_old_one_is_still_deleting_ends_with_exactly_one_
     assert_eq!(out.trim(), "1 ['TRIM_HORIZON'] ['Enabled']");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
+
+/// Issue 22 §6: late references. A stream ARN that exists only once this apply has made the
+/// table is resolved when the function's step runs, and the trigger is on that same stream.
+#[test]
+fn a_stream_arn_made_during_apply_reaches_the_function_and_its_trigger() {
+    let emu = Emulator::with_delays("0.5", "1.0");
+    let ws = Workspace::shipped();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replace(
+        "      INDEX_NAME: message-group-sk-index\n",
+        "      INDEX_NAME: message-group-sk-index\n      STREAM_ARN: ${tables.cruddur-messages.stream_arn}\n",
+    ));
+    let plan = emu.cli(ws.path(), &["plan"]);
+    assert!(plan.stdout.contains("(known after apply)"), "{}", plan.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let out = emu.py("s = ddb.describe_table(TableName='cruddur-messages')['Table']['LatestStreamArn']\n\
+         e = lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['Environment']['Variables']['STREAM_ARN']\n\
+         m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']\n\
+         print(s == e, [x['EventSourceArn'] == s for x in m])");
+    assert_eq!(out.trim(), "True [True]");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}

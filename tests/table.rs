@@ -247,3 +247,36 @@ fn endpoint_precedence_is_flag_then_env_var_then_spec() {
     run.expect(1);
     assert!(run.stderr.contains("cannot be reached") || run.stderr.contains("dispatch"), "{}", run.stderr);
 }
+
+/// Issue 22 §6: LimitExceededException has two meanings. The daily quota of throughput
+/// decreases is reported at once with a hint, never retried.
+#[test]
+fn the_daily_decrease_quota_is_reported_at_once_not_retried() {
+    let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "0.3", "--iam-delay", "0", "--decrease-quota", "0"]);
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 4, write: 5 }", 1)));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("LimitExceededException") && run.stderr.contains("decreases are limited"), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying does not help"), "{}", run.stderr);
+    assert_eq!(emu.count("UpdateTable"), 1, "the quota refusal was retried");
+}
+
+/// ... and too many operations at once is retried with backoff until it goes through: first by
+/// the SDK (6 attempts per call), then by the tool's retry policy.
+#[test]
+fn too_many_table_operations_at_once_are_retried_with_backoff() {
+    let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "0.3", "--iam-delay", "0", "--limit-exceeded", "7"]);
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 6, write: 5 }", 1)));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("too many table operations in the account at once"), "{}", run.stderr);
+    assert!(run.stderr.contains("trying again in"), "{}", run.stderr);
+    assert_eq!(emu.count("UpdateTable"), 8);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}

@@ -22,6 +22,9 @@ With --aws-rules, in front of moto:
   updating it fails with ResourceInUseException, and a new mapping of the same function on the
   same source fails with ResourceConflictException until it is gone (aws-rules.md rule 28).
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
+- With --decrease-quota N, a table's throughput decreases beyond N fail with AWS's daily-quota
+  LimitExceededException; with --limit-exceeded N, the first N UpdateTable calls fail with the
+  too-many-operations LimitExceededException.
 
 Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each service's own
 format), --error-rate (5xx), --drop-rate (connection closed before the call reaches moto),
@@ -141,6 +144,9 @@ class Proxy:
         self.roles_created = {}
         self.functions_busy = {}
         self.mappings_creating = {}
+        self.decrease_quota = None  # throughput decreases allowed per table (AWS: a daily quota)
+        self.decreases = {}
+        self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
         # mapping uuid -> (until, its configuration with State Deleting)
         self.mappings_deleting = {}
         self.lock = threading.Lock()
@@ -233,6 +239,16 @@ class Proxy:
                 )
         if action != "UpdateTable":
             return None
+        with self.lock:
+            too_many = self.limit_exceeded > 0
+            if too_many:
+                self.limit_exceeded -= 1
+        if too_many:
+            return ddb_error(
+                start_response,
+                "LimitExceededException",
+                "Subscriber limit exceeded: There is a limit of 500 tables in the CREATING, UPDATING or DELETING state at once",
+            )
         updates = req.get("GlobalSecondaryIndexUpdates") or []
         creates_deletes = [u for u in updates if "Create" in u or "Delete" in u]
         if len(creates_deletes) > 1:
@@ -259,6 +275,21 @@ class Proxy:
                 f"Requested WriteCapacityUnits: {pt.get('WriteCapacityUnits')}. Refer to the Amazon DynamoDB Developer "
                 "Guide for current limits and how to request higher limits.",
             )
+        if pt and self.decrease_quota is not None and (
+            pt.get("ReadCapacityUnits", 0) < cur.get("ReadCapacityUnits", 0) or pt.get("WriteCapacityUnits", 0) < cur.get("WriteCapacityUnits", 0)
+        ):
+            with self.lock:
+                done = self.decreases.get(table, 0)
+                if done < self.decrease_quota:
+                    self.decreases[table] = done + 1
+            if done >= self.decrease_quota:
+                return ddb_error(
+                    start_response,
+                    "LimitExceededException",
+                    "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. After the "
+                    f"first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 "
+                    f"seconds. Number of decreases today: {done}. Next decrease can be made at a later time.",
+                )
         gsis = {g["IndexName"]: g for g in live.get("GlobalSecondaryIndexes", [])}
         for u in updates:
             upd = u.get("Update")
@@ -563,6 +594,10 @@ def main():
     for kind in ("throttle", "error", "drop", "lose"):
         ap.add_argument(f"--{kind}-rate", type=float, default=0.0)
     ap.add_argument("--expired-token", action="store_true", help="answer every call with ExpiredToken")
+    ap.add_argument("--decrease-quota", type=int, default=None,
+                    help="with --aws-rules: throughput decreases allowed per table; more are LimitExceededException")
+    ap.add_argument("--limit-exceeded", type=int, default=0,
+                    help="with --aws-rules: the first N UpdateTable calls fail with LimitExceededException (too many at once)")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
@@ -570,6 +605,8 @@ def main():
     faults = {k: getattr(args, f"{k}_rate") for k in ("throttle", "error", "drop", "lose")}
     faults["expired"] = args.expired_token
     proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms, faults, args.seed)
+    proxy.decrease_quota = args.decrease_quota
+    proxy.limit_exceeded = args.limit_exceeded
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)
     print(f"READY port={server.server_port}", flush=True)

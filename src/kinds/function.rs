@@ -509,50 +509,41 @@ fn classify<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(e: &E) -
     }
 }
 
-/// Bounded retries of one Lambda write under rules 8 and 10. `attempt` makes the call
-/// (fetching a fresh RevisionId where it passes one) and says how a failure should be retried.
-async fn retrying<F, Fut>(
-    ctx: &AwsContext,
-    name: &str,
-    check: Option<(Option<&FunctionConfig>, Option<&str>)>,
-    mut attempt: F,
-) -> Result<()>
+/// Retries of one Lambda write under rules 8 and 10, by the one retry policy. `attempt` makes
+/// the call (fetching a fresh RevisionId where it passes one) and says how a failure should be
+/// retried.
+async fn retrying<F, Fut>(ctx: &AwsContext, name: &str, check: Option<(Option<&FunctionConfig>, Option<&str>)>, attempt: F) -> Result<()>
 where
-    F: FnMut() -> Fut,
+    F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<(), (Retry, anyhow::Error)>>,
 {
+    use super::retry::{self, Next};
     let start = Instant::now();
-    let mut delay = Duration::from_secs(1);
-    let mut conflicts = 0;
-    loop {
+    let attempt = &attempt;
+    retry::retry(&format!("the change of function {name}"), retry::AWS, || async move {
         let (kind, err) = match attempt().await {
             Ok(()) => return Ok(()),
             Err(e) => e,
         };
         match kind {
-            Retry::Conflict if conflicts < 20 => {
-                conflicts += 1;
-                crate::log::info(&format!("  function {name} has an update in progress; waiting for it before trying again"));
-                wait_ready(ctx, name).await?;
+            Retry::Conflict => {
+                wait_ready(ctx, name).await.map_err(Next::Fail)?;
+                Err(Next::RetryNow(format!("function {name} had an update in progress; it is ready now")))
             }
             Retry::Role if start.elapsed() < ROLE_PROPAGATION => {
-                crate::log::info(&format!(
-                    "  IAM has not yet let Lambda assume the role of {name} (new roles take seconds to propagate); retrying in {}s",
-                    delay.as_secs()
-                ));
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+                Err(Next::Retry(format!("IAM has not yet let Lambda assume the role of {name} (new roles take seconds to propagate)")))
             }
-            Retry::Role => return Err(err.context(format!("gave up after {:?} waiting for IAM to propagate the role", ROLE_PROPAGATION))),
-            Retry::Revision => {
-                return match check {
-                    Some((config, sha)) if already_applied(ctx, name, config, sha).await? => Ok(()),
-                    _ => Err(err),
-                };
+            Retry::Role => {
+                Err(Next::Fail(err.context(format!("gave up after {:?} waiting for IAM to propagate the role", ROLE_PROPAGATION))))
             }
-            _ => return Err(err),
+            Retry::Revision => match check {
+                Some((config, sha)) if already_applied(ctx, name, config, sha).await.map_err(Next::Fail)? => Ok(()),
+                _ => Err(Next::Fail(err)),
+            },
+            Retry::Fail => Err(Next::Fail(err)),
         }
-    }
+    })
+    .await
 }
 
 fn fail<E>(

@@ -445,16 +445,17 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                 crate::log::info(&format!("  the mapping of {function} on this stream already exists ({}): updating it", m.uuid));
                 return update(ctx, &m.uuid, settings).await;
             }
+            use super::retry::{self, Next};
             let start = Instant::now();
-            let mut delay = Duration::from_secs(1);
-            loop {
+            let source = &source;
+            retry::retry(&format!("the creation of the mapping of {function}"), retry::AWS, || async move {
                 let types =
                     if settings.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
                 let r = ctx
                     .lambda
                     .create_event_source_mapping()
                     .function_name(function)
-                    .event_source_arn(&source)
+                    .event_source_arn(source)
                     .batch_size(settings.batch_size as i32)
                     .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)))
                     .enabled(settings.enabled)
@@ -462,26 +463,26 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                     .send()
                     .await;
                 match r {
-                    Ok(_) => return Ok(()),
+                    Ok(_) => Ok(()),
                     Err(e) if e.code() == Some("ResourceConflictException") => {
-                        let m = find(ctx, function, &source)
-                            .await?
-                            .with_context(|| format!("Lambda says a mapping of {function} exists, but none is listed"))?;
-                        return update(ctx, &m.uuid, settings).await;
+                        let found = find(ctx, function, source).await.map_err(Next::Fail)?;
+                        match found {
+                            Some(m) => update(ctx, &m.uuid, settings).await.map_err(Next::Fail),
+                            // Only a mapping being deleted is there (rule 28): it will be gone.
+                            None => Err(Next::Retry(format!("a mapping of {function} on this stream is still being deleted"))),
+                        }
                     }
                     // The role's stream permissions may not have propagated yet (rule 8).
                     Err(e) if e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
-                        crate::log::info(&format!(
-                            "  Lambda cannot use the stream for {function} yet ({}); IAM may still be propagating, retrying in {}s",
-                            e.message().unwrap_or(""),
-                            delay.as_secs()
-                        ));
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(10));
+                        Err(Next::Retry(format!(
+                            "Lambda cannot use the stream for {function} yet ({}); IAM may still be propagating",
+                            e.message().unwrap_or("")
+                        )))
                     }
-                    Err(e) => return Err(aws_error("Lambda", "CreateEventSourceMapping", function, e).into()),
+                    Err(e) => Err(Next::Fail(aws_error("Lambda", "CreateEventSourceMapping", function, e).into())),
                 }
-            }
+            })
+            .await
         }
         MappingOp::Update { uuid, settings, .. } => update(ctx, uuid, settings).await,
         MappingOp::Delete { function, uuid } => {

@@ -8,6 +8,7 @@
 pub mod endpoint;
 pub mod function;
 pub mod mapping;
+pub mod retry;
 pub mod role;
 pub mod table;
 pub mod wait;

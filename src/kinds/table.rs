@@ -680,13 +680,30 @@ fn billing_mode(b: Billing) -> ddb::BillingMode {
     }
 }
 
-/// Errors after which an update is tried again once the table is ACTIVE: the table or an
-/// index is still being updated, or another index operation is under way.
-fn busy(code: Option<&str>) -> bool {
-    matches!(code, Some("ResourceInUseException" | "LimitExceededException"))
+/// What a refused UpdateTable means (rules 1 and 30).
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// The table or an index is busy with another change (or another index operation is under
+    /// way): wait until it is ACTIVE, then try again.
+    Busy,
+    /// Too many control-plane operations in the account at once: back off and try again.
+    TooManyAtOnce,
+    /// The quota of throughput decreases per table per UTC day is used up: retrying does not
+    /// help.
+    DecreaseQuota,
+    Other,
 }
 
-const BUSY_RETRIES: u32 = 20;
+fn refusal(code: Option<&str>, message: &str) -> Refusal {
+    let m = message.to_ascii_lowercase();
+    match code {
+        Some("ResourceInUseException") => Refusal::Busy,
+        Some("LimitExceededException") if m.contains("decrease") => Refusal::DecreaseQuota,
+        Some("LimitExceededException") if m.contains("index") => Refusal::Busy,
+        Some("LimitExceededException") => Refusal::TooManyAtOnce,
+        _ => Refusal::Other,
+    }
+}
 
 /// How AWS says that an update is already in effect: the SDK retried a call whose first
 /// answer was lost, and the first one took. The convergence check re-reads it anyway.
@@ -702,26 +719,38 @@ async fn update_table(
     name: &str,
     build: impl Fn() -> Result<aws_sdk_dynamodb::operation::update_table::builders::UpdateTableFluentBuilder>,
 ) -> Result<()> {
+    use super::retry::{self, Next};
     use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-    let mut attempt = 0;
-    loop {
-        match build()?.send().await {
+    retry::retry(&format!("the update of table {name}"), retry::AWS, || async {
+        let e = match build().map_err(Next::Fail)?.send().await {
             Ok(_) => return Ok(()),
-            Err(e) if e.message().is_some_and(|m| ALREADY_DONE.iter().any(|f| m.contains(f))) => {
-                crate::log::debug(&format!("table {name}: {}: already in effect", e.message().unwrap_or("")));
-                return Ok(());
-            }
-            Err(e) if busy(code(&e)) && attempt < BUSY_RETRIES => {
-                attempt += 1;
-                crate::log::info(&format!(
-                    "  table {name} is busy ({}); waiting for it to be ACTIVE, then trying again",
-                    code(&e).unwrap_or("")
-                ));
-                wait_table(ctx, name, false).await?;
-            }
-            Err(e) => return Err(aws_error("DynamoDB", "UpdateTable", name, e).into()),
+            Err(e) => e,
+        };
+        let message = e.message().unwrap_or("").to_string();
+        if ALREADY_DONE.iter().any(|f| message.contains(f)) {
+            crate::log::debug(&format!("table {name}: {message}: already in effect"));
+            return Ok(());
         }
-    }
+        let c = code(&e).unwrap_or("").to_string();
+        match refusal(code(&e), &message) {
+            Refusal::Busy => {
+                wait_table(ctx, name, false).await.map_err(Next::Fail)?;
+                Err(Next::RetryNow(format!("table {name} is busy ({c}); waited until it was ACTIVE")))
+            }
+            Refusal::TooManyAtOnce => Err(Next::Retry(format!("too many table operations in the account at once ({c})"))),
+            Refusal::DecreaseQuota => {
+                let mut err = aws_error("DynamoDB", "UpdateTable", name, e);
+                err.hint = Some(
+                    "AWS limits throughput decreases per table per UTC day, and retrying does not help: apply again \
+                     after the time AWS names (or tomorrow, UTC), or keep the current capacity in the spec for now"
+                        .into(),
+                );
+                Err(Next::Fail(err.into()))
+            }
+            Refusal::Other => Err(Next::Fail(aws_error("DynamoDB", "UpdateTable", name, e).into())),
+        }
+    })
+    .await
 }
 
 /// Waits until the table and all its indexes are ACTIVE (or, with `deleted`, until it is gone).
@@ -928,6 +957,24 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod refusals {
+    use super::*;
+
+    #[test]
+    fn limit_exceeded_has_two_meanings() {
+        let daily = "Subscriber limit exceeded: Provisioned throughput decreases are limited within a given UTC day. \
+                     After the first 4 decreases, each subsequent decrease in the same UTC day can be performed at most once every 3600 seconds.";
+        assert_eq!(refusal(Some("LimitExceededException"), daily), Refusal::DecreaseQuota);
+        let many = "Subscriber limit exceeded: There is a limit of 500 tables in the CREATING, UPDATING or DELETING state";
+        assert_eq!(refusal(Some("LimitExceededException"), many), Refusal::TooManyAtOnce);
+        let index = "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table";
+        assert_eq!(refusal(Some("LimitExceededException"), index), Refusal::Busy);
+        assert_eq!(refusal(Some("ResourceInUseException"), "Table is being updated"), Refusal::Busy);
+        assert_eq!(refusal(Some("ValidationException"), "bad"), Refusal::Other);
     }
 }
 

@@ -35,7 +35,7 @@ where
         };
         let elapsed = start.elapsed();
         if elapsed > timeout {
-            bail!("gave up waiting for {what} after {:.0?} (last seen: {state})", elapsed);
+            bail!("gave up waiting for {what}: its deadline of {timeout:?} passed after {:.0?} (last seen: {state})", elapsed);
         }
         let due = last_shown.is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
         if elapsed >= Duration::from_secs(1) && (due || state != last_state) {
