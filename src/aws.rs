@@ -193,7 +193,7 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
         .or_else(|| desired.endpoint_url.clone())
 }
 
-fn is_loopback(url: &str) -> bool {
+pub fn is_loopback(url: &str) -> bool {
     let rest = url.split("://").nth(1).unwrap_or(url);
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = if host.starts_with('[') {

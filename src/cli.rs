@@ -106,6 +106,16 @@ pub enum Command {
         /// anything changed since it was made.
         #[arg(value_name = "PLANFILE")]
         plan_file: Option<PathBuf>,
+        /// Hold the stack+env's lease on AWS during apply (the default, except against an
+        /// endpoint on this machine, the local emulator).
+        #[arg(long, conflicts_with = "no_lock")]
+        lock: bool,
+        /// Do not take the lease.
+        #[arg(long)]
+        no_lock: bool,
+        /// How long to wait for another apply's lease (e.g. 30s, 10m; default: do not wait).
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+        lock_timeout: std::time::Duration,
     },
     /// Delete what the spec declares (for local work): only resources tagged as this stack's
     /// env's, in reverse dependency order; never a protected env, never a table with deletion
@@ -165,8 +175,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out }).await
         }
-        Command::Apply { yes, allow_replace, plan_file } => {
-            commands::apply::run(&g, commands::apply::Options { yes, allow_replace, plan_file }).await
+        Command::Apply { yes, allow_replace, plan_file, lock, no_lock, lock_timeout } => {
+            let lock = if lock {
+                Some(true)
+            } else if no_lock {
+                Some(false)
+            } else {
+                None
+            };
+            commands::apply::run(&g, commands::apply::Options { yes, allow_replace, plan_file, lock, lock_timeout }).await
         }
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
         Command::Drift { output } => {

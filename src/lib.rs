@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod kinds;
+pub mod lease;
 pub mod log;
 pub mod package;
 pub mod plan;

@@ -15,6 +15,10 @@ pub struct Options {
     pub yes: bool,
     pub allow_replace: Vec<String>,
     pub plan_file: Option<PathBuf>,
+    /// Hold the lease of the stack and env: `None` decides by the endpoint (not for the
+    /// local emulator).
+    pub lock: Option<bool>,
+    pub lock_timeout: std::time::Duration,
 }
 
 /// For a protected (production) env: what in the plan deserves a second look, as a banner.
@@ -52,13 +56,32 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         }
     }
     let desired = g.load(saved.as_ref().map(|s| s.env.as_str()))?;
-    let (ctx, mut live) = g.observe(&desired, aws::Access::ReadWrite).await?;
+    let ctx = g.connect(&desired, aws::Access::ReadWrite).await;
+    // The lease first, so that what is read and planned is not changed by another apply.
+    let lock = o.lock.unwrap_or_else(|| !ctx.endpoint_url.as_deref().is_some_and(aws::is_loopback));
+    let lease = if lock { Some(crate::lease::acquire(&ctx, &desired, o.lock_timeout).await?) } else { None };
+    let result = locked(g, &o, &desired, &ctx, saved.as_ref()).await;
+    if let Some(l) = lease {
+        l.release().await;
+    }
+    result
+}
+
+/// Apply while holding the lease (or without one).
+async fn locked(
+    g: &Global,
+    o: &Options,
+    desired: &Desired,
+    ctx: &crate::aws::AwsContext,
+    saved: Option<&crate::saved::SavedPlan>,
+) -> Result<ExitCode> {
+    let mut live = super::read(ctx, desired).await?;
     if let Some(s) = &saved {
         live.observed_at = s.observed_at.clone();
     }
-    let plan = g.plan(&desired, &live);
+    let plan = g.plan(desired, &live);
     if let Some(s) = &saved {
-        let stale = crate::saved::staleness(s, &live, &plan, &crate::engine::secrets(&desired));
+        let stale = crate::saved::staleness(s, &live, &plan, &crate::engine::secrets(desired));
         if !stale.is_empty() {
             bail!(
                 "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",
@@ -72,7 +95,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     apply::guard(&plan, &o.allow_replace)?;
-    if let Some(b) = banner(&desired, &plan) {
+    if let Some(b) = banner(desired, &plan) {
         print!("{b}");
     }
     if !o.yes && saved.is_none() {
@@ -86,7 +109,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         }
     }
     let s = plan.summary.clone();
-    apply::run(&ctx, &desired, &g.targets, &plan, &o.allow_replace).await?;
+    apply::run(ctx, desired, &g.targets, &plan, &o.allow_replace).await?;
     println!(
         "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
         s.create, s.update, s.replace, s.delete

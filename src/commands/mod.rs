@@ -55,11 +55,17 @@ impl Global {
         ConnectOptions { endpoint_url: self.endpoint_url.clone(), region: self.region.clone(), profile: self.profile.clone() }
     }
 
-    /// Connects (read-only clients unless `access` says otherwise) and reads live AWS.
-    pub async fn observe(&self, desired: &Desired, access: aws::Access) -> Result<(AwsContext, Live)> {
+    /// Connects: read-only clients unless `access` says otherwise.
+    pub async fn connect(&self, desired: &Desired, access: aws::Access) -> AwsContext {
         let ctx = aws::connect(desired, &self.connect_options(), access).await;
         log::debug(&format!("env {} in {} via {}", desired.env, ctx.region, ctx.endpoint_url.as_deref().unwrap_or("AWS's own endpoints")));
-        let live = engine::observe(&ctx, desired).await.context("reading live AWS")?;
+        ctx
+    }
+
+    /// Connects and reads live AWS.
+    pub async fn observe(&self, desired: &Desired, access: aws::Access) -> Result<(AwsContext, Live)> {
+        let ctx = self.connect(desired, access).await;
+        let live = read(&ctx, desired).await?;
         Ok((ctx, live))
     }
 
@@ -67,6 +73,11 @@ impl Global {
     pub fn plan(&self, desired: &Desired, live: &Live) -> Plan {
         engine::restrict_to_targets(desired, &self.targets, engine::plan(desired, live))
     }
+}
+
+/// Reads live AWS for `desired`.
+pub async fn read(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
+    engine::observe(ctx, desired).await.context("reading live AWS")
 }
 
 /// Colour only on a terminal, and never with NO_COLOR or TERM=dumb.
