@@ -40,7 +40,28 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool, u64)>)
             continue;
         }
         let path = entry.path();
+        let link = std::fs::symlink_metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if link.file_type().is_symlink() {
+            // A link is followed only to a file inside the folder: never to a secret elsewhere
+            // (`~/.aws/credentials`), never to a folder (loops).
+            let target = std::fs::canonicalize(&path).with_context(|| format!("{} is a broken symbolic link", path.display()))?;
+            let inside = std::fs::canonicalize(root).is_ok_and(|r| target.starts_with(r));
+            if !inside {
+                bail!(
+                    "{} is a symbolic link to {}, outside {}: refused (copy the file in instead)",
+                    path.display(),
+                    target.display(),
+                    root.display()
+                );
+            }
+            if target.is_dir() {
+                bail!("{} is a symbolic link to a folder: refused (links are followed only to files)", path.display());
+            }
+        }
         let meta = std::fs::metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if !meta.is_dir() && !meta.is_file() {
+            bail!("{} is not a regular file (a pipe, socket or device): refused", path.display());
+        }
         if meta.is_dir() {
             collect(root, &path, out)?;
         } else if meta.is_file() {
@@ -59,6 +80,9 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, bool, u64)>)
 /// Zips `dir`: entries sorted by path, stored (not compressed, so that the bytes do not
 /// depend on a compressor's version), timestamps fixed at 1980-01-01, permissions 0644 (0755
 /// for executables), no extra fields. `__pycache__`, `*.pyc` and `.DS_Store` are left out.
+/// A symbolic link to a file inside `dir` is packaged as that file's content; a link that
+/// resolves outside `dir`, a link to a folder, and special files (pipes, sockets, devices) are
+/// refused with their path.
 pub fn build(dir: &Path) -> Result<Package> {
     let mut files = Vec::new();
     collect(dir, dir, &mut files)?;
@@ -103,6 +127,33 @@ pub fn build(dir: &Path) -> Result<Package> {
     }
     let sha256 = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
     Ok(Package { bytes, sha256 })
+}
+
+#[cfg(test)]
+mod links {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn links_outside_the_folder_folders_and_special_files_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("lambda_function.py"), "x = 1\n").unwrap();
+        // A link to a file inside is packaged as the file.
+        std::os::unix::fs::symlink("lambda_function.py", d.path().join("alias.py")).unwrap();
+        build(d.path()).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", d.path().join("x.py")).unwrap();
+        let e = format!("{:#}", build(d.path()).unwrap_err());
+        assert!(e.contains("x.py is a symbolic link to /etc/passwd, outside"), "{e}");
+        std::fs::remove_file(d.path().join("x.py")).unwrap();
+        std::os::unix::fs::symlink(".", d.path().join("loop")).unwrap();
+        let e = format!("{:#}", build(d.path()).unwrap_err());
+        assert!(e.contains("loop is a symbolic link to a folder"), "{e}");
+        std::fs::remove_file(d.path().join("loop")).unwrap();
+        let fifo = d.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let e = format!("{:#}", build(d.path()).unwrap_err());
+        assert!(e.contains("pipe is not a regular file"), "{e}");
+    }
 }
 
 #[cfg(test)]

@@ -101,3 +101,20 @@ fn a_lambda_package_over_the_upload_limits_is_refused_with_its_size() {
     big.set_len(300 * 1024 * 1024).unwrap();
     refused(&emu, &ws, "300 MB function", "a Lambda function may hold at most 250.0 MB unzipped", "infra.yaml");
 }
+
+/// Issue 19 §4: the whole file is valid or nothing runs. A typo in prod's overrides stops a
+/// plan or apply of local too, naming the place, before any AWS call.
+#[test]
+fn a_typo_in_another_envs_overrides_stops_every_command() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replacen("          deletion_protection: true", "          delete_protect: true", 1));
+    for cmd in [&["plan"][..], &["apply", "--yes"], &["drift"], &["--env", "local", "plan"]] {
+        let run = emu.cli(ws.path(), cmd);
+        run.expect(1);
+        assert!(run.stderr.contains("unknown field `delete_protect`"), "{cmd:?}: {}", run.stderr);
+        assert!(run.stderr.contains("infra.yaml:19:"), "{cmd:?}: the place is not named: {}", run.stderr);
+    }
+    assert!(emu.calls().is_empty(), "an AWS call was made: {}", emu.calls().len());
+}

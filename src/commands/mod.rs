@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use crate::aws::{self, AwsContext, ConnectOptions};
 use crate::kinds::Live;
 use crate::plan::Plan;
-use crate::spec::{Desired, SpecDocument};
+use crate::spec::{Desired, SpecDocument, SpecError};
 use crate::{engine, log};
 
 /// The options every command shares (the global flags).
@@ -38,7 +38,26 @@ impl Global {
     pub fn load(&self, env: Option<&str>) -> Result<Desired> {
         let doc = SpecDocument::load(&self.file)?;
         let env = env.or(self.env.as_deref()).map(str::to_string).unwrap_or_else(|| doc.file.default_env.clone());
-        let (mut desired, warnings) = doc.resolve(&env)?;
+        if !doc.file.environments.contains_key(&env) {
+            doc.resolve(&env)?; // the unknown-env error, naming the known ones
+        }
+        // The whole file is valid or nothing runs: a broken override of another env stops this
+        // one too, before any AWS call.
+        let mut chosen = None;
+        let mut problems = Vec::new();
+        for (name, resolved) in doc.resolve_all() {
+            match resolved {
+                Ok(r) if name == env => chosen = Some(r),
+                Ok(_) => {}
+                Err(SpecError::Invalid { problems: p }) => problems.extend(p),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !problems.is_empty() {
+            problems.dedup();
+            return Err(SpecError::Invalid { problems }.into());
+        }
+        let (mut desired, warnings) = chosen.ok_or_else(|| anyhow::anyhow!("env `{env}` was not resolved"))?;
         if let Some(region) = &self.region {
             desired.region = region.clone();
         }

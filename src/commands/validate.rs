@@ -12,8 +12,8 @@ pub fn run(g: &Global) -> Result<ExitCode> {
     let doc = SpecDocument::load(&g.file)?;
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    for env in doc.env_names() {
-        match doc.resolve(&env) {
+    for (_, resolved) in doc.resolve_all() {
+        match resolved {
             Ok((_, w)) => warnings.extend(w),
             Err(SpecError::Invalid { problems: p }) => problems.extend(p),
             Err(e) => return Err(e.into()),

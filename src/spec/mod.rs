@@ -96,6 +96,9 @@ impl Desired {
     }
 }
 
+/// One env resolved: its model and warnings, or its problems.
+pub type Resolved = Result<(Desired, Warnings), SpecError>;
+
 /// Non-fatal findings (e.g. wildcard resources in a policy).
 pub type Warnings = Vec<Problem>;
 
@@ -208,6 +211,11 @@ impl SpecDocument {
             }
         }
         Problem { file: self.path.clone(), pos, field: path.join("."), message }
+    }
+
+    /// Resolves every env of the file, each with its problems or its model and warnings.
+    pub fn resolve_all(&self) -> Vec<(String, Resolved)> {
+        self.env_names().into_iter().map(|e| (e.clone(), self.resolve(&e))).collect()
     }
 
     /// Merges the overrides of `env` over the resources, checks types, and validates.
