@@ -109,9 +109,8 @@ impl Kind for Functions {
             let Some(live) = cx.live.get::<LiveFunctionSide>(KIND, name) else { continue };
             let want = desired_function(cx, name, spec, live);
             let aws = cx.desired.aws_name(name);
-            let mut p = Planned::new(super::readdress(diff(&aws, &want, live), &format!("{KIND}.{name}")));
-            super::block_if_owned_elsewhere(&mut p, live.function.as_ref().map(|f| &f.tags), cx.desired);
-            out.push(p);
+            let tags = live.function.as_ref().map(|f| &f.tags);
+            out.push(super::found_by_name(KIND, name, cx.desired, tags, diff(&aws, &want, live)));
         }
         out
     }

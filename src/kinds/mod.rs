@@ -355,6 +355,21 @@ pub fn block_if_owned_elsewhere(p: &mut Planned, tags: Option<&BTreeMap<String, 
     p.changes_references.clear();
 }
 
+/// What a kind found by name planned: its pure diff (made with the AWS name, the env's
+/// `name_suffix` included), addressed by the spec key, and blocked when the live resource's
+/// tags name another stack or env.
+pub fn found_by_name(
+    kind: &str,
+    key: &str,
+    desired: &Desired,
+    live_tags: Option<&BTreeMap<String, String>>,
+    diff: (ResourceChange, Vec<Step>),
+) -> Planned {
+    let mut p = Planned::new(readdress(diff, &format!("{kind}.{key}")));
+    block_if_owned_elsewhere(&mut p, live_tags, desired);
+    p
+}
+
 /// A kind's pure diff made with a resource's AWS name, addressed by its spec key.
 pub fn readdress((mut change, mut steps): (ResourceChange, Vec<Step>), address: &str) -> (ResourceChange, Vec<Step>) {
     if change.address != address {

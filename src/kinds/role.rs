@@ -80,9 +80,7 @@ impl Kind for Roles {
                 let want = desired_role(cx.desired, spec, cx.refs);
                 let live = cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref);
                 let aws = cx.desired.aws_name(name);
-                let mut p = Planned::new(super::readdress(diff(&aws, &want, live), &format!("{KIND}.{name}")));
-                super::block_if_owned_elsewhere(&mut p, live.map(|r| &r.tags), cx.desired);
-                p
+                super::found_by_name(KIND, name, cx.desired, live.map(|r| &r.tags), diff(&aws, &want, live))
             })
             .collect()
     }

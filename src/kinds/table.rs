@@ -69,12 +69,11 @@ impl Kind for Tables {
             let tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
             let live = cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref);
             let aws = cx.desired.aws_name(name);
-            let mut p = Planned::new(super::readdress(diff(&aws, spec, &tags, live), &format!("{KIND}.{name}")));
+            let mut p = super::found_by_name(KIND, name, cx.desired, live.map(|t| &t.tags), diff(&aws, spec, &tags, live));
             // A new table or a re-enabled stream has a new stream ARN, known after apply.
             if p.steps.iter().any(|s| matches!(s.op.get::<TableOp>(), Some(TableOp::CreateTable { .. } | TableOp::EnableStream { .. }))) {
                 p.changes_references.push(format!("tables.{name}.stream_arn"));
             }
-            super::block_if_owned_elsewhere(&mut p, live.map(|t| &t.tags), cx.desired);
             out.push(p);
         }
         out
