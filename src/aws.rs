@@ -1,11 +1,14 @@
 //! AWS clients: one shared SDK configuration per run, the endpoint / region / credential
 //! precedence of the command-line contract, bounded retries, and typed AWS errors.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::spec::Desired;
@@ -89,6 +92,7 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Dec
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
+    /// DynamoDB's endpoint (where the apply lease lives), None for AWS's own.
     pub endpoint_url: Option<String>,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub iam: aws_sdk_iam::Client,
@@ -142,35 +146,63 @@ pub fn code<E: ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
 }
 
-/// Wraps an SDK error with the operation and resource it concerns.
-pub fn aws_error<E>(service: &'static str, operation: &'static str, resource: &str, e: E) -> AwsError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let code = e.code().unwrap_or("").to_string();
-    let message = match e.message() {
-        Some(m) => m.to_string(),
-        // Not an answer from AWS (no connection, no credentials): the chain of causes in
-        // words, without the SDK's debug dump.
-        None => {
-            let full = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
-            let cut = full.find(" (DispatchFailure").or_else(|| full.find(" (ConstructionFailure")).or_else(|| full.find(" (TimeoutError"));
-            cut.map_or(full.clone(), |i| full[..i].to_string())
-        }
-    };
-    let hint = hint_for(&code, &message);
-    AwsError {
-        service,
-        operation,
-        resource: resource.to_string(),
-        code: if code.is_empty() { "error".into() } else { code },
-        message,
-        hint,
+/// The first line of an answer's body, short, for a message ("(empty body)" when none).
+fn first_line(body: Option<&[u8]>) -> String {
+    let text = String::from_utf8_lossy(body.unwrap_or_default());
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    match line.char_indices().nth(120) {
+        _ if line.is_empty() => "(empty body)".into(),
+        Some((i, _)) => format!("{}...", &line[..i]),
+        None => line.to_string(),
     }
 }
 
-fn hint_for(code: &str, message: &str) -> Option<String> {
+/// A chain of causes in words, cut before the SDK's debug rendering of it.
+fn without_debug(text: &str) -> String {
+    let marks =
+        [" (DispatchFailure", " (ConstructionFailure", " (TimeoutError", " (ResponseError", " (ServiceError", " Error {", "Some(", "{ "];
+    let cut = marks.iter().filter_map(|m| text.find(m)).min().unwrap_or(text.len());
+    text[..cut].trim_end_matches([':', ' ']).to_string()
+}
+
+/// Wraps an SDK error with the operation and resource it concerns, as one readable line: the
+/// code and message AWS sent; for an answer the SDK could not read (an HTML page from a proxy,
+/// an empty body, the other protocol's format), the HTTP status and the body's first line;
+/// without an answer, the cause in words. Never the SDK's debug output.
+pub fn aws_error<E>(service: &'static str, operation: &'static str, resource: &str, e: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = e.code().unwrap_or("").to_string();
+    let raw = e.raw_response().map(|r| (r.status().as_u16(), first_line(r.body().bytes())));
+    let message = match (e.message(), &raw) {
+        (Some(m), _) => m.to_string(),
+        (None, Some((status, body))) if matches!(e, SdkError::ResponseError(_)) || code.is_empty() => {
+            format!("not a {service} answer: {body}")
+        }
+        (None, Some((status, _))) => format!("HTTP {status}, no message"),
+        (None, None) => without_debug(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()),
+    };
+    let code = match (code.is_empty(), &raw) {
+        (false, _) => code,
+        (true, Some((status, _))) => format!("HTTP {status}"),
+        (true, None) => "error".into(),
+    };
+    let hint = hint_for(&code, &message, service);
+    AwsError { service, operation, resource: resource.to_string(), code, message, hint }
+}
+
+fn hint_for(code: &str, message: &str, service: &str) -> Option<String> {
     let m = message.to_ascii_lowercase();
+    if code == "UnknownOperationException" || m.starts_with("not a ") {
+        return Some(format!(
+            "is this endpoint {service}? --target only what it serves, or send {service} elsewhere (AWS_ENDPOINT_URL_{}, or the env's endpoints:)",
+            service.to_ascii_uppercase()
+        ));
+    }
+    if code == "UnrecognizedClientException" {
+        return Some("the endpoint does not accept these credentials: check AWS_PROFILE / --profile and the account".into());
+    }
     if m.contains("no credentials") || m.contains("credentials provider") || code == "InvalidClientTokenId" {
         return Some("set AWS credentials (AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)".into());
     }
@@ -193,6 +225,22 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
         .or_else(|| desired.endpoint_url.clone())
 }
 
+/// The services the tool calls, by their key in an env's `endpoints:` (and, upper-cased, in
+/// `AWS_ENDPOINT_URL_<SERVICE>`).
+pub const SERVICES: &[&str] = &["dynamodb", "ec2", "iam", "lambda", "sts"];
+
+/// One service's endpoint: the service's own (`AWS_ENDPOINT_URL_<SERVICE>`, else the env's
+/// `endpoints:` entry) beats the global one (`--endpoint-url`, else `AWS_ENDPOINT_URL`, else the
+/// env's `endpoint_url`); None: AWS's own, where the SDK also honours the shared config file's
+/// `services` sections.
+pub fn service_endpoint(service: &str, flag: Option<&str>, desired: &Desired) -> Option<String> {
+    std::env::var(format!("AWS_ENDPOINT_URL_{}", service.to_ascii_uppercase()))
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| desired.endpoints.get(service).cloned())
+        .or_else(|| resolve_endpoint(flag, desired))
+}
+
 pub fn is_loopback(url: &str) -> bool {
     let rest = url.split("://").nth(1).unwrap_or(url);
     let host = rest.split(['/', '?']).next().unwrap_or("");
@@ -208,7 +256,8 @@ pub fn is_loopback(url: &str) -> bool {
 /// the spec says where the resources live, so `AWS_REGION` does not move them.
 pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -> AwsContext {
     let region = opts.region.clone().unwrap_or_else(|| desired.region.clone());
-    let endpoint_url = resolve_endpoint(opts.endpoint_url.as_deref(), desired);
+    let endpoints: BTreeMap<&'static str, Option<String>> =
+        SERVICES.iter().map(|s| (*s, service_endpoint(s, opts.endpoint_url.as_deref(), desired))).collect();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.clone()))
         .retry_config(RetryConfig::standard().with_max_attempts(6).with_initial_backoff(Duration::from_millis(200)))
@@ -218,13 +267,14 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
-    if let Some(url) = &endpoint_url {
-        loader = loader.endpoint_url(url);
-        // A local emulator accepts any credentials; spare the user from inventing some.
+    // Local emulators accept any credentials; spare the user from inventing some when every
+    // service goes to one on this machine.
+    let all_local = endpoints.values().all(|e| e.as_deref().is_some_and(is_loopback));
+    if all_local {
         let has_creds =
             std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || std::env::var_os("AWS_PROFILE").is_some() || opts.profile.is_some();
-        if is_loopback(url) && !has_creds {
-            crate::log::debug(&format!("endpoint {url} is on this machine: using placeholder credentials"));
+        if !has_creds {
+            crate::log::debug("every endpoint is on this machine: using placeholder credentials");
             loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
                 "test",
                 "test",
@@ -235,9 +285,13 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         }
     }
     let sdk = loader.load().await;
+    for (service, url) in &endpoints {
+        crate::log::debug(&format!("{service}: {}", url.as_deref().unwrap_or("AWS's own endpoint")));
+    }
     macro_rules! client {
-        ($krate:ident $(, $classifier:expr)?) => {{
+        ($krate:ident, $service:literal $(, $classifier:expr)?) => {{
             let mut conf = $krate::config::Builder::from(&sdk);
+            conf.set_endpoint_url(endpoints[$service].clone());
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);
             }
@@ -247,12 +301,12 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     }
     AwsContext {
         region,
-        endpoint_url,
-        dynamodb: client!(aws_sdk_dynamodb, DecreaseQuotaIsFinal),
-        iam: client!(aws_sdk_iam),
-        lambda: client!(aws_sdk_lambda),
-        ec2: client!(aws_sdk_ec2),
-        sts: client!(aws_sdk_sts),
+        endpoint_url: endpoints["dynamodb"].clone(),
+        dynamodb: client!(aws_sdk_dynamodb, "dynamodb", DecreaseQuotaIsFinal),
+        iam: client!(aws_sdk_iam, "iam"),
+        lambda: client!(aws_sdk_lambda, "lambda"),
+        ec2: client!(aws_sdk_ec2, "ec2"),
+        sts: client!(aws_sdk_sts, "sts"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
     }
@@ -270,6 +324,7 @@ mod tests {
             env: "local".into(),
             region: "us-east-1".into(),
             endpoint_url: None,
+            endpoints: Default::default(),
             account_id: None,
             protected: false,
             name_suffix: String::new(),

@@ -16,8 +16,18 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     let observed_at =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis().to_string()).unwrap_or_default();
     let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired).await) }));
-    let (identity, reads) = tokio::join!(ctx.identity(), reads);
-    let identity = identity?;
+    // STS only when the account guard or a kind needs the account (a DynamoDB-only endpoint
+    // such as DynamoDB Local has no STS).
+    let needs_account = desired.account_id.is_some() || REGISTRY.iter().any(|k| k.needs_account(desired));
+    let identity = async {
+        if needs_account {
+            ctx.identity().await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (identity, reads) = tokio::join!(identity, reads);
+    let identity = identity?.unwrap_or(crate::aws::Identity { account_id: String::new(), partition: "aws".into() });
     if let Some(want) = &desired.account_id {
         if *want != identity.account_id {
             bail!(
@@ -40,7 +50,7 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
 pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
     RefContext {
         region: desired.region.clone(),
-        account_id: Some(live.account_id.clone()),
+        account_id: (!live.account_id.is_empty()).then(|| live.account_id.clone()),
         partition: live.partition.clone(),
         values: REGISTRY.iter().flat_map(|k| k.reference_values(live)).collect(),
         name_suffix: desired.name_suffix.clone(),

@@ -35,6 +35,15 @@ fn action_words(a: Action) -> &'static str {
     }
 }
 
+/// The account a plan was made in, or that it was not read (a run that needed no ARN).
+pub fn account(plan: &Plan) -> &str {
+    if plan.account_id.is_empty() {
+        "not read"
+    } else {
+        &plan.account_id
+    }
+}
+
 /// A value as a reviewer reads it: strings bare, null as `(none)`, the rest as compact JSON.
 /// Values are data read from AWS: control characters are shown escaped, never sent to the
 /// terminal (an `ESC]0;` or `ESC[2J` would repaint it, a newline would forge lines).
@@ -126,7 +135,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
         plan.stack,
         plan.env,
         plan.region,
-        plan.account_id
+        account(plan)
     );
     for c in &plan.changes {
         let st = action_style(c.action);
@@ -209,8 +218,7 @@ pub fn drift_state(a: Action) -> &'static str {
 pub fn drift_human(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let bold = Style::new().bold();
-    let _ =
-        writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, plan.account_id);
+    let _ = writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, account(plan));
     for c in &plan.changes {
         let state = drift_state(c.action);
         let st = if c.action == Action::NoOp { action_style(Action::NoOp) } else { action_style(Action::Delete) };
@@ -241,7 +249,7 @@ pub fn json(plan: &Plan) -> String {
 pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let state = if plan.has_changes() { "drift detected" } else { "in sync" };
-    let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, plan.account_id);
+    let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, account(plan));
     let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
     for c in &plan.changes {
         let _ = writeln!(out, "| {} | {} | {} |", md_code(&c.address), drift_state(c.action), c.diffs.len());

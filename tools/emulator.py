@@ -22,6 +22,8 @@ With --aws-rules, in front of moto:
   updating it fails with ResourceInUseException, and a new mapping of the same function on the
   same source fails with ResourceConflictException until it is gone (aws-rules.md rule 28).
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
+- With --only dynamodb, every other service is answered UnknownOperationException, as DynamoDB
+  Local does.
 - With --decrease-quota N, a table's throughput decreases beyond N fail with AWS's daily-quota
   LimitExceededException; with --limit-exceeded N, the first N UpdateTable calls fail with the
   too-many-operations LimitExceededException.
@@ -144,6 +146,7 @@ class Proxy:
         self.roles_created = {}
         self.functions_busy = {}
         self.mappings_creating = {}
+        self.only = None  # answer only this service, as DynamoDB Local does
         self.decrease_quota = None  # throughput decreases allowed per table (AWS: a daily quota)
         self.decreases = {}
         self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
@@ -499,7 +502,14 @@ class Proxy:
         if environ.get("PATH_INFO", "").startswith("/moto-api"):
             return self.app(environ, start_response)
         if self.faults.get("expired"):
-            return xml_error(start_response, "400 Bad Request", "ExpiredToken", "The security token included in the request is expired")
+            # In each service's own format, as AWS answers it.
+            expired = "The security token included in the request is expired"
+            svc = service_of(environ)
+            if svc == "dynamodb":
+                return ddb_error(start_response, "ExpiredTokenException", expired)
+            if svc == "lambda":
+                return lambda_error(start_response, "ExpiredTokenException", expired, "403 Forbidden")
+            return xml_error(start_response, "400 Bad Request", "ExpiredToken", expired, ec2=svc == "ec2")
         if self.latency:
             time.sleep(self.latency)  # one round trip to AWS, as seen from a client
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -519,6 +529,11 @@ class Proxy:
                 with self.lock:
                     self.injected[kind] += 1
                 break
+        if self.only and service != self.only:
+            # What a single-service endpoint (DynamoDB Local) answers to every other service.
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#UnknownOperationException"}).encode()
+            start_response("400 Bad Request", [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
+            return [body]
         if fault in ("throttle", "error"):
             return fault_error(start_response, service, fault)
         if fault == "drop":
@@ -594,6 +609,7 @@ def main():
     for kind in ("throttle", "error", "drop", "lose"):
         ap.add_argument(f"--{kind}-rate", type=float, default=0.0)
     ap.add_argument("--expired-token", action="store_true", help="answer every call with ExpiredToken")
+    ap.add_argument("--only", default=None, help="answer only this service (dynamodb): DynamoDB Local as a stand-in")
     ap.add_argument("--decrease-quota", type=int, default=None,
                     help="with --aws-rules: throughput decreases allowed per table; more are LimitExceededException")
     ap.add_argument("--limit-exceeded", type=int, default=0,
@@ -606,6 +622,7 @@ def main():
     faults["expired"] = args.expired_token
     proxy = Proxy(app, args.aws_rules, args.busy_seconds, args.iam_delay, args.latency_ms, faults, args.seed)
     proxy.decrease_quota = args.decrease_quota
+    proxy.only = args.only
     proxy.limit_exceeded = args.limit_exceeded
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)

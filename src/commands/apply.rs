@@ -40,7 +40,7 @@ pub fn banner(desired: &Desired, plan: &Plan) -> Option<String> {
     if lines.is_empty() {
         return None;
     }
-    let mut out = format!("\n!!! PROTECTED ENVIRONMENT `{}` ({}, account {}) !!!\n", desired.env, plan.region, plan.account_id);
+    let mut out = format!("\n!!! PROTECTED ENVIRONMENT `{}` ({}, account {}) !!!\n", desired.env, plan.region, render::account(plan));
     for l in lines {
         out.push_str(&format!("!!!   {l}\n"));
     }
@@ -101,7 +101,9 @@ async fn locked(
     if !o.yes && saved.is_none() {
         let q = format!(
             "\nApply these changes to env {} ({}, account {})? Only 'yes' is accepted: ",
-            desired.env, plan.region, plan.account_id
+            desired.env,
+            plan.region,
+            render::account(&plan)
         );
         if ask(&q, "apply needs --yes when there is no terminal to ask on; nothing was changed")? != "yes" {
             log::info("Apply cancelled; nothing was changed.");

@@ -96,6 +96,12 @@ pub trait Kind: Sync {
     /// desired model, never from the text of references in the engine).
     fn declared(&self, desired: &Desired) -> Vec<Declared>;
 
+    /// Whether planning this kind's resources needs the account id (ARNs): STS is asked only
+    /// then, so that a table-only run needs nothing but DynamoDB.
+    fn needs_account(&self, desired: &Desired) -> bool {
+        !self.declared(desired).is_empty()
+    }
+
     /// Keeps only the declared resources whose address `keep` accepts (`--target`).
     fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool);
 

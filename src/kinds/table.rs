@@ -37,6 +37,11 @@ impl Kind for Tables {
             .collect()
     }
 
+    /// Only a reference in a tag value (an ARN) needs the account.
+    fn needs_account(&self, desired: &crate::spec::Desired) -> bool {
+        desired.resources.tables.values().any(|t| t.tags.values().any(|v| v.contains("${")))
+    }
+
     fn retain(&self, resources: &mut crate::spec::Resources, keep: &dyn Fn(&str) -> bool) {
         resources.tables.retain(|n, _| keep(&format!("{KIND}.{n}")));
     }

@@ -77,6 +77,8 @@ pub struct Desired {
     pub env: String,
     pub region: String,
     pub endpoint_url: Option<String>,
+    /// Per-service endpoints of the env (`endpoints:`), by service key.
+    pub endpoints: std::collections::BTreeMap<String, String>,
     pub account_id: Option<String>,
     pub protected: bool,
     /// The env's `name_suffix` ("" when none): see [`Desired::aws_name`].
@@ -252,6 +254,7 @@ impl SpecDocument {
             env: env.into(),
             region: env_spec.region.clone(),
             endpoint_url: env_spec.endpoint_url.clone(),
+            endpoints: env_spec.endpoints.clone(),
             account_id: env_spec.account_id.clone(),
             protected: env_spec.protected,
             name_suffix: env_spec.name_suffix.clone().unwrap_or_default(),

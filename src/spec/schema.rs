@@ -44,6 +44,9 @@ struct Environment {
     /// An endpoint such as a local emulator (else AWS's own).
     #[serde(default)]
     endpoint_url: Option<String>,
+    /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts.
+    #[serde(default)]
+    endpoints: BTreeMap<String, String>,
     /// Refuse any account but this one (12 digits, quoted).
     #[serde(default)]
     account_id: Option<String>,

@@ -28,6 +28,9 @@ pub struct EnvSpec {
     pub region: String,
     #[serde(default)]
     pub endpoint_url: Option<String>,
+    /// Per-service endpoints (`dynamodb: http://localhost:8000`), beating `endpoint_url`.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
     /// Optional guard: refuse to touch any other account.
     #[serde(default)]
     pub account_id: Option<String>,

@@ -464,6 +464,16 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
     if !name_ok(&d.stack, 1, 64, "_-") {
         c.err(&["stack"], "a stack name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
     }
+    if let Some(e) = doc.file.environments.get(env) {
+        for k in e.endpoints.keys() {
+            if !crate::aws::SERVICES.contains(&k.as_str()) {
+                c.err(
+                    &["environments", env, "endpoints", k],
+                    format!("unknown service `{k}`; services: {}", crate::aws::SERVICES.join(", ")),
+                );
+            }
+        }
+    }
     if !name_ok(env, 1, 64, "_-") {
         c.err(&["environments", env], "an environment name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
     }
