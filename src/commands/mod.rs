@@ -43,21 +43,12 @@ impl Global {
         }
         // The whole file is valid or nothing runs: a broken override of another env stops this
         // one too, before any AWS call.
-        let mut chosen = None;
-        let mut problems = Vec::new();
-        for (name, resolved) in doc.resolve_all() {
-            match resolved {
-                Ok(r) if name == env => chosen = Some(r),
-                Ok(_) => {}
-                Err(SpecError::Invalid { problems: p }) => problems.extend(p),
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let (resolved, problems) = doc.resolve_every_env()?;
         if !problems.is_empty() {
-            problems.dedup();
             return Err(SpecError::Invalid { problems }.into());
         }
-        let (mut desired, warnings) = chosen.ok_or_else(|| anyhow::anyhow!("env `{env}` was not resolved"))?;
+        let (_, mut desired, warnings) =
+            resolved.into_iter().find(|(name, _, _)| *name == env).ok_or_else(|| anyhow::anyhow!("env `{env}` was not resolved"))?;
         if let Some(region) = &self.region {
             desired.region = region.clone();
         }

@@ -10,21 +10,13 @@ use crate::spec::{SpecDocument, SpecError};
 
 pub fn run(g: &Global) -> Result<ExitCode> {
     let doc = SpecDocument::load(&g.file)?;
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    for (_, resolved) in doc.resolve_all() {
-        match resolved {
-            Ok((_, w)) => warnings.extend(w),
-            Err(SpecError::Invalid { problems: p }) => problems.extend(p),
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (resolved, problems) = doc.resolve_every_env()?;
+    let mut warnings: Vec<_> = resolved.into_iter().flat_map(|(_, _, w)| w).collect();
     warnings.dedup();
     for w in &warnings {
         log::warn(&w.to_string());
     }
     if !problems.is_empty() {
-        problems.dedup();
         return Err(SpecError::Invalid { problems }.into());
     }
     println!("{} is valid (environments: {}).", g.file.display(), doc.env_names().join(", "));

@@ -66,6 +66,9 @@ pub struct SpecDocument {
     pub base_dir: PathBuf,
     pub file: SpecFile,
     index: PositionIndex,
+    /// Lambda folder → its package's hash (or why it cannot be packaged): each folder is zipped
+    /// once, however many envs name it.
+    packages: std::cell::RefCell<std::collections::BTreeMap<PathBuf, Result<String, String>>>,
 }
 
 /// The spec resolved for one environment: what the tool makes real.
@@ -98,8 +101,8 @@ impl Desired {
     }
 }
 
-/// One env resolved: its model and warnings, or its problems.
-pub type Resolved = Result<(Desired, Warnings), SpecError>;
+/// One env resolved: its name, model and warnings.
+pub type EnvModel = (String, Desired, Warnings);
 
 /// Non-fatal findings (e.g. wildcard resources in a policy).
 pub type Warnings = Vec<Problem>;
@@ -155,7 +158,7 @@ impl SpecDocument {
         let index = PositionIndex::build(source);
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
-        let mut doc = SpecDocument { path: path.into(), base_dir, file: placeholder(), index };
+        let mut doc = SpecDocument { path: path.into(), base_dir, file: placeholder(), index, packages: Default::default() };
         doc.file = doc.typed(value, None)?;
         if !doc.file.environments.contains_key(&doc.file.default_env) {
             return Err(SpecError::one(doc.problem(
@@ -215,9 +218,26 @@ impl SpecDocument {
         Problem { file: self.path.clone(), pos, field: path.join("."), message }
     }
 
-    /// Resolves every env of the file, each with its problems or its model and warnings.
-    pub fn resolve_all(&self) -> Vec<(String, Resolved)> {
-        self.env_names().into_iter().map(|e| (e.clone(), self.resolve(&e))).collect()
+    /// The hash of a Lambda folder's package, built once per folder.
+    fn package_hash(&self, dir: &Path) -> Result<String, String> {
+        let mut cache = self.packages.borrow_mut();
+        cache.entry(dir.to_path_buf()).or_insert_with(|| crate::package::build(dir).map(|p| p.sha256).map_err(|e| format!("{e:#}"))).clone()
+    }
+
+    /// Resolves every env of the file: each good env's model and warnings, and the problems of
+    /// all the others at once (deduplicated). Errors other than problems (unreadable) stop it.
+    pub fn resolve_every_env(&self) -> Result<(Vec<EnvModel>, Vec<Problem>), SpecError> {
+        let mut resolved = Vec::new();
+        let mut problems = Vec::new();
+        for env in self.env_names() {
+            match self.resolve(&env) {
+                Ok((d, w)) => resolved.push((env, d, w)),
+                Err(SpecError::Invalid { problems: p }) => problems.extend(p),
+                Err(e) => return Err(e),
+            }
+        }
+        problems.dedup();
+        Ok((resolved, problems))
     }
 
     /// Merges the overrides of `env` over the resources, checks types, and validates.
@@ -268,11 +288,11 @@ impl SpecDocument {
             desired.files = files;
             let mut problems = Vec::new();
             for (name, f) in &desired.resources.functions {
-                match crate::package::build(&self.base_dir.join(&f.source)) {
-                    Ok(p) => {
-                        desired.code.insert(name.clone(), p.sha256);
+                match self.package_hash(&self.base_dir.join(&f.source)) {
+                    Ok(sha) => {
+                        desired.code.insert(name.clone(), sha);
                     }
-                    Err(e) => problems.push(self.problem(&["functions", name, "source"], Some(env), format!("cannot package: {e:#}"))),
+                    Err(e) => problems.push(self.problem(&["functions", name, "source"], Some(env), format!("cannot package: {e}"))),
                 }
             }
             if !problems.is_empty() {
