@@ -157,9 +157,7 @@ async fn try_put(ctx: &AwsContext, key: &str, token: &str, take_over: Option<&st
 pub async fn acquire(ctx: &AwsContext, desired: &Desired, timeout: Duration) -> Result<Lease> {
     ensure_table(ctx).await?;
     let key = format!("{}/{}", desired.stack, desired.env);
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("cannot get random bytes for the lease: {e}"))?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::ids::random_hex()?;
     let start = Instant::now();
     let mut shown: Option<Instant> = None;
     let mut take_over: Option<String> = None;

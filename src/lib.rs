@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod ids;
 pub mod kinds;
 pub mod lease;
 pub mod log;

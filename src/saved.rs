@@ -47,7 +47,7 @@ fn secret_hashes(salt: &str, secrets: &BTreeMap<String, String>) -> BTreeMap<Str
 
 pub fn hash<T: Serialize>(v: &T) -> String {
     let text = serde_json::to_string(v).unwrap_or_default();
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::ids::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// A fingerprint per live resource (and the account).
@@ -61,9 +61,7 @@ pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
 }
 
 pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, String>) -> Result<()> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("cannot get random bytes to salt the saved plan: {e}"))?;
-    let salt: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let salt = crate::ids::random_hex()?;
     let saved = SavedPlan {
         secrets: secret_hashes(&salt, secrets),
         salt,

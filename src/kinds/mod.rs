@@ -396,7 +396,7 @@ pub fn readdress((mut change, mut steps): (ResourceChange, Vec<Step>), address: 
 pub fn client_token(desired: &Desired, name: &str, observed_at: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{}/{}/{name}/{observed_at}", desired.stack, desired.env));
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::ids::hex(&digest[..16])
 }
 
 /// A policy file resolved against what is known now (null when it does not parse), and
