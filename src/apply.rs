@@ -18,22 +18,18 @@ pub enum ApplyError {
     NotConverged(String),
 }
 
-/// Checks the plan for changes that must not run: blocked ones, and destructive ones whose
-/// address the user did not name in `--allow-replace` (apply) / `--allow-data-loss` (destroy).
-pub fn guard(plan: &Plan, allow_replace: &[String]) -> Result<(), ApplyError> {
-    guard_with(plan, allow_replace, "--allow-replace")
-}
-
-/// [`guard`], naming `flag` as the consent.
-pub fn guard_with(plan: &Plan, allowed: &[String], flag: &str) -> Result<(), ApplyError> {
-    let allow_replace = allowed;
+/// Checks the plan for changes that must not run: blocked ones, and destructive ones (a
+/// table replaced or deleted) whose address the user did not name in `--allow-data-loss`;
+/// and every name given must be such a change ([`check_consent`]).
+pub fn guard(plan: &Plan, allowed: &[String]) -> Result<(), ApplyError> {
+    check_consent(plan, allowed)?;
     let mut reasons = Vec::new();
     for c in &plan.changes {
         if let Some(b) = &c.blocked {
             reasons.push(format!("{}: {b}", c.address));
-        } else if c.destructive && !allow_replace.iter().any(|a| a == &c.address) {
+        } else if c.destructive && !allowed.iter().any(|a| a == &c.address) {
             reasons.push(format!(
-                "{} would be {} and its data lost; if that is what you want, run again with {flag} {}",
+                "{} would be {} and its data lost; if that is what you want, run again with --allow-data-loss {}",
                 c.address,
                 if c.action == crate::plan::Action::Delete { "deleted" } else { "replaced" },
                 c.address
@@ -45,6 +41,22 @@ pub fn guard_with(plan: &Plan, allowed: &[String], flag: &str) -> Result<(), App
     } else {
         Err(ApplyError::Refused(reasons.join("\n  ")))
     }
+}
+
+/// Every address named in `--allow-data-loss` must be a change of this plan that loses data:
+/// a typo must not consent to nothing (or to something else later).
+pub fn check_consent(plan: &Plan, allowed: &[String]) -> Result<(), ApplyError> {
+    let destructive: Vec<&str> =
+        plan.changes.iter().filter(|c| c.destructive && c.action.is_change()).map(|c| c.address.as_str()).collect();
+    let unknown: Vec<&String> = allowed.iter().filter(|a| !destructive.contains(&a.as_str())).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list = if destructive.is_empty() { "none".to_string() } else { destructive.join(", ") };
+    Err(ApplyError::Refused(format!(
+        "--allow-data-loss {}: not a change that loses data in this plan (those are: {list}); nothing was changed",
+        unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    )))
 }
 
 /// One resource's steps, with their places in the plan.
@@ -63,15 +75,25 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<Group<'a>>> {
         }
     }
     let mut level: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (a, _) in &groups {
+    let declared: std::collections::BTreeSet<String> = engine::addresses(desired).into_iter().collect();
+    for (a, _) in groups.iter().filter(|(a, _)| declared.contains(a)) {
         let l = engine::dependencies(desired, a, true).iter().filter_map(|d| level.get(d).map(|l| l + 1)).max().unwrap_or(0);
         level.insert(a.clone(), l);
+    }
+    // What the spec no longer declares goes last, after the changes that stop using it, one
+    // kind per wave in reverse dependency order (mappings, functions, roles, endpoints, tables).
+    let after = level.values().max().map_or(0, |m| m + 1);
+    let kinds = crate::kinds::REGISTRY.len();
+    for (a, _) in groups.iter().filter(|(a, _)| !declared.contains(a)) {
+        let rank = crate::kinds::REGISTRY.iter().position(|k| a.starts_with(&format!("{}.", k.kind()))).unwrap_or(0);
+        level.insert(a.clone(), after + (kinds - 1 - rank));
     }
     let depth = level.values().max().map_or(0, |m| m + 1);
     let mut out = vec![Vec::new(); depth];
     for g in groups {
         out[level[&g.0]].push(g);
     }
+    out.retain(|w| !w.is_empty());
     out
 }
 
@@ -85,8 +107,8 @@ pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate
 
 /// Runs the plan's steps, then re-observes. Returns the plan computed after apply (no-op).
 /// `targets`: the same restriction as the plan's, so that the check judges only what apply did.
-pub async fn run(ctx: &AwsContext, desired: &Desired, targets: &[String], plan: &Plan, allow_replace: &[String]) -> Result<Plan> {
-    guard(plan, allow_replace)?;
+pub async fn run(ctx: &AwsContext, desired: &Desired, targets: &[String], plan: &Plan, allow_data_loss: &[String]) -> Result<Plan> {
+    guard(plan, allow_data_loss)?;
     let total = plan.steps.len();
     for wave in waves(desired, plan) {
         // Every resource of the wave runs to its end or its first error; then errors stop apply.

@@ -99,6 +99,8 @@ pub struct AwsContext {
     pub lambda: aws_sdk_lambda::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The Resource Groups Tagging API: discovery of what this stack env owns.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// The env's `name_suffix`, for names resolved during apply.
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
@@ -197,7 +199,7 @@ fn hint_for(code: &str, message: &str, service: &str) -> Option<String> {
     if code == "UnknownOperationException" || m.starts_with("not a ") {
         return Some(format!(
             "is this endpoint {service}? --target only what it serves, or send {service} elsewhere (AWS_ENDPOINT_URL_{}, or the env's endpoints:)",
-            service.to_ascii_uppercase()
+            service.to_ascii_uppercase().replace(' ', "_")
         ));
     }
     if code == "UnrecognizedClientException" {
@@ -227,7 +229,7 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
 
 /// The services the tool calls, by their key in an env's `endpoints:` (and, upper-cased, in
 /// `AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: &[&str] = &["dynamodb", "ec2", "iam", "lambda", "sts"];
+pub const SERVICES: &[&str] = &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api"];
 
 /// One service's endpoint: the service's own (`AWS_ENDPOINT_URL_<SERVICE>`, else the env's
 /// `endpoints:` entry) beats the global one (`--endpoint-url`, else `AWS_ENDPOINT_URL`, else the
@@ -307,6 +309,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         lambda: client!(aws_sdk_lambda, "lambda"),
         ec2: client!(aws_sdk_ec2, "ec2"),
         sts: client!(aws_sdk_sts, "sts"),
+        tagging: client!(aws_sdk_resourcegroupstagging, "resource_groups_tagging_api"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
     }
@@ -331,6 +334,7 @@ mod tests {
             resources: Default::default(),
             files: Default::default(),
             code: Default::default(),
+            partial: false,
         }
     }
 

@@ -91,17 +91,22 @@ pub enum Command {
         /// Also save the plan to FILE, for `apply FILE` (no credentials; secrets masked).
         #[arg(long, value_name = "PLANFILE")]
         out: Option<PathBuf>,
+        /// Consent to this table's replacement or deletion (its items are lost); saved with
+        /// --out, so that `apply FILE` may run it. Repeat for several.
+        #[arg(long = "allow-data-loss", visible_alias = "allow-replace", value_name = "ADDRESS")]
+        allow_data_loss: Vec<String>,
     },
     /// Show the plan, ask for confirmation, make it so, and check that it converged.
     #[command(after_help = "Examples:\n  cruddur-infra apply\n  cruddur-infra --env prod apply --yes\n  \
-        cruddur-infra apply release.plan\n  cruddur-infra apply --allow-replace dynamodb_table.cruddur-messages")]
+        cruddur-infra apply release.plan\n  cruddur-infra apply --allow-data-loss dynamodb_table.cruddur-messages")]
     Apply {
         /// Do not ask (required when there is no terminal).
         #[arg(long)]
         yes: bool,
-        /// Allow the replacement of this resource (data loss). Repeat for several.
-        #[arg(long = "allow-replace", value_name = "ADDRESS")]
-        allow_replace: Vec<String>,
+        /// Allow this table's replacement or deletion (its items are lost): the address of a
+        /// destructive change of this plan (anything else is an error). Repeat for several.
+        #[arg(long = "allow-data-loss", visible_alias = "allow-replace", value_name = "ADDRESS")]
+        allow_data_loss: Vec<String>,
         /// A plan saved by `plan --out`: applied exactly, without a question, and refused if
         /// anything changed since it was made.
         #[arg(value_name = "PLANFILE")]
@@ -131,6 +136,19 @@ pub enum Command {
         /// Allow deleting this table and its items. Repeat for several.
         #[arg(long = "allow-data-loss", value_name = "ADDRESS")]
         allow_data_loss: Vec<String>,
+    },
+    /// Stop managing one resource and keep it: removes this stack's ownership tags from it
+    /// (after showing that and asking), so that no later plan deletes or changes it. Remove
+    /// it from the spec first.
+    #[command(after_help = "Examples:\n  cruddur-infra forget dynamodb_table.cruddur-messages\n  \
+        cruddur-infra --env prod forget lambda_function.old-worker --yes")]
+    Forget {
+        /// The resource's address (KIND.NAME), as plan shows it.
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+        /// Do not ask (required when there is no terminal).
+        #[arg(long)]
+        yes: bool,
     },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     #[command(after_help = "Examples:\n  cruddur-infra --env prod drift\n  \
@@ -168,14 +186,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global();
     match cli.command {
         Command::Validate => commands::validate::run(&g),
-        Command::Plan { detailed_exitcode, output, out } => {
+        Command::Plan { detailed_exitcode, output, out, allow_data_loss } => {
             let output = match output {
                 Output::Human => commands::plan::Output::Human,
                 Output::Json => commands::plan::Output::Json,
             };
-            commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out }).await
+            commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out, allow_data_loss }).await
         }
-        Command::Apply { yes, allow_replace, plan_file, lock, no_lock, lock_timeout } => {
+        Command::Apply { yes, allow_data_loss, plan_file, lock, no_lock, lock_timeout } => {
             let lock = if lock {
                 Some(true)
             } else if no_lock {
@@ -183,9 +201,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            commands::apply::run(&g, commands::apply::Options { yes, allow_replace, plan_file, lock, lock_timeout }).await
+            commands::apply::run(&g, commands::apply::Options { yes, allow_data_loss, plan_file, lock, lock_timeout }).await
         }
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
+        Command::Forget { address, yes } => commands::forget::run(&g, commands::forget::Options { address, yes }).await,
         Command::Drift { output } => {
             let output = match output {
                 DriftOutput::Human => commands::drift::Output::Human,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::aws::AwsContext;
 use crate::kinds::{kind_of, Declared, Live, PlanContext, REGISTRY};
@@ -11,11 +11,30 @@ use crate::plan::{Plan, Step};
 use crate::spec::refs::RefContext;
 use crate::spec::Desired;
 
-/// Reads the caller's identity and every declared resource of every kind, concurrently.
+/// Reads the caller's identity, every declared resource of every kind, and (unless the spec is
+/// partial) what this stack env owns beyond the spec, concurrently.
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     let observed_at =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis().to_string()).unwrap_or_default();
     let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired).await) }));
+    let owned = async {
+        let mut owned = BTreeMap::new();
+        if desired.partial {
+            return Ok(owned);
+        }
+        let tagged = crate::discover::tagged(ctx, desired).await?;
+        let found = futures::future::join_all(REGISTRY.iter().map(|k| {
+            let tagged = &tagged;
+            async move { (k.kind(), k.discover(ctx, desired, tagged).await) }
+        }))
+        .await;
+        for (kind, f) in found {
+            if let Some(f) = f.with_context(|| format!("looking for {kind} resources that are no longer in the spec"))? {
+                owned.insert(kind, f);
+            }
+        }
+        anyhow::Ok(owned)
+    };
     // STS only when the account guard or a kind needs the account (a DynamoDB-only endpoint
     // such as DynamoDB Local has no STS).
     let needs_account = desired.account_id.is_some() || REGISTRY.iter().any(|k| k.needs_account(desired));
@@ -26,7 +45,7 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
             Ok(None)
         }
     };
-    let (identity, reads) = tokio::join!(identity, reads);
+    let (identity, reads, owned) = tokio::join!(identity, reads, owned);
     let identity = identity?.unwrap_or(crate::aws::Identity { account_id: String::new(), partition: "aws".into() });
     if let Some(want) = &desired.account_id {
         if *want != identity.account_id {
@@ -43,7 +62,7 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     for (kind, read) in reads {
         kinds.insert(kind, read?);
     }
-    Ok(Live { observed_at, account_id: identity.account_id, partition: identity.partition, kinds })
+    Ok(Live { observed_at, account_id: identity.account_id, partition: identity.partition, kinds, owned: owned? })
 }
 
 /// The references' values as known from what was observed.
@@ -57,7 +76,9 @@ pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
     }
 }
 
-/// The pure diff of the whole spec: every declared resource appears, in dependency order.
+/// The pure diff of the whole spec: every declared resource appears, in dependency order,
+/// then what this stack env owns and the spec no longer declares, in reverse dependency order
+/// (deleted after the changes that no longer need it).
 pub fn plan(desired: &Desired, live: &Live) -> Plan {
     let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
     let refs = ref_context(desired, live);
@@ -69,11 +90,18 @@ pub fn plan(desired: &Desired, live: &Live) -> Plan {
             plan.push(p.change, p.steps);
         }
     }
+    let cx = PlanContext { desired, live, refs: &refs, changing: &changing };
+    for kind in REGISTRY.iter().rev() {
+        for p in kind.prune(&cx) {
+            plan.push(p.change, p.steps);
+        }
+    }
     plan
 }
 
-/// The plan of `destroy`: every declared resource that exists and is this stack's env's,
-/// deleted in reverse dependency order; what is not ours or is protected is listed as left alone.
+/// The plan of `destroy`: every resource this stack's env owns (declared, or found by its
+/// marker), deleted in reverse dependency order; what is not ours or is protected is listed as
+/// left alone.
 pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
     let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
     let refs = ref_context(desired, live);
@@ -83,8 +111,21 @@ pub fn destroy_plan(desired: &Desired, live: &Live) -> Plan {
         for (change, steps) in kind.destroy(&cx) {
             plan.push(change, steps);
         }
+        // What the spec dropped goes too (released instead when it says `on_removal: retain`).
+        for p in kind.prune(&cx) {
+            plan.push(p.change, p.steps);
+        }
     }
     plan
+}
+
+/// The change of `forget ADDRESS`: the kind that owns the address removes this stack's tags.
+pub fn forget(desired: &Desired, live: &Live, address: &str) -> Option<(crate::plan::ResourceChange, Vec<Step>)> {
+    let refs = ref_context(desired, live);
+    let changing = BTreeSet::new();
+    let cx = PlanContext { desired, live, refs: &refs, changing: &changing };
+    let kind = kind_of(address.split('.').next()?)?;
+    kind.forget(&cx, address)
 }
 
 /// Every sensitive value the spec gives its resources, by where it goes.
@@ -162,6 +203,7 @@ pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
     check_targets(desired, targets)?;
     let keep = closure(desired, targets);
     let mut d = desired.clone();
+    d.partial = true;
     for kind in REGISTRY {
         kind.retain(&mut d.resources, &|address| keep.contains(address));
     }

@@ -7,6 +7,7 @@ pub mod apply;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod discover;
 pub mod engine;
 pub mod ids;
 pub mod kinds;

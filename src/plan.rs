@@ -107,11 +107,23 @@ pub struct ResourceChange {
     /// Why apply must refuse this change whatever the flags (e.g. deletion protection).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
+    /// The resource is this stack env's but the spec no longer declares it (found by its
+    /// ownership marker): deleted, or released when it says `on_removal: retain`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_in_spec: bool,
 }
 
 impl ResourceChange {
     pub fn new(address: impl Into<String>, action: Action) -> Self {
-        ResourceChange { address: address.into(), action, diffs: Vec::new(), reason: None, destructive: false, blocked: None }
+        ResourceChange {
+            address: address.into(),
+            action,
+            diffs: Vec::new(),
+            reason: None,
+            destructive: false,
+            blocked: None,
+            not_in_spec: false,
+        }
     }
 }
 

@@ -145,7 +145,13 @@ pub fn human(plan: &Plan, color: bool) -> String {
             (Action::Update | Action::Replace, n) if n > 1 => format!(" ({n} fields)"),
             _ => String::new(),
         };
-        let _ = writeln!(out, "{} {} {}{count}", paint(color, st, &sym), paint(color, bold, &c.address), action_words(c.action));
+        let words = match (c.not_in_spec, c.action) {
+            // `- KIND.NAME will be destroyed (no longer in infra.yaml)`: the reason is the line.
+            (true, Action::Delete) => format!("{} ({})", action_words(c.action), text(c.reason.as_deref().unwrap_or("not in the spec"))),
+            (true, _) => "will be released: kept in place, no longer managed".to_string(),
+            _ => format!("{}{count}", action_words(c.action)),
+        };
+        let _ = writeln!(out, "{} {} {words}", paint(color, st, &sym), paint(color, bold, &c.address));
         for d in &c.diffs {
             if is_document(&d.before) || is_document(&d.after) {
                 document_diff(&mut out, d, color);
@@ -174,7 +180,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
             }
             broadens_line(&mut out, d, color);
         }
-        if let Some(r) = &c.reason {
+        if let Some(r) = c.reason.as_ref().filter(|_| !(c.not_in_spec && c.action == Action::Delete)) {
             let _ = writeln!(out, "      reason: {}", text(r));
         }
         if let Some(b) = &c.blocked {
@@ -206,23 +212,25 @@ pub fn human(plan: &Plan, color: bool) -> String {
 }
 
 /// The state of one resource in a drift report.
-pub fn drift_state(a: Action) -> &'static str {
-    match a {
+pub fn drift_state(c: &crate::plan::ResourceChange) -> &'static str {
+    match c.action {
+        _ if c.not_in_spec => "not in spec",
         Action::NoOp => "in sync",
         Action::Create => "missing",
         _ => "drifted",
     }
 }
 
-/// The human drift report: every declared resource as in sync, drifted or missing.
+/// The human drift report: every declared resource as in sync, drifted or missing, and what
+/// this stack env owns beyond the spec as not in spec.
 pub fn drift_human(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     let bold = Style::new().bold();
     let _ = writeln!(out, "{} env {} ({}, account {})\n", paint(color, bold, "cruddur-infra drift:"), plan.env, plan.region, account(plan));
     for c in &plan.changes {
-        let state = drift_state(c.action);
+        let state = drift_state(c);
         let st = if c.action == Action::NoOp { action_style(Action::NoOp) } else { action_style(Action::Delete) };
-        let _ = writeln!(out, "  {:<9} {}", paint(color, st, state), c.address);
+        let _ = writeln!(out, "  {:<11} {}", paint(color, st, state), text(&c.address));
         for d in &c.diffs {
             let _ = writeln!(out, "      {}: live {} · spec {}", text(&d.path), value(&d.before), value(&d.after));
         }
@@ -252,7 +260,7 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, account(plan));
     let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
     for c in &plan.changes {
-        let _ = writeln!(out, "| {} | {} | {} |", md_code(&c.address), drift_state(c.action), c.diffs.len());
+        let _ = writeln!(out, "| {} | {} | {} |", md_code(&c.address), drift_state(c), c.diffs.len());
     }
     for c in plan.changes.iter().filter(|c| !c.diffs.is_empty()) {
         let _ = writeln!(out, "\n### {} ({})\n", md_code(&c.address), action_words(c.action));
@@ -291,6 +299,7 @@ mod tests {
             )]),
             stream: StreamView::NewImage,
             deletion_protection: false,
+            lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
     }

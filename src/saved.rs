@@ -34,6 +34,9 @@ pub struct SavedPlan {
     /// Where each sensitive value goes → SHA-256 of salt, place and value (never the value).
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
+    /// The `--allow-data-loss` addresses the plan was made with: apply consents to them.
+    #[serde(default)]
+    pub consent: Vec<String>,
 }
 
 fn salted(salt: &str, place: &str, value: &str) -> String {
@@ -54,15 +57,16 @@ pub fn hash<T: Serialize>(v: &T) -> String {
 pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("account".to_string(), hash(&(&live.account_id, &live.partition)));
-    for (kind, data) in &live.kinds {
+    for (kind, data) in live.kinds.iter().chain(&live.owned) {
         out.extend(data.fingerprints(kind));
     }
     out
 }
 
-pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, String>) -> Result<()> {
+pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, String>, consent: &[String]) -> Result<()> {
     let salt = crate::ids::random_hex()?;
     let saved = SavedPlan {
+        consent: consent.to_vec(),
         secrets: secret_hashes(&salt, secrets),
         salt,
         saved_plan_version: SAVED_PLAN_VERSION,

@@ -224,13 +224,17 @@ fn the_drift_role_may_read_exactly_what_drift_reads() {
             (_, a) => a.to_string(),
         };
         assert!(!c.write, "drift wrote: {c:?}");
-        used.insert(format!("{}:{action}", c.service));
+        // The Resource Groups Tagging API signs as `tagging`; its IAM prefix is `tag`.
+        let service = if c.service == "tagging" { "tag" } else { c.service.as_str() };
+        used.insert(format!("{service}:{action}"));
     }
     let policy: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("docs/ci/drift-read-policy.json")).unwrap()).unwrap();
     let allowed: std::collections::BTreeSet<String> =
         policy["Statement"][0]["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
-    assert_eq!(used, allowed);
+    // ListRoleTags is read only for a role under the tool's path that the spec does not declare.
+    let unused: Vec<&String> = allowed.difference(&used).collect();
+    assert!(used.is_subset(&allowed) && unused == ["iam:ListRoleTags"], "used {used:?}, allowed {allowed:?}");
 }
 
 /// Strings read from AWS are data (issue 22 §8): an environment variable holding terminal

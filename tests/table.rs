@@ -95,7 +95,7 @@ fn key_change_plans_replace_and_apply_refuses_with_items_intact() {
     emu.reset_calls();
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(1);
-    assert!(run.stderr.contains("--allow-replace dynamodb_table.messages"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-data-loss dynamodb_table.messages"), "{}", run.stderr);
     assert!(emu.writes().is_empty(), "refused apply wrote: {:?}", emu.writes());
     assert_eq!(emu.py("print(ddb.scan(TableName='messages')['Count'])").trim(), "1");
 

@@ -110,6 +110,11 @@ def fault_error(start_response, service, kind):
         return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "lambda":
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
+    if service == "tagging":
+        # The Resource Groups Tagging API speaks JSON 1.1.
+        body = json.dumps({"__type": "ThrottlingException" if throttle else "InternalServiceException", "Message": "Rate exceeded" if throttle else "Internal error"}).encode()
+        start_response("400 Bad Request" if throttle else "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+        return [body]
     if service == "ec2":
         return xml_error(start_response, "503 Service Unavailable" if throttle else "500 Internal Server Error", "RequestLimitExceeded" if throttle else "InternalError", "Request limit exceeded." if throttle else "An internal error has occurred", ec2=True)
     return xml_error(start_response, "400 Bad Request" if throttle else "500 Internal Server Error", "Throttling" if throttle else "ServiceFailure", "Rate exceeded" if throttle else "Service failure")

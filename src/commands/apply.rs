@@ -13,7 +13,8 @@ use crate::{apply, aws, log, render};
 
 pub struct Options {
     pub yes: bool,
-    pub allow_replace: Vec<String>,
+    /// `--allow-data-loss` (alias `--allow-replace`): the destructive changes consented to.
+    pub allow_data_loss: Vec<String>,
     pub plan_file: Option<PathBuf>,
     /// Hold the lease of the stack and env: `None` decides by the endpoint (not for the
     /// local emulator).
@@ -94,7 +95,12 @@ async fn locked(
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    apply::guard(&plan, &o.allow_replace)?;
+    // A saved plan carries the consent it was made with.
+    let mut consent = o.allow_data_loss.clone();
+    consent.extend(saved.iter().flat_map(|s| s.consent.iter().cloned()));
+    consent.sort();
+    consent.dedup();
+    apply::guard(&plan, &consent)?;
     if let Some(b) = banner(desired, &plan) {
         print!("{b}");
     }
@@ -111,7 +117,7 @@ async fn locked(
         }
     }
     let s = plan.summary.clone();
-    apply::run(ctx, desired, &g.targets, &plan, &o.allow_replace).await?;
+    apply::run(ctx, desired, &g.targets, &plan, &consent).await?;
     println!(
         "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
         s.create, s.update, s.replace, s.delete

@@ -36,7 +36,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    apply::guard_with(&plan, &o.allow_data_loss, "--allow-data-loss")?;
+    apply::guard(&plan, &o.allow_data_loss)?;
     if !o.yes {
         let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
         if ask(&q, "destroy needs --yes when there is no terminal to ask on; nothing was deleted")? != desired.env {

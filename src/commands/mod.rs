@@ -5,6 +5,7 @@ pub mod apply;
 pub mod completions;
 pub mod destroy;
 pub mod drift;
+pub mod forget;
 pub mod plan;
 pub mod schema;
 pub mod validate;

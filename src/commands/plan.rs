@@ -18,14 +18,17 @@ pub struct Options {
     pub detailed_exitcode: bool,
     pub output: Output,
     pub out: Option<PathBuf>,
+    /// Consent to data loss, checked against this plan and saved with it.
+    pub allow_data_loss: Vec<String>,
 }
 
 pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     let desired = g.load(None)?;
     let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
     let plan = g.plan(&desired, &live);
+    crate::apply::check_consent(&plan, &o.allow_data_loss)?;
     if let Some(path) = &o.out {
-        crate::saved::write(path, &plan, &live, &crate::engine::secrets(&desired))?;
+        crate::saved::write(path, &plan, &live, &crate::engine::secrets(&desired), &o.allow_data_loss)?;
         log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
     }
     match o.output {

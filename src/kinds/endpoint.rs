@@ -24,9 +24,17 @@ pub const NAME_TAG: &str = "cruddur-infra:name";
 /// The gateway endpoint kind.
 pub struct Endpoints;
 
-/// The tags that identify one endpoint of the spec as ours.
+/// The tags the tool puts on one endpoint of the spec.
 pub fn endpoint_tags(desired: &Desired, name: &str) -> BTreeMap<String, String> {
     let mut t = super::own_tags(desired);
+    t.insert(NAME_TAG.to_string(), name.to_string());
+    t
+}
+
+/// The tags that identify one endpoint of the spec as ours (an endpoint made before the
+/// ownership marker has only these; it gains the marker on the next apply).
+pub fn identity(desired: &Desired, name: &str) -> BTreeMap<String, String> {
+    let mut t = super::identity_tags(desired);
     t.insert(NAME_TAG.to_string(), name.to_string());
     t
 }
@@ -48,9 +56,7 @@ impl Kind for Endpoints {
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.vpc_endpoints;
-            super::boxed(
-                super::read_each(KIND, r, |name, spec| async move { observe(ctx, spec, &endpoint_tags(desired, name)).await }).await,
-            )
+            super::boxed(super::read_each(KIND, r, |name, spec| async move { observe(ctx, spec, &identity(desired, name)).await }).await)
         })
     }
 
@@ -81,6 +87,60 @@ impl Kind for Endpoints {
         out
     }
 
+    /// One DescribeVpcEndpoints call filtered by the marker tag, in every VPC (the Tagging
+    /// API covers endpoints on AWS, but one EC2 call already answers it).
+    fn discover<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        desired: &'a Desired,
+        _tagged: &'a super::Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async move {
+            let marker = filter(&format!("tag:{}", super::OWNER_TAG), &super::owner_id(desired));
+            let mut out: BTreeMap<String, LiveEndpoint> = BTreeMap::new();
+            let mut token = None;
+            loop {
+                let o = ctx.ec2.describe_vpc_endpoints().filters(marker.clone()).set_next_token(token).send().await.map_err(|e| {
+                    aws_error("EC2", "DescribeVpcEndpoints", &format!("{}={}", super::OWNER_TAG, super::owner_id(desired)), e)
+                })?;
+                for e in o.vpc_endpoints() {
+                    let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default();
+                    let tags = tags_of(e.tags());
+                    let key = tags.get(NAME_TAG).cloned().unwrap_or_else(|| e.vpc_endpoint_id().unwrap_or("").to_string());
+                    if matches!(state.as_str(), "deleted" | "deleting") || desired.resources.vpc_endpoints.contains_key(&key) {
+                        continue;
+                    }
+                    let id = e.vpc_endpoint_id().unwrap_or("").to_string();
+                    let policy = e.policy_document().and_then(|p| policy::decode(p).ok()).unwrap_or_else(default_policy);
+                    out.insert(key, LiveEndpoint { id, state, route_tables: e.route_table_ids().iter().cloned().collect(), policy, tags });
+                }
+                token = o.next_token().map(str::to_string);
+                if token.is_none() {
+                    return super::boxed(Ok(out)).map(Some);
+                }
+            }
+        })
+    }
+
+    fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
+        let all = cx.live.orphans::<LiveEndpoint>(KIND).into_iter().flatten();
+        all.filter(|(_, e)| super::owned(&e.tags, cx.desired))
+            .map(|(key, e)| {
+                let address = format!("{KIND}.{key}");
+                let delete =
+                    vec![step(&address, format!("delete endpoint {} (and its routes)", e.id), EndpointOp::Delete { id: e.id.clone() })];
+                super::orphan_change(address.clone(), cx.desired, &e.tags, delete, |remove| untag(&address, e, remove))
+            })
+            .collect()
+    }
+
+    fn forget(&self, cx: &PlanContext, address: &str) -> Option<(ResourceChange, Vec<Step>)> {
+        let key = address.strip_prefix(&format!("{KIND}."))?;
+        let declared = cx.live.get::<LiveVpcSide>(KIND, key).and_then(|e| e.endpoint.as_ref());
+        let e = declared.or_else(|| cx.live.orphans::<LiveEndpoint>(KIND)?.get(key))?;
+        super::ours(&e.tags, cx.desired).then(|| super::forget_change(address, &e.tags, |remove| untag(address, e, remove)))
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<EndpointOp>(KIND, call)
     }
@@ -88,6 +148,12 @@ impl Kind for Endpoints {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute(ctx, op.expect::<EndpointOp>()?).await })
     }
+}
+
+/// The step that removes this stack's tags from an endpoint.
+fn untag(address: &str, e: &LiveEndpoint, remove: Vec<String>) -> Vec<Step> {
+    let op = EndpointOp::Tag { id: e.id.clone(), set: BTreeMap::new(), remove };
+    vec![step(address, format!("remove this stack's tags from endpoint {}", e.id), op)]
 }
 
 /// What AWS puts on a gateway endpoint created without a policy.
@@ -471,6 +537,10 @@ pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
                 .await
                 .map_err(|e| aws_error("EC2", "DeleteVpcEndpoints", id, e))?;
             if let Some(u) = out.unsuccessful().first() {
+                // Already gone (another process deleted it first): done.
+                if u.error().and_then(|e| e.code()).is_some_and(|c| c.contains("NotFound")) {
+                    return Ok(());
+                }
                 bail!("EC2 did not delete endpoint {id}: {}", u.error().and_then(|e| e.message()).unwrap_or("no reason given"));
             }
             Ok(())

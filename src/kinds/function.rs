@@ -27,7 +27,8 @@ pub struct Functions;
 fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &LiveFunctionSide) -> DesiredFunction {
     let (desired, live, refs) = (cx.desired, cx.live, cx.refs);
     let role_arn = if desired.resources.roles.contains_key(&spec.role) {
-        format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, desired.aws_name(&spec.role))
+        refs.role_arn(&spec.role)
+            .unwrap_or_else(|| format!("arn:{}:iam::{}:role/{}", live.partition, live.account_id, desired.aws_name(&spec.role)))
     } else {
         spec.role.clone()
     };
@@ -130,6 +131,43 @@ impl Kind for Functions {
         out
     }
 
+    fn tagging_type(&self) -> Option<&'static str> {
+        Some(TAGGING_TYPE)
+    }
+
+    fn discover<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        desired: &'a Desired,
+        tagged: &'a super::Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async move {
+            let found = super::undeclared(tagged.names(TAGGING_TYPE, desired), desired, &|k| desired.resources.functions.contains_key(k));
+            let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws, None).await });
+            let functions: BTreeMap<String, LiveFunction> = read.await?.into_iter().filter_map(|(k, f)| Some((k, f.function?))).collect();
+            super::boxed(Ok(functions)).map(Some)
+        })
+    }
+
+    fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
+        let all = cx.live.orphans::<LiveFunction>(KIND).into_iter().flatten();
+        all.filter(|(_, f)| super::owned(&f.tags, cx.desired))
+            .map(|(key, f)| {
+                let address = format!("{KIND}.{key}");
+                let name = name_of(f);
+                let delete = vec![step(&address, format!("delete function {name}"), FunctionOp::Delete { name: name.to_string() })];
+                super::orphan_change(address.clone(), cx.desired, &f.tags, delete, |remove| untag(&address, f, remove))
+            })
+            .collect()
+    }
+
+    fn forget(&self, cx: &PlanContext, address: &str) -> Option<(ResourceChange, Vec<Step>)> {
+        let key = address.strip_prefix(&format!("{KIND}."))?;
+        let declared = cx.live.get::<LiveFunctionSide>(KIND, key).and_then(|f| f.function.as_ref());
+        let f = declared.or_else(|| cx.live.orphans::<LiveFunction>(KIND)?.get(key))?;
+        super::ours(&f.tags, cx.desired).then(|| super::forget_change(address, &f.tags, |remove| untag(address, f, remove)))
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<FunctionOp>(KIND, call)
     }
@@ -137,6 +175,21 @@ impl Kind for Functions {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute(ctx, op.expect::<FunctionOp>()?).await })
     }
+}
+
+/// The Resource Groups Tagging API's name for functions.
+pub const TAGGING_TYPE: &str = "lambda:function";
+
+/// The step that removes this stack's tags from a function.
+fn untag(address: &str, f: &LiveFunction, remove: Vec<String>) -> Vec<Step> {
+    let name = name_of(f);
+    let op = FunctionOp::Tag { name: name.to_string(), set: BTreeMap::new(), remove };
+    vec![step(address, format!("remove this stack's tags from function {name}"), op)]
+}
+
+/// A function's name, from its ARN.
+fn name_of(f: &LiveFunction) -> &str {
+    f.arn.rsplit(':').next().unwrap_or(&f.arn)
 }
 
 /// How long apply waits for IAM to let Lambda assume a new role (rule 8).

@@ -64,15 +64,10 @@ impl Kind for Mappings {
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
             let r = &desired.resources.functions;
-            let read = super::read_each(KIND, r, |name, spec| {
+            // Also without triggers: a trigger the spec dropped is still listed, and pruned.
+            let read = super::read_each(KIND, r, |name, _| {
                 let aws = desired.aws_name(name);
-                async move {
-                    if spec.triggers.is_empty() {
-                        Ok(Vec::new())
-                    } else {
-                        observe_function(ctx, &aws).await
-                    }
-                }
+                async move { observe_function(ctx, &aws).await }
             });
             super::boxed(read.await)
         })
@@ -133,6 +128,64 @@ impl Kind for Mappings {
         out
     }
 
+    /// The triggers of this stack env's functions that the spec no longer declares: owned
+    /// through their function (mappings carry no tags), listed by function.
+    fn discover<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        desired: &'a Desired,
+        tagged: &'a super::Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async move {
+            let names = tagged.names(function::TAGGING_TYPE, desired);
+            let found = super::undeclared(names, desired, &|k| desired.resources.functions.contains_key(k));
+            let read = super::read_each(KIND, &found, |_, aws| async move {
+                Ok(OrphanTriggers { function: aws.clone(), mappings: observe_function(ctx, aws).await? })
+            });
+            super::boxed(read.await).map(Some)
+        })
+    }
+
+    fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
+        let desired = cx.desired;
+        let no_tags = std::collections::BTreeMap::new();
+        let mut out = Vec::new();
+        let mut push = |address: String, function: &str, m: &LiveMapping| {
+            let delete = vec![step(
+                &address,
+                format!("delete the mapping {} of {function}", m.uuid),
+                MappingOp::Delete { function: function.into(), uuid: m.uuid.clone() },
+            )];
+            out.push(super::orphan_change(address, desired, &no_tags, delete, |_| vec![]));
+        };
+        // Triggers of declared functions that the spec no longer lists.
+        for (name, spec) in &desired.resources.functions {
+            let f = cx.live.get::<function::LiveFunctionSide>(function::KIND, name).and_then(|f| f.function.as_ref());
+            if !f.is_some_and(|f| super::owned(&f.tags, desired)) {
+                continue;
+            }
+            let wanted: Vec<String> = spec.triggers.iter().map(|t| desired.aws_name(&t.table)).collect();
+            for m in cx.live.get::<Vec<LiveMapping>>(KIND, name).into_iter().flatten().filter(|m| !m.dying()) {
+                let table = source_table(&m.source_arn);
+                if !wanted.contains(&table) {
+                    push(format!("{KIND}.{name}.{}", desired.spec_key(&table)), &desired.aws_name(name), m);
+                }
+            }
+        }
+        // Every trigger of a function the spec dropped.
+        for (key, o) in cx.live.orphans::<OrphanTriggers>(KIND).into_iter().flatten() {
+            let alive: Vec<&LiveMapping> = o.mappings.iter().filter(|m| !m.dying()).collect();
+            for m in &alive {
+                let address = match alive.len() {
+                    1 => format!("{KIND}.{key}"),
+                    _ => format!("{KIND}.{key}.{}", desired.spec_key(&source_table(&m.source_arn))),
+                };
+                push(address, &o.function, m);
+            }
+        }
+        out
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<MappingOp>(KIND, call)
     }
@@ -140,6 +193,19 @@ impl Kind for Mappings {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute(ctx, op.expect::<MappingOp>()?).await })
     }
+}
+
+/// The triggers of a function the spec no longer declares.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OrphanTriggers {
+    /// The function's AWS name.
+    pub function: String,
+    pub mappings: Vec<LiveMapping>,
+}
+
+/// The table name in a stream ARN (`arn:...:table/NAME/stream/...`).
+pub fn source_table(arn: &str) -> String {
+    arn.split_once(":table/").map(|(_, rest)| rest.split('/').next().unwrap_or(rest)).unwrap_or(arn).to_string()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

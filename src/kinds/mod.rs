@@ -134,6 +134,37 @@ pub trait Kind: Sync {
     /// env owns, and never what deletion protection guards.
     fn destroy(&self, cx: &PlanContext) -> Vec<(ResourceChange, Vec<Step>)>;
 
+    /// The Resource Groups Tagging API's type of this kind's resources ("dynamodb:table"), when
+    /// that API covers them: discovery then finds them all with one query for every kind.
+    fn tagging_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Finds the resources of this kind that carry this stack env's ownership marker and
+    /// that the spec does not declare, and reads each (keyed by spec key). `tagged`: what the
+    /// Tagging API found for every kind. None when the kind has nothing to look for.
+    fn discover<'a>(
+        &'a self,
+        _ctx: &'a AwsContext,
+        _desired: &'a Desired,
+        _tagged: &'a Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The changes of the resources `discover` found: deleted (or released, when the
+    /// resource says `on_removal: retain`), marked as not in the spec.
+    fn prune(&self, _cx: &PlanContext) -> Vec<Planned> {
+        Vec::new()
+    }
+
+    /// The change that removes this stack's ownership from one resource of this kind
+    /// (declared or discovered), leaving it in place (`forget`). None when `address` is not
+    /// one of this kind's resources that this stack's env owns.
+    fn forget(&self, _cx: &PlanContext, _address: &str) -> Option<(ResourceChange, Vec<Step>)> {
+        None
+    }
+
     /// Reads one of this kind's operations back from the plan's JSON (`parse_op::<MyOp>`).
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error>;
 
@@ -260,9 +291,17 @@ pub struct Live {
     pub account_id: String,
     pub partition: String,
     pub kinds: BTreeMap<&'static str, Box<dyn LiveData>>,
+    /// What each kind's `discover` found: resources this stack env owns and the spec does
+    /// not declare (empty under `--target`).
+    pub owned: BTreeMap<&'static str, Box<dyn LiveData>>,
 }
 
 impl Live {
+    /// What `kind` discovered beyond the spec, when it keeps one `T` per spec key.
+    pub fn orphans<T: 'static>(&self, kind: &str) -> Option<&BTreeMap<String, T>> {
+        self.owned.get(kind)?.as_any().downcast_ref::<BTreeMap<String, T>>()
+    }
+
     /// What `kind` observed for `name`, when it observes one `T` per name.
     pub fn get<T: 'static>(&self, kind: &str, name: &str) -> Option<&T> {
         self.all::<T>(kind)?.get(name)
@@ -313,13 +352,111 @@ pub fn boxed<T: LiveData>(r: Result<T>) -> Result<Box<dyn LiveData>> {
 // ---------------------------------------------------------------------------------------------
 // Shared by the kinds
 
+/// The ownership marker's tag: its value is [`owner_id`], a digest of the stack and env.
+pub const OWNER_TAG: &str = "cruddur-infra:owner";
+/// Set on a resource whose spec says `lifecycle.on_removal: retain`: read when the spec no
+/// longer declares it.
+pub const ON_REMOVAL_TAG: &str = "cruddur-infra:on-removal";
+/// The tags that say who owns a resource: `forget` removes them all.
+pub const OWNERSHIP_TAGS: &[&str] =
+    &["managed-by", "cruddur-infra:stack", "cruddur-infra:env", OWNER_TAG, ON_REMOVAL_TAG, "cruddur-infra:name"];
+
+/// The ownership marker of this stack's env (as Kubernetes ApplySets name their sets): a
+/// versioned digest of stack and env, so that no hand-typed tag matches it by accident and
+/// a resource tagged for another stack or env never does.
+pub fn owner_id(desired: &Desired) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("cruddur-infra\0{}\0{}", desired.stack, desired.env));
+    format!("v1-{}", crate::ids::hex(&digest[..16]))
+}
+
 /// The tags the tool puts on everything it manages, beside the user's own.
 pub fn own_tags(desired: &Desired) -> BTreeMap<String, String> {
+    let mut t = identity_tags(desired);
+    t.insert(OWNER_TAG.to_string(), owner_id(desired));
+    t
+}
+
+/// The readable tags naming this stack's env (resources made before the ownership marker
+/// carry only these: they are still found by name, and gain the marker on the next apply).
+pub fn identity_tags(desired: &Desired) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("managed-by".to_string(), "cruddur-infra".to_string()),
         ("cruddur-infra:stack".to_string(), desired.stack.clone()),
         ("cruddur-infra:env".to_string(), desired.env.clone()),
     ])
+}
+
+/// True when `tags` carry this stack env's ownership marker (and name it): only such a
+/// resource is ever deleted or released without being declared.
+pub fn owned(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
+    ours(tags, desired) && tags.get(OWNER_TAG) == Some(&owner_id(desired))
+}
+
+/// What the Resource Groups Tagging API found with this stack env's marker: by resource
+/// type ("lambda:function"), each resource's ARN and tags.
+#[derive(Debug, Default)]
+pub struct Tagged {
+    pub by_type: BTreeMap<String, Vec<TaggedResource>>,
+}
+
+/// One resource the Tagging API found: its ARN and tags.
+pub type TaggedResource = (String, BTreeMap<String, String>);
+
+impl Tagged {
+    /// The AWS names (the ARN's last part) of the resources of `resource_type` that this
+    /// stack env owns.
+    pub fn names(&self, resource_type: &str, desired: &Desired) -> Vec<String> {
+        let all = self.by_type.get(resource_type).into_iter().flatten();
+        all.filter(|(_, tags)| owned(tags, desired)).map(|(arn, _)| arn.rsplit([':', '/']).next().unwrap_or(arn).to_string()).collect()
+    }
+}
+
+/// The spec keys of `names` (AWS names) that this kind does not declare.
+pub fn undeclared(names: Vec<String>, desired: &Desired, declared: &dyn Fn(&str) -> bool) -> BTreeMap<String, String> {
+    names.into_iter().map(|n| (desired.spec_key(&n), n)).filter(|(k, _)| !declared(k)).collect()
+}
+
+/// A discovered resource's change: `deleted` by its steps, or released (when its tags say
+/// `on_removal: retain`, `release` removes this stack's tags), marked as not in the spec.
+pub fn orphan_change(
+    address: String,
+    desired: &Desired,
+    tags: &BTreeMap<String, String>,
+    delete: Vec<Step>,
+    release: impl FnOnce(Vec<String>) -> Vec<Step>,
+) -> Planned {
+    use crate::plan::{Action, FieldDiff};
+    let file = desired.spec_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "the spec".into());
+    let retain = tags.get(ON_REMOVAL_TAG).map(String::as_str) == Some("retain");
+    let (mut change, steps) = if retain {
+        let keys: Vec<String> = OWNERSHIP_TAGS.iter().filter(|k| tags.contains_key(**k)).map(|k| k.to_string()).collect();
+        let mut c = ResourceChange::new(&address, Action::Update);
+        c.diffs = keys.iter().map(|k| FieldDiff::new(format!("tags.{k}"), &tags[k], None::<String>)).collect();
+        c.reason = Some(format!("no longer in {file}; lifecycle.on_removal is retain: kept in place, no longer managed"));
+        (c, release(keys))
+    } else {
+        let mut c = ResourceChange::new(&address, Action::Delete);
+        c.diffs.push(FieldDiff::new("exists", true, false));
+        c.reason = Some(format!("no longer in {file}"));
+        (c, delete)
+    };
+    change.not_in_spec = true;
+    Planned { change, steps, changes_references: Vec::new() }
+}
+
+/// The change of `forget`: this stack's ownership tags removed by `untag`, nothing else.
+pub fn forget_change(
+    address: &str,
+    tags: &BTreeMap<String, String>,
+    untag: impl FnOnce(Vec<String>) -> Vec<Step>,
+) -> (ResourceChange, Vec<Step>) {
+    use crate::plan::{Action, FieldDiff};
+    let keys: Vec<String> = OWNERSHIP_TAGS.iter().filter(|k| tags.contains_key(**k)).map(|k| k.to_string()).collect();
+    let mut c = ResourceChange::new(address, Action::Update);
+    c.diffs = keys.iter().map(|k| FieldDiff::new(format!("tags.{k}"), &tags[k], None::<String>)).collect();
+    c.reason = Some("forgotten: left in place, no longer managed by this stack".into());
+    (c, untag(keys))
 }
 
 /// The user's tags with references resolved, and the tool's own.

@@ -102,6 +102,47 @@ impl Kind for Roles {
         out
     }
 
+    fn reference_values(&self, live: &super::Live) -> BTreeMap<String, String> {
+        let all = live.all::<Option<LiveRole>>(KIND).into_iter().flatten();
+        all.filter_map(|(n, r)| Some((format!("roles.{n}.arn"), r.as_ref()?.arn.clone()))).collect()
+    }
+
+    /// Roles are not in the Tagging API: the tool's own path is listed (one page per 1,000
+    /// roles under it, not the account's roles), and only undeclared roles there are read.
+    fn discover<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        desired: &'a Desired,
+        _tagged: &'a super::Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async move {
+            let names = list_path(ctx).await?;
+            let found = super::undeclared(names, desired, &|k| desired.resources.roles.contains_key(k));
+            let read = super::read_each(KIND, &found, |_, aws| async move { observe_if_owned(ctx, aws, desired).await });
+            let roles: BTreeMap<String, LiveRole> = read.await?.into_iter().filter_map(|(k, r)| Some((k, r?))).collect();
+            super::boxed(Ok(roles)).map(Some)
+        })
+    }
+
+    fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
+        let all = cx.live.orphans::<LiveRole>(KIND).into_iter().flatten();
+        all.filter(|(_, r)| super::owned(&r.tags, cx.desired))
+            .map(|(key, r)| {
+                let address = format!("{KIND}.{key}");
+                let name = r.name.clone();
+                let delete = vec![step(&address, format!("delete role {name} and its policies"), RoleOp::DeleteRole { name })];
+                super::orphan_change(address.clone(), cx.desired, &r.tags, delete, |remove| untag(&address, r, remove))
+            })
+            .collect()
+    }
+
+    fn forget(&self, cx: &PlanContext, address: &str) -> Option<(ResourceChange, Vec<Step>)> {
+        let key = address.strip_prefix(&format!("{KIND}."))?;
+        let declared = cx.live.get::<Option<LiveRole>>(KIND, key).and_then(Option::as_ref);
+        let r = declared.or_else(|| cx.live.orphans::<LiveRole>(KIND)?.get(key))?;
+        super::ours(&r.tags, cx.desired).then(|| super::forget_change(address, &r.tags, |remove| untag(address, r, remove)))
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<RoleOp>(KIND, call)
     }
@@ -199,6 +240,48 @@ pub fn trust_document(services: &[String]) -> Value {
 
 // ---------------------------------------------------------------------------------------------
 // observe
+
+/// The names of the roles under the tool's path.
+async fn list_path(ctx: &AwsContext) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let o = ctx
+            .iam
+            .list_roles()
+            .path_prefix(crate::spec::refs::ROLE_PATH)
+            .max_items(1000)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| aws_error("IAM", "ListRoles", crate::spec::refs::ROLE_PATH, e))?;
+        out.extend(o.roles().iter().map(|r| r.role_name().to_string()));
+        marker = o.marker().map(str::to_string);
+        if !o.is_truncated() || marker.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// A role under the tool's path, read in full only when its tags (ListRoleTags, one call)
+/// carry this stack env's marker: another env's roles cost one call each, not four.
+async fn observe_if_owned(ctx: &AwsContext, name: &str, desired: &Desired) -> Result<Option<LiveRole>> {
+    let tags = match ctx.iam.list_role_tags().role_name(name).max_items(1000).send().await {
+        Ok(o) => o.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect::<BTreeMap<_, _>>(),
+        Err(e) if code(&e) == Some("NoSuchEntity") => return Ok(None),
+        Err(e) => return Err(aws_error("IAM", "ListRoleTags", name, e).into()),
+    };
+    if !super::owned(&tags, desired) {
+        return Ok(None);
+    }
+    observe(ctx, name).await
+}
+
+/// The step that removes this stack's tags from a role.
+fn untag(address: &str, r: &LiveRole, remove: Vec<String>) -> Vec<Step> {
+    let op = RoleOp::Tag { name: r.name.clone(), set: BTreeMap::new(), remove };
+    vec![step(address, format!("remove this stack's tags from role {}", r.name), op)]
+}
 
 /// Reads a role: GetRole, and at the same time its attached and inline policies (the
 /// lists fail with NoSuchEntity when the role does not exist, which GetRole reports).
@@ -415,6 +498,7 @@ pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
                 .iam
                 .create_role()
                 .role_name(name)
+                .path(crate::spec::refs::ROLE_PATH)
                 .assume_role_policy_document(trust.to_string())
                 .set_description(description.clone())
                 .set_tags(Some(iam_tags(tags)?))

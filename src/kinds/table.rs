@@ -71,7 +71,10 @@ impl Kind for Tables {
     fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
         let mut out = Vec::new();
         for (name, spec) in &cx.desired.resources.tables {
-            let tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
+            let mut tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
+            if spec.lifecycle.on_removal == crate::spec::OnRemoval::Retain {
+                tags.insert(super::ON_REMOVAL_TAG.into(), "retain".into());
+            }
             let live = cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref);
             let aws = cx.desired.aws_name(name);
             let mut p = super::found_by_name(KIND, name, cx.desired, live.map(|t| &t.tags), diff(&aws, spec, &tags, live));
@@ -95,18 +98,59 @@ impl Kind for Tables {
                 }
                 Some(t) if !super::ours(&t.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
                 Some(t) => {
-                    let name = &t.name;
-                    let steps = vec![
-                        step(&address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }),
-                        step(&address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }),
-                    ];
-                    let (mut c, steps) = super::destroy_change(address, steps, None);
-                    c.destructive = true;
-                    (c, steps)
+                    let (c, steps) = super::destroy_change(address.clone(), delete_steps(&address, t), None);
+                    guard_deletion(c, steps, t)
                 }
             });
         }
         out
+    }
+
+    fn tagging_type(&self) -> Option<&'static str> {
+        Some("dynamodb:table")
+    }
+
+    fn discover<'a>(
+        &'a self,
+        ctx: &'a AwsContext,
+        desired: &'a crate::spec::Desired,
+        tagged: &'a super::Tagged,
+    ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
+        Box::pin(async move {
+            let names = tagged.names("dynamodb:table", desired);
+            let found = super::undeclared(names, desired, &|k| desired.resources.tables.contains_key(k));
+            let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws).await });
+            let tables: BTreeMap<String, LiveTable> = read.await?.into_iter().filter_map(|(k, t)| Some((k, t?))).collect();
+            super::boxed(Ok(tables)).map(Some)
+        })
+    }
+
+    fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
+        let all = cx.live.orphans::<LiveTable>(KIND).into_iter().flatten();
+        all.filter(|(_, t)| super::owned(&t.tags, cx.desired) && t.status != "DELETING")
+            .map(|(key, t)| {
+                let address = format!("{KIND}.{key}");
+                let mut p = super::orphan_change(address.clone(), cx.desired, &t.tags, delete_steps(&address, t), |remove| {
+                    vec![step(&address, format!("remove this stack's tags from table {}", t.name), untag(t, remove))]
+                });
+                if p.change.action == Action::Delete {
+                    let (c, steps) = guard_deletion(p.change, p.steps, t);
+                    (p.change, p.steps) = (c, steps);
+                }
+                p
+            })
+            .collect()
+    }
+
+    fn forget(&self, cx: &PlanContext, address: &str) -> Option<(ResourceChange, Vec<Step>)> {
+        let key = address.strip_prefix(&format!("{KIND}."))?;
+        let declared = cx.live.get::<Option<LiveTable>>(KIND, key).and_then(Option::as_ref);
+        let t = declared.or_else(|| cx.live.orphans::<LiveTable>(KIND)?.get(key))?;
+        super::ours(&t.tags, cx.desired).then(|| {
+            super::forget_change(address, &t.tags, |remove| {
+                vec![step(address, format!("remove this stack's tags from table {}", t.name), untag(t, remove))]
+            })
+        })
     }
 
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
@@ -116,6 +160,34 @@ impl Kind for Tables {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute(ctx, op.expect::<TableOp>()?).await })
     }
+}
+
+/// The steps that delete a table.
+fn delete_steps(address: &str, t: &LiveTable) -> Vec<Step> {
+    let name = &t.name;
+    vec![
+        step(address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }),
+        step(address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }),
+    ]
+}
+
+/// A table's deletion: destructive (it needs consent by name), and never run while deletion
+/// protection is on.
+fn guard_deletion(mut c: ResourceChange, mut steps: Vec<Step>, t: &LiveTable) -> (ResourceChange, Vec<Step>) {
+    c.destructive = true;
+    if t.deletion_protection {
+        c.blocked = Some(format!(
+            "deletion protection is on: a protected table is never deleted. Turn protection off to delete it, or run \
+             `cruddur-infra forget {}` to keep it and stop managing it.",
+            c.address
+        ));
+        steps.clear();
+    }
+    (c, steps)
+}
+
+fn untag(t: &LiveTable, remove: Vec<String>) -> TableOp {
+    TableOp::Tag { name: t.name.clone(), set: BTreeMap::new(), remove }
 }
 
 /// What a table is, as read from AWS.
@@ -456,12 +528,12 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         change.destructive = true;
         change.reason = Some(format!(
             "DynamoDB cannot change a table's key schema in place: table {name} must be deleted and created again, \
-             which destroys all of its items. apply refuses unless run with --allow-replace {address}"
+             which destroys all of its items. apply refuses unless run with --allow-data-loss {address}"
         ));
         if live.deletion_protection {
             change.blocked = Some(format!(
                 "table {name} has deletion protection on; it is never deleted. To replace it, first apply \
-                 `deletion_protection: false` for it, then apply the key change with --allow-replace {address}"
+                 `deletion_protection: false` for it, then apply the key change with --allow-data-loss {address}"
             ));
         }
         let mut steps = vec![
@@ -1007,6 +1079,7 @@ mod tests {
             global_secondary_indexes: BTreeMap::from([("g1".to_string(), gsi("a", cap(5, 5)))]),
             stream: StreamView::NewImage,
             deletion_protection: false,
+            lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
     }
@@ -1179,7 +1252,7 @@ mod tests {
         let (c, steps) = diff("t", &s, &tags(), Some(&live));
         assert_eq!(c.action, Action::Replace);
         assert!(c.destructive);
-        assert!(c.reason.as_deref().unwrap().contains("--allow-replace dynamodb_table.t"));
+        assert!(c.reason.as_deref().unwrap().contains("--allow-data-loss dynamodb_table.t"));
         assert_eq!(c.diffs, vec![FieldDiff::new("sort_key", "sk (S)", "sk (N)").note("forces replacement")]);
         assert_eq!(shape(&steps), ["delete_table", "wait_deleted", "create_table", "wait_active"]);
         assert!(c.blocked.is_none());

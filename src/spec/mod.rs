@@ -91,6 +91,9 @@ pub struct Desired {
     pub files: std::collections::BTreeMap<String, String>,
     /// Function name → base64(sha256) of its deterministic deployment package.
     pub code: std::collections::BTreeMap<String, String>,
+    /// Only part of the spec (`--target`): resources it does not declare are not looked for,
+    /// so nothing is pruned.
+    pub partial: bool,
 }
 
 impl Desired {
@@ -98,6 +101,12 @@ impl Desired {
     /// env's `name_suffix`.
     pub fn aws_name(&self, key: &str) -> String {
         format!("{key}{}", self.name_suffix)
+    }
+
+    /// The spec key of a resource found by its AWS name: the name without the env's
+    /// `name_suffix`.
+    pub fn spec_key(&self, aws_name: &str) -> String {
+        aws_name.strip_suffix(self.name_suffix.as_str()).filter(|k| !k.is_empty()).unwrap_or(aws_name).to_string()
     }
 }
 
@@ -281,6 +290,7 @@ impl SpecDocument {
             resources,
             files: Default::default(),
             code: Default::default(),
+            partial: false,
         };
         let (problems, warnings, files) = validate::validate(self, &desired);
         if problems.is_empty() {

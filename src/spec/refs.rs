@@ -138,6 +138,10 @@ pub struct RefContext {
     pub name_suffix: String,
 }
 
+/// The IAM path of the roles the tool makes: discovery lists only this path (roles are not in
+/// the Resource Groups Tagging API), never the whole account.
+pub const ROLE_PATH: &str = "/cruddur-infra/";
+
 /// The marker that stands for a value known only after apply (like Terraform's).
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
@@ -151,8 +155,18 @@ impl RefContext {
             Reference::TableName(n) | Reference::RoleName(n) => format!("{n}{}", self.name_suffix),
             Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}{}", self.region, account?, self.name_suffix),
             Reference::TableStreamArn(_) => self.values.get(&r.key()?)?.clone(),
-            Reference::RoleArn(n) => format!("arn:{p}:iam::{}:role/{n}{}", account?, self.name_suffix),
+            Reference::RoleArn(n) => self.role_arn(n)?,
         })
+    }
+
+    /// The ARN of the spec's role `key`: as read, for a role that exists (made before roles
+    /// had a path, it has none), else where the tool makes it (under [`ROLE_PATH`]).
+    pub fn role_arn(&self, key: &str) -> Option<String> {
+        if let Some(arn) = self.values.get(&format!("roles.{key}.arn")) {
+            return Some(arn.clone());
+        }
+        let p = if self.partition.is_empty() { "aws" } else { &self.partition };
+        Some(format!("arn:{p}:iam::{}:role{ROLE_PATH}{key}{}", self.account_id.as_deref()?, self.name_suffix))
     }
 
     /// Replaces every reference in `text`. A value not known yet becomes
@@ -196,6 +210,7 @@ mod tests {
                 global_secondary_indexes: Default::default(),
                 stream: StreamView::NewImage,
                 deletion_protection: false,
+                lifecycle: Default::default(),
                 tags: Default::default(),
             },
         );

@@ -141,8 +141,37 @@ pub struct TableSpec {
     pub stream: StreamView,
     #[serde(default)]
     pub deletion_protection: bool,
+    /// What happens to the table when a later spec drops it.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// A resource's life beyond the spec.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// `delete` (the default): a table dropped from the spec is deleted, with
+    /// `--allow-data-loss` naming it. `retain`: it is released instead (this stack's ownership
+    /// tags removed) and kept with its data. Recorded on the table as a tag, so that it still
+    /// holds once the table is no longer in the spec.
+    #[serde(default)]
+    pub on_removal: OnRemoval,
+}
+
+impl Lifecycle {
+    fn is_default(&self) -> bool {
+        *self == Lifecycle::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnRemoval {
+    #[default]
+    Delete,
+    Retain,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]

@@ -1,0 +1,53 @@
+//! Discovery: what this stack's env owns, found live by its ownership marker (no state file).
+//!
+//! One Resource Groups Tagging API query (`GetResources`, filtered server-side by the marker
+//! tag and by every kind's resource type) finds the tables and functions, whatever else the
+//! account holds; kinds the API does not cover find theirs with their own service's filter
+//! (endpoints: a tag filter on DescribeVpcEndpoints; roles: their path). The engine names no
+//! kind: the types come from [`Kind::tagging_type`].
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+
+use crate::aws::{aws_error, AwsContext};
+use crate::kinds::{owner_id, Tagged, OWNER_TAG, REGISTRY};
+use crate::spec::Desired;
+
+/// Every resource of the Tagging API's types whose marker is this stack env's.
+pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<Tagged> {
+    let types: Vec<String> = REGISTRY.iter().filter_map(|k| k.tagging_type()).map(str::to_string).collect();
+    let mut out = Tagged::default();
+    if types.is_empty() {
+        return Ok(out);
+    }
+    let filter = TagFilter::builder().key(OWNER_TAG).values(owner_id(desired)).build();
+    let mut token: Option<String> = None;
+    loop {
+        let page = ctx
+            .tagging
+            .get_resources()
+            .tag_filters(filter.clone())
+            .set_resource_type_filters(Some(types.clone()))
+            .resources_per_page(100)
+            .set_pagination_token(token.take())
+            .send()
+            .await
+            .map_err(|e| aws_error("Resource Groups Tagging API", "GetResources", &format!("{OWNER_TAG}={}", owner_id(desired)), e))?;
+        for r in page.resource_tag_mapping_list() {
+            let Some(arn) = r.resource_arn() else { continue };
+            let tags: BTreeMap<String, String> = r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            // arn:PARTITION:SERVICE:REGION:ACCOUNT:TYPE/NAME or TYPE:NAME → "SERVICE:TYPE"
+            let mut parts = arn.splitn(6, ':');
+            let service = parts.nth(2).unwrap_or("");
+            let resource = parts.nth(2).unwrap_or("");
+            let kind = resource.split(['/', ':']).next().unwrap_or("");
+            out.by_type.entry(format!("{service}:{kind}")).or_default().push((arn.to_string(), tags));
+        }
+        match page.pagination_token().filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(out),
+        }
+    }
+}
