@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The plan benchmark (README, "Performance"): moto behind a proxy adding a fixed latency per
 request; cruddur-infra plan of the Cruddur stack beside a sequential boto3 reader and the limit
-(start-up + the critical path's round trips x latency); then plan time for 1, 10 and 40 tables.
+(start-up + the critical path's round trips x latency); then plan time for 1, 10 and 40 tables;
+then the cost of discovery (prune by ownership): the Cruddur stack's plan, wall time and requests,
+before and after 300 foreign resources (100 tables, 100 functions, 100 roles) join the account.
 
     bench/run [--latency-ms 20] [--runs 7]
 """
@@ -48,6 +50,46 @@ def timed(cmd, cwd, runs):
         subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         out.append(time.perf_counter() - t)
     return statistics.median(out)
+
+
+def calls(url):
+    with urllib.request.urlopen(f"{url}/_proxy/calls") as r:
+        import json
+
+        return json.loads(r.read())
+
+
+def reset_calls(url):
+    urllib.request.urlopen(urllib.request.Request(f"{url}/_proxy/calls/reset", method="POST")).read()
+
+
+def requests_of_plan(url, cwd):
+    reset_calls(url)
+    subprocess.run([BIN, "--endpoint-url", url, "plan"], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    return len(calls(url))
+
+
+def add_foreign(url, n):
+    """n tables, n functions and n roles that are not this stack's (some of another stack)."""
+    import io
+    import json
+    import zipfile
+
+    import boto3
+
+    kw = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    ddb, iam, lam = boto3.client("dynamodb", **kw), boto3.client("iam", **kw), boto3.client("lambda", **kw)
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("f.py", "def h(e, c): pass")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    for i in range(n):
+        tags = [{"Key": "team", "Value": "other"}] + ([{"Key": "managed-by", "Value": "cruddur-infra"}, {"Key": "cruddur-infra:stack", "Value": "other"}] if i % 2 else [])
+        ddb.create_table(TableName=f"foreign-{i:03d}", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST", Tags=tags)
+        iam.create_role(RoleName=f"foreign-{i:03d}", AssumeRolePolicyDocument=trust, Tags=tags)
+        lam.create_function(FunctionName=f"foreign-{i:03d}", Runtime="python3.12", Handler="f.h", Code={"ZipFile": b.getvalue()},
+                            Role=f"arn:aws:iam::123456789012:role/foreign-{i:03d}", Tags={t["Key"]: t["Value"] for t in tags})
 
 
 def tables_spec(n):
@@ -123,6 +165,18 @@ def main():
         print(f"40 tables / 1 table:                {sizes[40] / sizes[1]:5.2f}  (target <= 1.5)")
         print(f"  the same, less the emulator's own work: {(sizes[40] - floors[40]) / (sizes[1] - floors[1]):5.2f}")
         print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
+
+        # Discovery: the same plan with 300 foreign resources beside the stack.
+        alone = (plan, requests_of_plan(url, work))
+        set_latency(url, 0)
+        add_foreign(url, 100)
+        set_latency(url, a.latency_ms)
+        crowded = (timed([BIN, "--endpoint-url", url, "plan"], work, a.runs), requests_of_plan(url, work))
+        print()
+        print("discovery: the Cruddur stack's plan, before and after 300 foreign resources (100 tables, functions, roles)\n")
+        print(f"| {'account':<42} | {'ms':>8} | {'requests':>8} |\n|{'-' * 44}|{'-' * 10}|{'-' * 10}|")
+        print(f"| {'the stack alone':<42} | {alone[0] * 1000:8.1f} | {alone[1]:8d} |")
+        print(f"| {'the stack + 300 foreign resources':<42} | {crowded[0] * 1000:8.1f} | {crowded[1]:8d} |")
     finally:
         proc.kill()
         shutil.rmtree(work, ignore_errors=True)
