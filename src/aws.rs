@@ -89,6 +89,36 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Dec
     }
 }
 
+/// A connection closed before the answer came (a reset by a load balancer, a lost answer) is
+/// transient: the SDK classifies hyper's `IncompleteMessage` so, but not when the pooled client
+/// wraps it (`client error (SendRequest)`), which left such calls unretried.
+#[derive(Debug)]
+struct ConnectionClosedIsTransient;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for ConnectionClosedIsTransient {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let closed = ctx.output_or_error().and_then(|r| r.err()).and_then(|e| e.as_connector_error()).is_some_and(|c| {
+            c.is_other() && c.as_other().is_none() && {
+                let text = aws_smithy_types::error::display::DisplayErrorContext(c).to_string();
+                text.contains("connection closed") || text.contains("connection reset")
+            }
+        });
+        if closed {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "cruddur-infra: a closed connection is transient"
+    }
+}
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -262,7 +292,15 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         SERVICES.iter().map(|s| (*s, service_endpoint(s, opts.endpoint_url.as_deref(), desired))).collect();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.clone()))
-        .retry_config(RetryConfig::standard().with_max_attempts(6).with_initial_backoff(Duration::from_millis(200)))
+        .retry_config(
+            // 8 attempts, backoff capped at 5 s (at most ~16 s of waiting per call): a reconciler
+            // rides out a burst of faults (Terraform's provider retries up to 25 times) without
+            // keeping a user long at an endpoint that is down.
+            RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(5)),
+        )
         .timeout_config(
             TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(30)).build(),
         );
@@ -290,9 +328,17 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     for (service, url) in &endpoints {
         crate::log::debug(&format!("{service}: {}", url.as_deref().unwrap_or("AWS's own endpoint")));
     }
+    // The SDK's retry quota (a token bucket of 500, 14 per failed retry under the current retry
+    // spec) protects long-running services from retry storms; it would end a run after ~35
+    // failed retries in one process, though every call is already bounded (8 attempts with
+    // backoff) and the tool's waits have deadlines. One unlimited bucket for every client.
+    use aws_sdk_sts::config::retry::{RetryPartition, TokenBucket};
+    let partition = RetryPartition::custom("cruddur-infra").token_bucket(TokenBucket::unlimited()).build();
     macro_rules! client {
         ($krate:ident, $service:literal $(, $classifier:expr)?) => {{
             let mut conf = $krate::config::Builder::from(&sdk);
+            conf.set_retry_partition(Some(partition.clone()));
+            conf = conf.retry_classifier(ConnectionClosedIsTransient);
             conf.set_endpoint_url(endpoints[$service].clone());
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);

@@ -122,8 +122,8 @@ pub enum Command {
         #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
         lock_timeout: std::time::Duration,
     },
-    /// Delete what the spec declares (for local work): only resources tagged as this stack's
-    /// env's, in reverse dependency order; never a protected env, never a table with deletion
+    /// Delete everything this stack's env owns (for local work): what the spec declares and
+    /// what it dropped (found by the ownership marker), in reverse dependency order; never a protected env, never a table with deletion
     /// protection, a table only when named in --allow-data-loss. With --target: that resource
     /// and what depends on it, never what it depends on.
     #[command(after_help = "Examples:\n  cruddur-infra destroy            (asks you to type the env's name)\n  \

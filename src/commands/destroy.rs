@@ -1,5 +1,5 @@
-//! `destroy`: delete what the spec declares and this stack's env owns, in reverse dependency
-//! order, after showing it and asking. With `--target`, a target and what depends on it, never
+//! `destroy`: delete what this stack's env owns (declared, or dropped from the spec and found by
+//! its ownership marker), in reverse dependency order, after showing it and asking. With `--target`, a target and what depends on it, never
 //! what it depends on. A protected env is never destroyed; a table only with its address
 //! named in `--allow-data-loss`.
 
