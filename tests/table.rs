@@ -265,10 +265,10 @@ fn the_daily_decrease_quota_is_reported_at_once_not_retried() {
 }
 
 /// ... and too many operations at once is retried with backoff until it goes through: first by
-/// the SDK (6 attempts per call), then by the tool's retry policy.
+/// the SDK (8 attempts per call), then by the tool's retry policy.
 #[test]
 fn too_many_table_operations_at_once_are_retried_with_backoff() {
-    let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "0.3", "--iam-delay", "0", "--limit-exceeded", "7"]);
+    let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "0.3", "--iam-delay", "0", "--limit-exceeded", "9"]);
     let ws = Workspace::new(&table_spec(BASE_TABLE));
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     ws.write_spec(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 6, write: 5 }", 1)));
@@ -277,6 +277,6 @@ fn too_many_table_operations_at_once_are_retried_with_backoff() {
     run.expect(0);
     assert!(run.stderr.contains("too many table operations in the account at once"), "{}", run.stderr);
     assert!(run.stderr.contains("trying again in"), "{}", run.stderr);
-    assert_eq!(emu.count("UpdateTable"), 8);
+    assert_eq!(emu.count("UpdateTable"), 10);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
