@@ -63,9 +63,9 @@ def reset_calls(url):
     urllib.request.urlopen(urllib.request.Request(f"{url}/_proxy/calls/reset", method="POST")).read()
 
 
-def requests_of_plan(url, cwd):
+def requests_of_plan(url, cwd, extra=()):
     reset_calls(url)
-    subprocess.run([BIN, "--endpoint-url", url, "plan"], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    subprocess.run([BIN, "--endpoint-url", url, *extra, "plan"], cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     return len(calls(url))
 
 
@@ -93,10 +93,12 @@ def add_foreign(url, n):
 
 
 def tables_spec(n):
+    # One stack per size: every spec owns only its own tables (the same stack and env would
+    # make the others its orphans, to be pruned).
     body = "".join(
-        f"  t{i:03d}:\n    partition_key: {{ name: pk, type: S }}\n    billing: on_demand\n" for i in range(n)
+        f"  b{n}-t{i:03d}:\n    partition_key: {{ name: pk, type: S }}\n    billing: on_demand\n" for i in range(n)
     )
-    return f"version: 1\nstack: bench\ndefault_env: local\nenvironments:\n  local:\n    region: us-east-1\ntables:\n{body}"
+    return f"version: 1\nstack: bench{n}\ndefault_env: local\nenvironments:\n  local:\n    region: us-east-1\ntables:\n{body}"
 
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -166,17 +168,30 @@ def main():
         print(f"  the same, less the emulator's own work: {(sizes[40] - floors[40]) / (sizes[1] - floors[1]):5.2f}")
         print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
 
-        # Discovery: the same plan with 300 foreign resources beside the stack.
-        alone = (plan, requests_of_plan(url, work))
+        # Discovery: the same plan without discovery (--target every resource reads only those),
+        # with it, and with 300 foreign resources beside the stack.
+        every = []
+        for addr in ("dynamodb_table.cruddur-messages", "vpc_endpoint.dynamodb", "iam_role.cruddur-messaging-stream",
+                     "lambda_function.cruddur-messaging-stream", "lambda_event_source_mapping.cruddur-messaging-stream"):
+            every += ["--target", addr]
+        rows = []
+
+        def measure(name):
+            no = (timed([BIN, "--endpoint-url", url, *every, "plan"], work, a.runs), requests_of_plan(url, work, every))
+            yes = (timed([BIN, "--endpoint-url", url, "plan"], work, a.runs), requests_of_plan(url, work))
+            rows.append((name + ", without discovery (--target all)", no))
+            rows.append((name + ", with discovery", yes))
+
+        measure("the stack alone")
         set_latency(url, 0)
         add_foreign(url, 100)
         set_latency(url, a.latency_ms)
-        crowded = (timed([BIN, "--endpoint-url", url, "plan"], work, a.runs), requests_of_plan(url, work))
+        measure("+ 300 foreign resources")
         print()
         print("discovery: the Cruddur stack's plan, before and after 300 foreign resources (100 tables, functions, roles)\n")
-        print(f"| {'account':<42} | {'ms':>8} | {'requests':>8} |\n|{'-' * 44}|{'-' * 10}|{'-' * 10}|")
-        print(f"| {'the stack alone':<42} | {alone[0] * 1000:8.1f} | {alone[1]:8d} |")
-        print(f"| {'the stack + 300 foreign resources':<42} | {crowded[0] * 1000:8.1f} | {crowded[1]:8d} |")
+        print(f"| {'account':<56} | {'ms':>8} | {'requests':>8} |\n|{'-' * 58}|{'-' * 10}|{'-' * 10}|")
+        for name, (ms, n) in rows:
+            print(f"| {name:<56} | {ms * 1000:8.1f} | {n:8d} |")
     finally:
         proc.kill()
         shutil.rmtree(work, ignore_errors=True)
