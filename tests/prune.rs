@@ -250,3 +250,28 @@ fn ws_role_spec() -> String {
      roles:\n  made-here:\n    trust: [lambda.amazonaws.com]\n  kept:\n    trust: [lambda.amazonaws.com]\n"
         .to_string()
 }
+
+#[test]
+fn a_prune_killed_at_any_moment_then_run_again_converges_and_touches_nothing_foreign() {
+    for after_ms in [200, 900, 2000] {
+        let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "0.5", "--iam-delay", "0", "--latency-ms", "15"]);
+        let ws = Workspace::shipped();
+        emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+        foreign_function(&emu, "hand-made", "{}");
+        // Drop the function, its trigger and its role.
+        let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+        let roles = spec.find("\nroles:").unwrap();
+        ws.write_spec(&spec[..roles + 1]);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+        cmd.current_dir(ws.path()).args(["--endpoint-url", &emu.url, "-q", "apply", "--yes"]);
+        let mut child = isolated(&mut cmd).stdout(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+        emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+        // The table and the endpoint stay; the hand-made function and its role stay.
+        assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1", "killed after {after_ms} ms");
+        assert_eq!(emu.py("print(lam.list_functions()['Functions'][0]['FunctionName'])").trim(), "hand-made");
+    }
+}
