@@ -137,15 +137,15 @@ pub enum Command {
         #[arg(long = "allow-data-loss", value_name = "ADDRESS")]
         allow_data_loss: Vec<String>,
     },
-    /// Stop managing one resource and keep it: removes this stack's ownership tags from it
-    /// (after showing that and asking), so that no later plan deletes or changes it. Remove
-    /// it from the spec first.
+    /// Stop managing resources and keep them: removes this stack's ownership tags from each
+    /// (after showing that and asking), so that no later plan deletes or changes them. Remove
+    /// them from the spec first.
     #[command(after_help = "Examples:\n  cruddur-infra forget dynamodb_table.cruddur-messages\n  \
         cruddur-infra --env prod forget lambda_function.old-worker --yes")]
     Forget {
-        /// The resource's address (KIND.NAME), as plan shows it.
-        #[arg(value_name = "ADDRESS")]
-        address: String,
+        /// The resources' addresses (KIND.NAME), as plan shows them.
+        #[arg(value_name = "ADDRESS", required = true)]
+        addresses: Vec<String>,
         /// Do not ask (required when there is no terminal).
         #[arg(long)]
         yes: bool,
@@ -204,7 +204,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             commands::apply::run(&g, commands::apply::Options { yes, allow_data_loss, plan_file, lock, lock_timeout }).await
         }
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
-        Command::Forget { address, yes } => commands::forget::run(&g, commands::forget::Options { address, yes }).await,
+        Command::Forget { addresses, yes } => commands::forget::run(&g, commands::forget::Options { addresses, yes }).await,
         Command::Drift { output } => {
             let output = match output {
                 DriftOutput::Human => commands::drift::Output::Human,
