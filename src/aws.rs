@@ -304,15 +304,16 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         .timeout_config(
             TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(30)).build(),
         );
-    if let Some(p) = &opts.profile {
+    // `--profile` beats the env's `profile`.
+    let profile = opts.profile.as_ref().or(desired.profile.as_ref());
+    if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
     // Local emulators accept any credentials; spare the user from inventing some when every
     // service goes to one on this machine.
     let all_local = endpoints.values().all(|e| e.as_deref().is_some_and(is_loopback));
     if all_local {
-        let has_creds =
-            std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || std::env::var_os("AWS_PROFILE").is_some() || opts.profile.is_some();
+        let has_creds = std::env::var_os("AWS_ACCESS_KEY_ID").is_some() || std::env::var_os("AWS_PROFILE").is_some() || profile.is_some();
         if !has_creds {
             crate::log::debug("every endpoint is on this machine: using placeholder credentials");
             loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
@@ -324,7 +325,21 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
             ));
         }
     }
-    let sdk = loader.load().await;
+    let mut sdk = loader.load().await;
+    if let Some(role) = &desired.assume_role {
+        // AssumeRole with the base credentials, at the env's STS endpoint; the SDK's identity
+        // cache refreshes the session before it expires (an apply may outlast the hour).
+        let session = role.session_name.clone().unwrap_or_else(|| format!("cruddur-infra-{}-{}", desired.stack, desired.env));
+        let mut sts = sdk.to_builder();
+        sts.set_endpoint_url(endpoints["sts"].clone());
+        let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.arn).session_name(session).configure(&sts.build());
+        if let Some(id) = &role.external_id {
+            provider = provider.external_id(id);
+        }
+        let provider = provider.build().await;
+        crate::log::debug(&format!("credentials: assuming {}", role.arn));
+        sdk = sdk.into_builder().credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(provider)).build();
+    }
     for (service, url) in &endpoints {
         crate::log::debug(&format!("{service}: {}", url.as_deref().unwrap_or("AWS's own endpoint")));
     }
@@ -381,6 +396,8 @@ mod tests {
             files: Default::default(),
             code: Default::default(),
             partial: false,
+            profile: None,
+            assume_role: None,
         }
     }
 

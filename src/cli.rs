@@ -20,6 +20,7 @@ Examples:
   cruddur-infra --env prod apply                  show the plan, ask, then apply it
   cruddur-infra apply --yes                       apply without asking (CI)
   cruddur-infra drift --output markdown           read-only drift report for CI
+  cruddur-infra drift --all-envs                  every env (and account) in one report
 
 Exit codes: 0 success / no changes, 1 error or refusal, 2 changes present
 (plan --detailed-exitcode, drift).";
@@ -95,6 +96,10 @@ pub enum Command {
         /// --out, so that `apply FILE` may run it. Repeat for several.
         #[arg(long = "allow-data-loss", visible_alias = "allow-replace", value_name = "ADDRESS")]
         allow_data_loss: Vec<String>,
+        /// Every env of the spec, concurrently (each with its own account and credentials), in
+        /// one report; exit 1 when an env could not be read (the others are still reported).
+        #[arg(long)]
+        all_envs: bool,
     },
     /// Show the plan, ask for confirmation, make it so, and check that it converged.
     #[command(after_help = "Examples:\n  cruddur-infra apply\n  cruddur-infra --env prod apply --yes\n  \
@@ -156,6 +161,10 @@ pub enum Command {
     Drift {
         #[arg(long, value_enum, default_value = "human")]
         output: DriftOutput,
+        /// Every env of the spec, concurrently (each with its own account and credentials), in
+        /// one report: exit 2 when any drifted, 1 when any could not be read.
+        #[arg(long)]
+        all_envs: bool,
     },
     /// Print the JSON Schema of infra.yaml (for editors: see docs/infra.schema.json).
     Schema,
@@ -186,12 +195,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global();
     match cli.command {
         Command::Validate => commands::validate::run(&g),
-        Command::Plan { detailed_exitcode, output, out, allow_data_loss } => {
+        Command::Plan { detailed_exitcode, output, out, allow_data_loss, all_envs } => {
             let output = match output {
                 Output::Human => commands::plan::Output::Human,
                 Output::Json => commands::plan::Output::Json,
             };
-            commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out, allow_data_loss }).await
+            commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out, allow_data_loss, all_envs }).await
         }
         Command::Apply { yes, allow_data_loss, plan_file, lock, no_lock, lock_timeout } => {
             let lock = if lock {
@@ -205,13 +214,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
         Command::Forget { addresses, yes } => commands::forget::run(&g, commands::forget::Options { addresses, yes }).await,
-        Command::Drift { output } => {
+        Command::Drift { output, all_envs } => {
             let output = match output {
                 DriftOutput::Human => commands::drift::Output::Human,
                 DriftOutput::Json => commands::drift::Output::Json,
                 DriftOutput::Markdown => commands::drift::Output::Markdown,
             };
-            commands::drift::run(&g, output).await
+            commands::drift::run(&g, output, all_envs).await
         }
         Command::Schema => Ok(commands::schema::run()),
         Command::Completions { shell } => Ok(commands::completions::run(&mut <Cli as clap::CommandFactory>::command(), shell)),

@@ -272,6 +272,84 @@ pub fn markdown(plan: &Plan) -> String {
     out
 }
 
+/// One env's result of an `--all-envs` run: its plan, or why it could not be read.
+type EnvResult = (String, Result<Plan, String>);
+
+/// `--all-envs`, human: a first table of every env × resource → state, then each env's report
+/// (the drift report, or with `drift` false the plan).
+pub fn all_envs_human(results: &[EnvResult], drift: bool, color: bool) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let _ = writeln!(out, "{}\n", paint(color, bold, &format!("cruddur-infra {}: every env", if drift { "drift" } else { "plan" })));
+    for (env, r) in results {
+        match r {
+            Ok(plan) => {
+                for c in &plan.changes {
+                    let _ = writeln!(out, "  {:<12} {:<11} {}", text(env), drift_state(c), text(&c.address));
+                }
+            }
+            Err(_) => {
+                let _ = writeln!(out, "  {:<12} {:<11} (could not be read)", text(env), "error");
+            }
+        }
+    }
+    for (env, r) in results {
+        let _ = writeln!(out, "\n{}", paint(color, bold, &format!("=== env {} ===", text(env))));
+        match r {
+            Ok(plan) if drift => out.push_str(&drift_human(plan, color)),
+            Ok(plan) => out.push_str(&human(plan, color)),
+            Err(e) => {
+                let _ = writeln!(out, "error: {}", escape_controls(e, true));
+            }
+        }
+    }
+    out
+}
+
+/// `--all-envs`, JSON: `{"envs": {NAME: <the one-env document>}}`; an env that could not be
+/// read is `{"error": MESSAGE}`.
+pub fn all_envs_json(results: &[EnvResult]) -> String {
+    let envs: serde_json::Map<String, Value> = results
+        .iter()
+        .map(|(env, r)| {
+            let v = match r {
+                Ok(plan) => serde_json::to_value(plan).expect("a plan serializes"),
+                Err(e) => serde_json::json!({ "error": e }),
+            };
+            (env.clone(), v)
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({ "envs": envs })).expect("JSON serializes") + "\n"
+}
+
+/// `--all-envs`, markdown: a first table of every env × resource → state, then a section per env.
+pub fn all_envs_markdown(results: &[EnvResult]) -> String {
+    let mut out = String::new();
+    let drifted = results.iter().filter(|(_, r)| r.as_ref().map_or(true, Plan::has_changes)).count();
+    let state = if drifted == 0 { "in sync".to_string() } else { format!("{drifted} of {} env(s) need attention", results.len()) };
+    let _ = writeln!(out, "## cruddur-infra drift: every env: {state}\n");
+    let _ = writeln!(out, "| env | resource | state |\n|---|---|---|");
+    for (env, r) in results {
+        match r {
+            Ok(plan) => {
+                for c in &plan.changes {
+                    let _ = writeln!(out, "| {} | {} | {} |", md_code(env), md_code(&c.address), drift_state(c));
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "| {} | (all) | error: {} |", md_code(env), md_code(e));
+            }
+        }
+    }
+    for (_, r) in results {
+        if let Ok(plan) = r {
+            let _ = writeln!(out);
+            out.push_str(&markdown(plan).replacen("## ", "### ", 1).replace("\n### `", "\n#### `"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     //! Snapshots of the renderers for representative plans, built by the pure diff functions.

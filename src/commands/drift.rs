@@ -14,7 +14,16 @@ pub enum Output {
     Markdown,
 }
 
-pub async fn run(g: &Global, output: Output) -> Result<ExitCode> {
+pub async fn run(g: &Global, output: Output, all_envs: bool) -> Result<ExitCode> {
+    if all_envs {
+        let results = super::plan_all_envs(g).await?;
+        match output {
+            Output::Human => print!("{}", render::all_envs_human(&results, true, use_color())),
+            Output::Json => print!("{}", render::all_envs_json(&results)),
+            Output::Markdown => print!("{}", render::all_envs_markdown(&results)),
+        }
+        return Ok(super::all_envs_exit(&results, true));
+    }
     let desired = g.load(None)?;
     let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
     let plan = g.plan(&desired, &live);

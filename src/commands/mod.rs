@@ -86,6 +86,43 @@ impl Global {
     }
 }
 
+/// One env's result in an `--all-envs` run: its plan, or why it could not be read.
+pub type EnvResult = (String, std::result::Result<Plan, String>);
+
+/// `--all-envs`: every env of the spec read (read-only, each with its own account, region,
+/// endpoints and credentials) and planned concurrently. A spec error stops everything before
+/// any AWS call; an env that cannot be read is reported beside the others.
+pub async fn plan_all_envs(g: &Global) -> Result<Vec<EnvResult>> {
+    if let Some(env) = &g.env {
+        anyhow::bail!("--all-envs reads every env of the spec: drop --env {env}");
+    }
+    // Validates the whole file (every env) before any AWS call.
+    g.load(None)?;
+    let envs: Vec<String> = SpecDocument::load(&g.file)?.file.environments.keys().cloned().collect();
+    let reads = envs.into_iter().map(|env| async move {
+        let r = async {
+            let desired = g.load(Some(&env))?;
+            let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
+            anyhow::Ok(g.plan(&desired, &live))
+        }
+        .await;
+        (env, r.map_err(|e| format!("{e:#}")))
+    });
+    Ok(futures::future::join_all(reads).await)
+}
+
+/// The exit code of an `--all-envs` run: 1 when an env could not be read, else 2 when any
+/// has changes (with `changes_exit`), else 0.
+pub fn all_envs_exit(results: &[EnvResult], changes_exit: bool) -> std::process::ExitCode {
+    if results.iter().any(|(_, r)| r.is_err()) {
+        std::process::ExitCode::from(1)
+    } else if changes_exit && results.iter().any(|(_, r)| r.as_ref().is_ok_and(Plan::has_changes)) {
+        std::process::ExitCode::from(2)
+    } else {
+        std::process::ExitCode::SUCCESS
+    }
+}
+
 /// Reads live AWS for `desired`.
 pub async fn read(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     engine::observe(ctx, desired).await.context("reading live AWS")

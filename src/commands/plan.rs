@@ -20,9 +20,22 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Consent to data loss, checked against this plan and saved with it.
     pub allow_data_loss: Vec<String>,
+    /// Every env of the spec, concurrently, in one report.
+    pub all_envs: bool,
 }
 
 pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+    if o.all_envs {
+        if o.out.is_some() || !o.allow_data_loss.is_empty() {
+            anyhow::bail!("a saved plan (--out, --allow-data-loss) is for one env: drop --all-envs");
+        }
+        let results = super::plan_all_envs(g).await?;
+        match o.output {
+            Output::Human => print!("{}", render::all_envs_human(&results, false, use_color())),
+            Output::Json => print!("{}", render::all_envs_json(&results)),
+        }
+        return Ok(super::all_envs_exit(&results, o.detailed_exitcode));
+    }
     let desired = g.load(None)?;
     let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
     let plan = g.plan(&desired, &live);

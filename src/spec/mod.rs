@@ -91,6 +91,9 @@ pub struct Desired {
     pub files: std::collections::BTreeMap<String, String>,
     /// Function name → base64(sha256) of its deterministic deployment package.
     pub code: std::collections::BTreeMap<String, String>,
+    /// The env's `profile` and `assume_role`: how its account is reached.
+    pub profile: Option<String>,
+    pub assume_role: Option<AssumeRoleSpec>,
     /// Only part of the spec (`--target`): resources it does not declare are not looked for,
     /// so nothing is pruned.
     pub partial: bool,
@@ -290,6 +293,8 @@ impl SpecDocument {
             resources,
             files: Default::default(),
             code: Default::default(),
+            profile: env_spec.profile.clone(),
+            assume_role: env_spec.assume_role.clone(),
             partial: false,
         };
         let (problems, warnings, files) = validate::validate(self, &desired);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
-use super::types::{FunctionSpec, RoleSpec, TableSpec, VpcEndpointSpec};
+use super::types::{AssumeRoleSpec, FunctionSpec, RoleSpec, TableSpec, VpcEndpointSpec};
 
 /// A spec of cruddur-infra: the resources of one application, and its environments.
 #[allow(dead_code)]
@@ -44,7 +44,8 @@ struct Environment {
     /// An endpoint such as a local emulator (else AWS's own).
     #[serde(default)]
     endpoint_url: Option<String>,
-    /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts.
+    /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts,
+    /// resource_groups_tagging_api.
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
     /// Refuse any account but this one (12 digits, quoted).
@@ -57,6 +58,12 @@ struct Environment {
     /// so that two envs can share an account; addresses and references keep the spec's keys.
     #[serde(default)]
     name_suffix: Option<String>,
+    /// The AWS profile this env's account is reached with (`--profile` overrides it for a run).
+    #[serde(default)]
+    profile: Option<String>,
+    /// A role to assume (STS AssumeRole) on top of the base credentials: this env's account.
+    #[serde(default)]
+    assume_role: Option<AssumeRoleSpec>,
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     overrides: Option<Overrides>,

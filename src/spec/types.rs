@@ -41,9 +41,29 @@ pub struct EnvSpec {
     /// that two envs can share an account; addresses and references keep the spec's keys.
     #[serde(default)]
     pub name_suffix: Option<String>,
+    /// The AWS profile this env's account is reached with (`--profile` overrides it for a run).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// A role to assume (STS AssumeRole) on top of the base credentials: this env's account.
+    #[serde(default)]
+    pub assume_role: Option<AssumeRoleSpec>,
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     pub overrides: Option<serde_yaml::Value>,
+}
+
+/// How an env's account is reached: STS AssumeRole, refreshed before it expires.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssumeRoleSpec {
+    /// The role's ARN (`arn:aws:iam::123456789012:role/deployer`).
+    pub arn: String,
+    /// The external id the role's trust policy requires, if any.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// The session name CloudTrail shows (default: `cruddur-infra-STACK-ENV`).
+    #[serde(default)]
+    pub session_name: Option<String>,
 }
 
 /// The resources of one environment, after the overlay has been merged.

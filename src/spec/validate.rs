@@ -474,6 +474,31 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
             }
         }
     }
+    if let Some(r) = &d.assume_role {
+        let account = r.arn.split(':').nth(4).unwrap_or("");
+        let is_role = r.arn.starts_with("arn:")
+            && r.arn.split(':').nth(2) == Some("iam")
+            && r.arn.split(':').nth(5).is_some_and(|x| x.starts_with("role/"));
+        if !is_role || account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+            c.err(
+                &["environments", env, "assume_role", "arn"],
+                format!("`{}` is not a role ARN such as arn:aws:iam::123456789012:role/deployer", r.arn),
+            );
+        }
+        if let Some(n) = &r.session_name {
+            if !name_ok(n, 2, 64, "_+=,.@-") {
+                c.err(
+                    &["environments", env, "assume_role", "session_name"],
+                    "a session name must be 2 to 64 characters of a-z, A-Z, 0-9 and `_+=,.@-`",
+                );
+            }
+        }
+        if let Some(x) = &r.external_id {
+            if x.len() < 2 || x.len() > 1224 {
+                c.err(&["environments", env, "assume_role", "external_id"], "an external id must be 2 to 1224 characters");
+            }
+        }
+    }
     if !name_ok(env, 1, 64, "_-") {
         c.err(&["environments", env], "an environment name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
     }
