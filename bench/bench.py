@@ -69,6 +69,34 @@ def requests_of_plan(url, cwd, extra=()):
     return len(calls(url))
 
 
+def post(url, path):
+    urllib.request.urlopen(urllib.request.Request(f"{url}{path}", method="POST")).read()
+
+
+def record(url, scenarios):
+    """The emulator's answers to one plan of each scenario (cwd, extra args)."""
+    import json
+
+    post(url, "/_proxy/record?on=1")
+    for cwd, extra in scenarios:
+        subprocess.run([BIN, "--endpoint-url", url, "plan", *extra], cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    post(url, "/_proxy/record?on=0")
+    with urllib.request.urlopen(f"{url}/_proxy/recorded") as r:
+        return json.loads(r.read())
+
+
+def replay_server(path, latency_ms):
+    p = subprocess.Popen([PY, os.path.join(REPO, "bench", "replay.py"), path, "--latency-ms", str(latency_ms)],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return p, "http://127.0.0.1:" + p.stdout.readline().strip().split("=")[1]
+
+
+def envs_spec(n):
+    envs = "".join(f"  e{i}:\n    region: us-east-1\n    name_suffix: -e{i}\n" for i in range(n))
+    return ("version: 1\nstack: benchenvs\ndefault_env: e0\nenvironments:\n" + envs +
+            "tables:\n  envtable:\n    partition_key: { name: pk, type: S }\n    billing: on_demand\n")
+
+
 def add_foreign(url, n):
     """n tables, n functions and n roles that are not this stack's (some of another stack)."""
     import io
@@ -167,6 +195,43 @@ def main():
         print(f"40 tables / 1 table:                {sizes[40] / sizes[1]:5.2f}  (target <= 1.5)")
         print(f"  the same, less the emulator's own work: {(sizes[40] - floors[40]) / (sizes[1] - floors[1]):5.2f}")
         print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
+
+        # The replay backend: the same plans answered from memory, concurrently, after the latency.
+        envs_dir = os.path.join(work, "envs10")
+        os.makedirs(envs_dir)
+        with open(os.path.join(envs_dir, "infra.yaml"), "w") as f:
+            f.write(envs_spec(10))
+        set_latency(url, 0)
+        for i in range(10):
+            subprocess.run([BIN, "--endpoint-url", url, "-q", "--env", f"e{i}", "apply", "--yes"], cwd=envs_dir, check=True, stdout=subprocess.DEVNULL, env=ENV)
+        scenarios = [("the Cruddur stack", work, []), ("1 table", table_dirs[1], []), ("10 tables", table_dirs[10], []),
+                     ("40 tables", table_dirs[40], []), ("1 env (1 table)", envs_dir, ["--env", "e0"]),
+                     ("10 envs, --all-envs", envs_dir, ["--all-envs"])]
+        recorded = record(url, [(d, extra) for _, d, extra in scenarios])
+        set_latency(url, a.latency_ms)
+        rec_path = os.path.join(work, "recorded.json")
+        import json
+        with open(rec_path, "w") as f:
+            json.dump(recorded, f)
+        rproc, rurl = replay_server(rec_path, a.latency_ms)
+        try:
+            replayed = {name: timed([BIN, "--endpoint-url", rurl, "plan", *extra], d, a.runs) for name, d, extra in scenarios}
+            with urllib.request.urlopen(f"{rurl}/_replay/stats") as r:
+                stats = json.loads(r.read())
+        finally:
+            rproc.kill()
+        limit = startup + CRITICAL_PATH * lat
+        print()
+        print(f"replay backend: recorded answers, served concurrently after {a.latency_ms:g} ms each; limit = start-up + {CRITICAL_PATH} round trips = {limit * 1000:.1f} ms\n")
+        print(f"| {'plan of':<42} | {'ms':>8} | {'/ limit':>8} |\n|{'-' * 44}|{'-' * 10}|{'-' * 10}|")
+        for name, v in replayed.items():
+            print(f"| {name:<42} | {v * 1000:8.1f} | {v / limit:8.2f} |")
+        print()
+        print(f"stack / limit:          {replayed['the Cruddur stack'] / limit:5.2f}  (target <= 1.3)")
+        print(f"40 tables / 1 table:    {replayed['40 tables'] / replayed['1 table']:5.2f}  (target <= 1.3)")
+        print(f"10 envs / 1 env:        {replayed['10 envs, --all-envs'] / replayed['1 env (1 table)']:5.2f}  (target <= 1.5)")
+        print(f"start-up:               {startup * 1000:5.1f} ms (target < 5)")
+        print(f"unrecorded requests:    {len(stats['missed'])} {stats['missed'][:3]}")
 
         # Discovery: the same plan without discovery (--target every resource reads only those),
         # with it, and with 300 foreign resources beside the stack.

@@ -12,13 +12,13 @@ use anyhow::Result;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::aws::{aws_error, AwsContext};
-use crate::kinds::{owner_id, Tagged, OWNER_TAG, REGISTRY};
+use crate::kinds::{owner_id, TaggedByType, OWNER_TAG, REGISTRY};
 use crate::spec::Desired;
 
 /// Every resource of the Tagging API's types whose marker is this stack env's.
-pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<Tagged> {
+pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<TaggedByType> {
     let types: Vec<String> = REGISTRY.iter().filter_map(|k| k.tagging_type()).map(str::to_string).collect();
-    let mut out = Tagged::default();
+    let mut out = TaggedByType::new();
     if types.is_empty() {
         return Ok(out);
     }
@@ -43,7 +43,7 @@ pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<Tagged> {
             let service = parts.nth(2).unwrap_or("");
             let resource = parts.nth(2).unwrap_or("");
             let kind = resource.split(['/', ':']).next().unwrap_or("");
-            out.by_type.entry(format!("{service}:{kind}")).or_default().push((arn.to_string(), tags));
+            out.entry(format!("{service}:{kind}")).or_default().push((arn.to_string(), tags));
         }
         match page.pagination_token().filter(|t| !t.is_empty()) {
             Some(t) => token = Some(t.to_string()),

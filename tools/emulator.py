@@ -152,6 +152,8 @@ class Proxy:
         self.functions_busy = {}
         self.mappings_creating = {}
         self.only = None  # answer only this service, as DynamoDB Local does
+        self.recording = False  # keep every answer for bench/replay.py
+        self.recorded = []
         self.decrease_quota = None  # throughput decreases allowed per table (AWS: a daily quota)
         self.decreases = {}
         self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
@@ -212,6 +214,16 @@ class Proxy:
             with self.lock:
                 self.latency = ms / 1000.0
             data = b"{}"
+        elif path == "/_proxy/record":
+            # Start recording every answer (bench/replay.py serves them again): `?on=0` stops.
+            from urllib.parse import parse_qs
+
+            with self.lock:
+                self.recording = parse_qs(environ.get("QUERY_STRING", "")).get("on", ["1"])[0] == "1"
+            data = b"{}"
+        elif path == "/_proxy/recorded":
+            with self.lock:
+                data = json.dumps(self.recorded).encode()
         elif path == "/_proxy/faults":
             with self.lock:
                 data = json.dumps(self.injected).encode()
@@ -599,6 +611,20 @@ class Proxy:
             drop(environ)
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
+        if self.recording:
+            import base64
+
+            with self.lock:
+                self.recorded.append({
+                    "method": method,
+                    "path": environ.get("PATH_INFO", ""),
+                    "query": environ.get("QUERY_STRING", ""),
+                    "target": environ.get("HTTP_X_AMZ_TARGET", ""),
+                    "body": base64.b64encode(body).decode(),
+                    "status": status,
+                    "headers": [[k, v] for k, v in headers if k.lower() not in ("content-length", "date", "server")],
+                    "data": base64.b64encode(data).decode(),
+                })
         return self.respond(start_response, status, headers, data)
 
 

@@ -93,7 +93,7 @@ impl Kind for Endpoints {
         &'a self,
         ctx: &'a AwsContext,
         desired: &'a Desired,
-        _tagged: &'a super::Tagged,
+        _tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
             let marker = filter(&format!("tag:{}", super::OWNER_TAG), &super::owner_id(desired));

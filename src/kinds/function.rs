@@ -139,10 +139,10 @@ impl Kind for Functions {
         &'a self,
         ctx: &'a AwsContext,
         desired: &'a Desired,
-        tagged: &'a super::Tagged,
+        tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
-            let found = super::undeclared(tagged.names(TAGGING_TYPE, desired), desired, &|k| desired.resources.functions.contains_key(k));
+            let found = super::undeclared(tagged.names(TAGGING_TYPE).await?, desired, &|k| desired.resources.functions.contains_key(k));
             let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws, None).await });
             let functions: BTreeMap<String, LiveFunction> = read.await?.into_iter().filter_map(|(k, f)| Some((k, f.function?))).collect();
             super::boxed(Ok(functions)).map(Some)

@@ -134,10 +134,10 @@ impl Kind for Mappings {
         &'a self,
         ctx: &'a AwsContext,
         desired: &'a Desired,
-        tagged: &'a super::Tagged,
+        tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
-            let names = tagged.names(function::TAGGING_TYPE, desired);
+            let names = tagged.names(function::TAGGING_TYPE).await?;
             let found = super::undeclared(names, desired, &|k| desired.resources.functions.contains_key(k));
             let read = super::read_each(KIND, &found, |_, aws| async move {
                 Ok(OrphanTriggers { function: aws.clone(), mappings: observe_function(ctx, aws).await? })

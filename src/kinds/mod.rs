@@ -147,7 +147,7 @@ pub trait Kind: Sync {
         &'a self,
         _ctx: &'a AwsContext,
         _desired: &'a Desired,
-        _tagged: &'a Tagged,
+        _tagged: &'a Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async { Ok(None) })
     }
@@ -393,22 +393,34 @@ pub fn owned(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
     ours(tags, desired) && tags.get(OWNER_TAG) == Some(&owner_id(desired))
 }
 
-/// What the Resource Groups Tagging API found with this stack env's marker: by resource
-/// type ("lambda:function"), each resource's ARN and tags.
-#[derive(Debug, Default)]
-pub struct Tagged {
-    pub by_type: BTreeMap<String, Vec<TaggedResource>>,
+/// What the Resource Groups Tagging API finds with this stack env's marker: queried once, on
+/// first use, so that kinds that do not need it (roles, endpoints) start at once.
+pub struct Tagged<'a> {
+    ctx: &'a AwsContext,
+    desired: &'a Desired,
+    found: tokio::sync::OnceCell<TaggedByType>,
 }
+
+/// By resource type ("lambda:function"), each resource's ARN and tags.
+pub type TaggedByType = BTreeMap<String, Vec<TaggedResource>>;
 
 /// One resource the Tagging API found: its ARN and tags.
 pub type TaggedResource = (String, BTreeMap<String, String>);
 
-impl Tagged {
+impl<'a> Tagged<'a> {
+    pub fn new(ctx: &'a AwsContext, desired: &'a Desired) -> Self {
+        Tagged { ctx, desired, found: tokio::sync::OnceCell::new() }
+    }
+
     /// The AWS names (the ARN's last part) of the resources of `resource_type` that this
     /// stack env owns.
-    pub fn names(&self, resource_type: &str, desired: &Desired) -> Vec<String> {
-        let all = self.by_type.get(resource_type).into_iter().flatten();
-        all.filter(|(_, tags)| owned(tags, desired)).map(|(arn, _)| arn.rsplit([':', '/']).next().unwrap_or(arn).to_string()).collect()
+    pub async fn names(&self, resource_type: &str) -> Result<Vec<String>> {
+        let found = self.found.get_or_try_init(|| crate::discover::tagged(self.ctx, self.desired)).await?;
+        let all = found.get(resource_type).into_iter().flatten();
+        Ok(all
+            .filter(|(_, tags)| owned(tags, self.desired))
+            .map(|(arn, _)| arn.rsplit([':', '/']).next().unwrap_or(arn).to_string())
+            .collect())
     }
 }
 

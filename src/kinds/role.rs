@@ -113,7 +113,7 @@ impl Kind for Roles {
         &'a self,
         ctx: &'a AwsContext,
         desired: &'a Desired,
-        _tagged: &'a super::Tagged,
+        _tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
             let names = list_path(ctx).await?;

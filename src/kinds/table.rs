@@ -114,10 +114,10 @@ impl Kind for Tables {
         &'a self,
         ctx: &'a AwsContext,
         desired: &'a crate::spec::Desired,
-        tagged: &'a super::Tagged,
+        tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
-            let names = tagged.names("dynamodb:table", desired);
+            let names = tagged.names("dynamodb:table").await?;
             let found = super::undeclared(names, desired, &|k| desired.resources.tables.contains_key(k));
             let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws).await });
             let tables: BTreeMap<String, LiveTable> = read.await?.into_iter().filter_map(|(k, t)| Some((k, t?))).collect();
