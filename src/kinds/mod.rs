@@ -482,7 +482,8 @@ pub fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &
 
 /// True when `tags` say this stack's env made the resource.
 pub fn ours(tags: &BTreeMap<String, String>, desired: &Desired) -> bool {
-    own_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
+    // The readable tags only: a resource made before the marker existed is still ours.
+    identity_tags(desired).iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
 /// The owner a resource's tags name, when it is another stack or env of this tool
@@ -501,11 +502,20 @@ pub fn other_owner(tags: &BTreeMap<String, String>, desired: &Desired) -> Option
 /// is never adopted, changed or deleted (no steps), and the plan names the owner.
 pub fn block_if_owned_elsewhere(p: &mut Planned, tags: Option<&BTreeMap<String, String>>, desired: &Desired) {
     let Some(owner) = tags.and_then(|t| other_owner(t, desired)) else { return };
-    p.change.blocked = Some(format!(
-        "owned by {owner}: env `{}` never adopts, changes or deletes it. To run both envs in one account, give this env \
-         its own names (`name_suffix: -{}` under environments.{}), or use another account.",
-        desired.env, desired.env, desired.env
-    ));
+    let same_stack = tags.and_then(|t| t.get("cruddur-infra:stack")) == Some(&desired.stack);
+    p.change.blocked = Some(if same_stack {
+        format!(
+            "owned by {owner}: env `{}` never adopts, changes or deletes it. To run both envs in one account, give this env \
+             its own names (`name_suffix: -{}` under environments.{}), or use another account.",
+            desired.env, desired.env, desired.env
+        )
+    } else {
+        format!(
+            "owned by {owner}: stack `{}` never adopts, changes or deletes it. Give this resource another name in this spec \
+             (or this env a `name_suffix`), or use another account.",
+            desired.stack
+        )
+    });
     p.steps.clear();
     p.changes_references.clear();
 }
@@ -635,4 +645,39 @@ pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
         anyhow::bail!("a value in this document is still unknown after the steps before it: {text}");
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(stack: &str, env: &str) -> Desired {
+        let doc = crate::spec::SpecDocument::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra.yaml")).unwrap();
+        let (mut d, _) = doc.resolve("local").unwrap();
+        (d.stack, d.env) = (stack.into(), env.into());
+        d
+    }
+
+    #[test]
+    fn the_marker_is_per_stack_and_env_and_deletion_needs_it() {
+        let (a, b, c) = (desired("s", "dev"), desired("s", "prod"), desired("t", "dev"));
+        assert_ne!(owner_id(&a), owner_id(&b));
+        assert_ne!(owner_id(&a), owner_id(&c));
+        assert!(owner_id(&a).starts_with("v1-") && owner_id(&a).len() == 35);
+        let readable = identity_tags(&a);
+        assert!(ours(&readable, &a) && !owned(&readable, &a), "readable tags alone never allow a prune");
+        assert!(owned(&own_tags(&a), &a) && !owned(&own_tags(&a), &b) && !owned(&own_tags(&c), &a));
+    }
+
+    #[test]
+    fn a_resource_of_another_stack_or_env_is_blocked_with_the_right_advice() {
+        let me = desired("s", "dev");
+        let mut p = Planned::new((ResourceChange::new("dynamodb_table.t", crate::plan::Action::Update), vec![]));
+        block_if_owned_elsewhere(&mut p, Some(&own_tags(&desired("s", "prod"))), &me);
+        assert!(p.change.blocked.as_deref().unwrap().contains("name_suffix: -dev"), "{:?}", p.change.blocked);
+        let mut p = Planned::new((ResourceChange::new("dynamodb_table.t", crate::plan::Action::Update), vec![]));
+        block_if_owned_elsewhere(&mut p, Some(&own_tags(&desired("other", "dev"))), &me);
+        let b = p.change.blocked.unwrap();
+        assert!(b.contains("owned by stack other, env dev") && b.contains("another name in this spec"), "{b}");
+    }
 }
