@@ -275,3 +275,36 @@ fn a_prune_killed_at_any_moment_then_run_again_converges_and_touches_nothing_for
         assert_eq!(emu.py("print(lam.list_functions()['Functions'][0]['FunctionName'])").trim(), "hand-made");
     }
 }
+
+#[test]
+fn an_orphan_someone_else_deletes_first_is_done_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    // A deleted mapping lingers as Deleting for 3 s (rule 28): apply waits for it to go before it
+    // deletes the function, which leaves the other actor time to do it first.
+    let emu = Emulator::with_args(&["--aws-rules", "--busy-seconds", "3", "--iam-delay", "0"]);
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    without_functions(&ws);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+    cmd.current_dir(ws.path()).args(["--endpoint-url", &emu.url, "apply", "--yes"]);
+    let mut child = isolated(&mut cmd).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Once apply is deleting the trigger (and waiting for it to go), someone else deletes the
+    // function that apply will delete next.
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("delete the mapping") {
+            emu.py("lam.delete_function(FunctionName='cruddur-messaging-stream')");
+            break;
+        }
+        line.clear();
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "apply failed:\n{seen}{rest}");
+    assert!(rest.contains("delete function cruddur-messaging-stream"), "{seen}{rest}");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
