@@ -142,10 +142,9 @@ impl Kind for Functions {
         tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
-            let found = super::undeclared(tagged.names(TAGGING_TYPE).await?, desired, &|k| desired.resources.functions.contains_key(k));
-            let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws, None).await });
-            let functions: BTreeMap<String, LiveFunction> = read.await?.into_iter().filter_map(|(k, f)| Some((k, f.function?))).collect();
-            super::boxed(Ok(functions)).map(Some)
+            let names = tagged.names(TAGGING_TYPE).await?;
+            let declared = |k: &str| desired.resources.functions.contains_key(k);
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move { Ok(observe(ctx, &aws, None).await?.function) }).await
         })
     }
 

@@ -138,11 +138,12 @@ impl Kind for Mappings {
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
             let names = tagged.names(function::TAGGING_TYPE).await?;
-            let found = super::undeclared(names, desired, &|k| desired.resources.functions.contains_key(k));
-            let read = super::read_each(KIND, &found, |_, aws| async move {
-                Ok(OrphanTriggers { function: aws.clone(), mappings: observe_function(ctx, aws).await? })
-            });
-            super::boxed(read.await).map(Some)
+            let declared = |k: &str| desired.resources.functions.contains_key(k);
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move {
+                let mappings = observe_function(ctx, &aws).await?;
+                Ok(Some(OrphanTriggers { function: aws, mappings }))
+            })
+            .await
         })
     }
 

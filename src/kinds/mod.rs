@@ -424,9 +424,24 @@ impl<'a> Tagged<'a> {
     }
 }
 
-/// The spec keys of `names` (AWS names) that this kind does not declare.
-pub fn undeclared(names: Vec<String>, desired: &Desired, declared: &dyn Fn(&str) -> bool) -> BTreeMap<String, String> {
-    names.into_iter().map(|n| (desired.spec_key(&n), n)).filter(|(k, _)| !declared(k)).collect()
+/// A kind's `discover`: of `names` (AWS names of resources found by this env's marker), those
+/// whose spec key the kind does not `declare`, each read by `read` (None: gone since, or not
+/// this env's after all), by spec key.
+pub async fn read_undeclared<T, Fut>(
+    kind: &str,
+    names: Vec<String>,
+    desired: &Desired,
+    declared: impl Fn(&str) -> bool,
+    read: impl Fn(String) -> Fut,
+) -> Result<Option<Box<dyn LiveData>>>
+where
+    T: Serialize + fmt::Debug + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let found: BTreeMap<String, String> = names.into_iter().map(|n| (desired.spec_key(&n), n)).filter(|(k, _)| !declared(k)).collect();
+    let read = read_each(kind, &found, |_, aws| read(aws.clone()));
+    let all: BTreeMap<String, T> = read.await?.into_iter().filter_map(|(k, t)| Some((k, t?))).collect();
+    boxed(Ok(all)).map(Some)
 }
 
 /// A discovered resource's change: `deleted` by its steps, or released (when its tags say
@@ -442,11 +457,9 @@ pub fn orphan_change(
     let file = desired.spec_path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "the spec".into());
     let retain = tags.get(ON_REMOVAL_TAG).map(String::as_str) == Some("retain");
     let (mut change, steps) = if retain {
-        let keys: Vec<String> = OWNERSHIP_TAGS.iter().filter(|k| tags.contains_key(**k)).map(|k| k.to_string()).collect();
-        let mut c = ResourceChange::new(&address, Action::Update);
-        c.diffs = keys.iter().map(|k| FieldDiff::new(format!("tags.{k}"), &tags[k], None::<String>)).collect();
+        let (mut c, steps) = forget_change(&address, tags, release);
         c.reason = Some(format!("no longer in {file}; lifecycle.on_removal is retain: kept in place, no longer managed"));
-        (c, release(keys))
+        (c, steps)
     } else {
         let mut c = ResourceChange::new(&address, Action::Delete);
         c.diffs.push(FieldDiff::new("exists", true, false));

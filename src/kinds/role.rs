@@ -117,10 +117,8 @@ impl Kind for Roles {
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
             let names = list_path(ctx).await?;
-            let found = super::undeclared(names, desired, &|k| desired.resources.roles.contains_key(k));
-            let read = super::read_each(KIND, &found, |_, aws| async move { observe_if_owned(ctx, aws, desired).await });
-            let roles: BTreeMap<String, LiveRole> = read.await?.into_iter().filter_map(|(k, r)| Some((k, r?))).collect();
-            super::boxed(Ok(roles)).map(Some)
+            let declared = |k: &str| desired.resources.roles.contains_key(k);
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move { observe_if_owned(ctx, &aws, desired).await }).await
         })
     }
 

@@ -98,8 +98,9 @@ impl Kind for Tables {
                 }
                 Some(t) if !super::ours(&t.tags, cx.desired) => super::destroy_change(address, vec![], Some(super::NOT_OURS.into())),
                 Some(t) => {
-                    let (c, steps) = super::destroy_change(address.clone(), delete_steps(&address, t), None);
-                    guard_deletion(c, steps, t)
+                    let (mut c, steps) = super::destroy_change(address.clone(), delete_steps(&address, t), None);
+                    c.destructive = true;
+                    (c, steps)
                 }
             });
         }
@@ -118,10 +119,8 @@ impl Kind for Tables {
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
             let names = tagged.names("dynamodb:table").await?;
-            let found = super::undeclared(names, desired, &|k| desired.resources.tables.contains_key(k));
-            let read = super::read_each(KIND, &found, |_, aws| async move { observe(ctx, aws).await });
-            let tables: BTreeMap<String, LiveTable> = read.await?.into_iter().filter_map(|(k, t)| Some((k, t?))).collect();
-            super::boxed(Ok(tables)).map(Some)
+            let declared = |k: &str| desired.resources.tables.contains_key(k);
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move { observe(ctx, &aws).await }).await
         })
     }
 
@@ -131,11 +130,10 @@ impl Kind for Tables {
             .map(|(key, t)| {
                 let address = format!("{KIND}.{key}");
                 let mut p = super::orphan_change(address.clone(), cx.desired, &t.tags, delete_steps(&address, t), |remove| {
-                    vec![step(&address, format!("remove this stack's tags from table {}", t.name), untag(t, remove))]
+                    untag(&address, t, remove)
                 });
                 if p.change.action == Action::Delete {
-                    let (c, steps) = guard_deletion(p.change, p.steps, t);
-                    (p.change, p.steps) = (c, steps);
+                    guard_deletion(&mut p, t);
                 }
                 p
             })
@@ -146,11 +144,7 @@ impl Kind for Tables {
         let key = address.strip_prefix(&format!("{KIND}."))?;
         let declared = cx.live.get::<Option<LiveTable>>(KIND, key).and_then(Option::as_ref);
         let t = declared.or_else(|| cx.live.orphans::<LiveTable>(KIND)?.get(key))?;
-        super::ours(&t.tags, cx.desired).then(|| {
-            super::forget_change(address, &t.tags, |remove| {
-                vec![step(address, format!("remove this stack's tags from table {}", t.name), untag(t, remove))]
-            })
-        })
+        super::ours(&t.tags, cx.desired).then(|| super::forget_change(address, &t.tags, |remove| untag(address, t, remove)))
     }
 
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
@@ -171,23 +165,24 @@ fn delete_steps(address: &str, t: &LiveTable) -> Vec<Step> {
     ]
 }
 
-/// A table's deletion: destructive (it needs consent by name), and never run while deletion
-/// protection is on.
-fn guard_deletion(mut c: ResourceChange, mut steps: Vec<Step>, t: &LiveTable) -> (ResourceChange, Vec<Step>) {
-    c.destructive = true;
+/// A dropped table's deletion: destructive (it needs consent by name), and blocked while
+/// deletion protection is on.
+fn guard_deletion(p: &mut Planned, t: &LiveTable) {
+    p.change.destructive = true;
     if t.deletion_protection {
-        c.blocked = Some(format!(
+        p.change.blocked = Some(format!(
             "deletion protection is on: a protected table is never deleted. Turn protection off to delete it, or run \
              `cruddur-infra forget {}` to keep it and stop managing it.",
-            c.address
+            p.change.address
         ));
-        steps.clear();
+        p.steps.clear();
     }
-    (c, steps)
 }
 
-fn untag(t: &LiveTable, remove: Vec<String>) -> TableOp {
-    TableOp::Tag { name: t.name.clone(), set: BTreeMap::new(), remove }
+/// The step that removes this stack's tags from a table.
+fn untag(address: &str, t: &LiveTable, remove: Vec<String>) -> Vec<Step> {
+    let op = TableOp::Tag { name: t.name.clone(), set: BTreeMap::new(), remove };
+    vec![step(address, format!("remove this stack's tags from table {}", t.name), op)]
 }
 
 /// What a table is, as read from AWS.
