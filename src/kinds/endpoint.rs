@@ -96,29 +96,18 @@ impl Kind for Endpoints {
         _tagged: &'a super::Tagged<'a>,
     ) -> BoxFuture<'a, Result<Option<Box<dyn LiveData>>>> {
         Box::pin(async move {
+            let what = format!("{}={}", super::OWNER_TAG, super::owner_id(desired));
             let marker = filter(&format!("tag:{}", super::OWNER_TAG), &super::owner_id(desired));
             let mut out: BTreeMap<String, LiveEndpoint> = BTreeMap::new();
-            let mut token = None;
-            loop {
-                let o = ctx.ec2.describe_vpc_endpoints().filters(marker.clone()).set_next_token(token).send().await.map_err(|e| {
-                    aws_error("EC2", "DescribeVpcEndpoints", &format!("{}={}", super::OWNER_TAG, super::owner_id(desired)), e)
-                })?;
-                for e in o.vpc_endpoints() {
-                    let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default();
-                    let tags = tags_of(e.tags());
-                    let key = tags.get(NAME_TAG).cloned().unwrap_or_else(|| e.vpc_endpoint_id().unwrap_or("").to_string());
-                    if matches!(state.as_str(), "deleted" | "deleting") || desired.resources.vpc_endpoints.contains_key(&key) {
-                        continue;
-                    }
-                    let id = e.vpc_endpoint_id().unwrap_or("").to_string();
-                    let policy = e.policy_document().and_then(|p| policy::decode(p).ok()).unwrap_or_else(default_policy);
-                    out.insert(key, LiveEndpoint { id, state, route_tables: e.route_table_ids().iter().cloned().collect(), policy, tags });
+            for e in describe(ctx, vec![marker], &what).await? {
+                let state = state_of(&e);
+                let key = tags_of(e.tags()).get(NAME_TAG).cloned().unwrap_or_else(|| e.vpc_endpoint_id().unwrap_or("").to_string());
+                if matches!(state.as_str(), "deleted" | "deleting") || desired.resources.vpc_endpoints.contains_key(&key) {
+                    continue;
                 }
-                token = o.next_token().map(str::to_string);
-                if token.is_none() {
-                    return super::boxed(Ok(out)).map(Some);
-                }
+                out.insert(key, live_endpoint(&e)?);
             }
+            super::boxed(Ok(out)).map(Some)
         })
     }
 
@@ -287,47 +276,64 @@ async fn endpoints(
 ) -> Result<(Option<LiveEndpoint>, Vec<(String, Option<String>)>)> {
     let mut mine = None;
     let mut foreign = Vec::new();
+    let filters = vec![filter("vpc-id", vpc), filter("service-name", service_name)];
+    for e in describe(ctx, filters, &format!("{service_name} in {vpc}")).await? {
+        if matches!(state_of(&e).as_str(), "deleted" | "deleting" | "failed" | "rejected") {
+            continue;
+        }
+        if e.vpc_endpoint_type().is_some_and(|t| *t != ec2::VpcEndpointType::Gateway) {
+            continue;
+        }
+        let tags = tags_of(e.tags());
+        if ours.iter().all(|(k, v)| tags.get(k) == Some(v)) {
+            mine = Some(live_endpoint(&e)?);
+        } else {
+            let owner = (tags.get("managed-by").map(String::as_str) == Some("cruddur-infra")).then(|| {
+                let tag = |k: &str| tags.get(k).map(String::as_str).unwrap_or("?").to_string();
+                format!("stack {}, env {} ({KIND}.{})", tag("cruddur-infra:stack"), tag("cruddur-infra:env"), tag(NAME_TAG))
+            });
+            foreign.push((e.vpc_endpoint_id().unwrap_or("").to_string(), owner));
+        }
+    }
+    Ok((mine, foreign))
+}
+
+/// Every page of DescribeVpcEndpoints with `filters` (`what` names them in an error).
+async fn describe(ctx: &AwsContext, filters: Vec<ec2::Filter>, what: &str) -> Result<Vec<ec2::VpcEndpoint>> {
+    let mut out = Vec::new();
     let mut token = None;
     loop {
         let o = ctx
             .ec2
             .describe_vpc_endpoints()
-            .filters(filter("vpc-id", vpc))
-            .filters(filter("service-name", service_name))
+            .set_filters(Some(filters.clone()))
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| aws_error("EC2", "DescribeVpcEndpoints", &format!("{service_name} in {vpc}"), e))?;
-        for e in o.vpc_endpoints() {
-            // AWS and the emulator spell states in lower case; the SDK keeps unknown spellings.
-            let state = e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default();
-            if matches!(state.as_str(), "deleted" | "deleting" | "failed" | "rejected") {
-                continue;
-            }
-            if e.vpc_endpoint_type().is_some_and(|t| *t != ec2::VpcEndpointType::Gateway) {
-                continue;
-            }
-            let tags = tags_of(e.tags());
-            let id = e.vpc_endpoint_id().unwrap_or("").to_string();
-            if ours.iter().all(|(k, v)| tags.get(k) == Some(v)) {
-                let policy = match e.policy_document() {
-                    Some(p) => policy::decode(p).map_err(|err| anyhow::anyhow!("endpoint {id}: policy: {err}"))?,
-                    None => default_policy(),
-                };
-                mine = Some(LiveEndpoint { id, state, route_tables: e.route_table_ids().iter().cloned().collect(), policy, tags });
-            } else {
-                let owner = (tags.get("managed-by").map(String::as_str) == Some("cruddur-infra")).then(|| {
-                    let tag = |k: &str| tags.get(k).map(String::as_str).unwrap_or("?").to_string();
-                    format!("stack {}, env {} ({KIND}.{})", tag("cruddur-infra:stack"), tag("cruddur-infra:env"), tag(NAME_TAG))
-                });
-                foreign.push((id, owner));
-            }
-        }
+            .map_err(|e| aws_error("EC2", "DescribeVpcEndpoints", what, e))?;
+        out.extend(o.vpc_endpoints().iter().cloned());
         token = o.next_token().map(str::to_string);
         if token.is_none() {
-            return Ok((mine, foreign));
+            return Ok(out);
         }
     }
+}
+
+/// An endpoint's state: AWS and the emulator spell states in lower case; the SDK keeps
+/// unknown spellings.
+fn state_of(e: &ec2::VpcEndpoint) -> String {
+    e.state().map(|s| s.as_str().to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// An endpoint as read: its policy decoded (AWS's full-access default when it has none).
+fn live_endpoint(e: &ec2::VpcEndpoint) -> Result<LiveEndpoint> {
+    let id = e.vpc_endpoint_id().unwrap_or("").to_string();
+    let policy = match e.policy_document() {
+        Some(p) => policy::decode(p).map_err(|err| anyhow::anyhow!("endpoint {id}: policy: {err}"))?,
+        None => default_policy(),
+    };
+    let route_tables = e.route_table_ids().iter().cloned().collect();
+    Ok(LiveEndpoint { id, state: state_of(e), route_tables, policy, tags: tags_of(e.tags()) })
 }
 
 /// Reads one endpoint of the spec: the VPC first, then its route tables and endpoints at once.
