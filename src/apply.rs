@@ -75,16 +75,18 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<Group<'a>>> {
         }
     }
     let mut level: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    let declared: std::collections::BTreeSet<String> = engine::addresses(desired).into_iter().collect();
-    for (a, _) in groups.iter().filter(|(a, _)| declared.contains(a)) {
-        let l = engine::dependencies(desired, a, true).iter().filter_map(|d| level.get(d).map(|l| l + 1)).max().unwrap_or(0);
+    // Each declared resource, with what must exist before it.
+    let declared: std::collections::BTreeMap<String, Vec<String>> =
+        engine::declared(desired).into_iter().map(|d| (d.address, d.needs_first)).collect();
+    for (a, _) in groups.iter().filter(|(a, _)| declared.contains_key(a)) {
+        let l = declared[a].iter().filter_map(|d| level.get(d).map(|l| l + 1)).max().unwrap_or(0);
         level.insert(a.clone(), l);
     }
     // What the spec no longer declares goes last, after the changes that stop using it, one
     // kind per wave in reverse dependency order (mappings, functions, roles, endpoints, tables).
     let after = level.values().max().map_or(0, |m| m + 1);
     let kinds = crate::kinds::REGISTRY.len();
-    for (a, _) in groups.iter().filter(|(a, _)| !declared.contains(a)) {
+    for (a, _) in groups.iter().filter(|(a, _)| !declared.contains_key(a)) {
         let rank = crate::kinds::REGISTRY.iter().position(|k| a.starts_with(&format!("{}.", k.kind()))).unwrap_or(0);
         level.insert(a.clone(), after + (kinds - 1 - rank));
     }

@@ -151,11 +151,6 @@ pub fn addresses(desired: &Desired) -> Vec<String> {
     declared(desired).into_iter().map(|d| d.address).collect()
 }
 
-/// What one resource refers to (`hard`: what must exist before it can be made).
-pub fn dependencies(desired: &Desired, address: &str, hard: bool) -> Vec<String> {
-    declared(desired).into_iter().find(|d| d.address == address).map(|d| if hard { d.needs_first } else { d.refers_to }).unwrap_or_default()
-}
-
 /// The targets and everything they depend on, transitively.
 pub fn closure(desired: &Desired, targets: &[String]) -> BTreeSet<String> {
     let all: BTreeMap<String, Vec<String>> = declared(desired).into_iter().map(|d| (d.address, d.refers_to)).collect();
