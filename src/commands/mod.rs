@@ -42,14 +42,20 @@ impl Global {
         if !doc.file.environments.contains_key(&env) {
             doc.resolve(&env)?; // the unknown-env error, naming the known ones
         }
-        // The whole file is valid or nothing runs: a broken override of another env stops this
-        // one too, before any AWS call.
-        let (resolved, problems) = doc.resolve_every_env()?;
-        if !problems.is_empty() {
-            return Err(SpecError::Invalid { problems }.into());
-        }
-        let (_, mut desired, warnings) =
-            resolved.into_iter().find(|(name, _, _)| *name == env).ok_or_else(|| anyhow::anyhow!("env `{env}` was not resolved"))?;
+        let chosen = resolve_every_env(&doc)?.into_iter().find(|(d, _)| d.env == env);
+        let (desired, warnings) = chosen.ok_or_else(|| anyhow::anyhow!("env `{env}` was not resolved"))?;
+        self.finish(desired, warnings)
+    }
+
+    /// Every env of the spec, each as [`Global::load`] gives it, the file read and resolved once.
+    pub fn load_every_env(&self) -> Result<Vec<Desired>> {
+        let doc = SpecDocument::load(&self.file)?;
+        resolve_every_env(&doc)?.into_iter().map(|(d, w)| self.finish(d, w)).collect()
+    }
+
+    /// One resolved env made ready to run: `--region` applied, its warnings shown, cut down to
+    /// the targets.
+    fn finish(&self, mut desired: Desired, warnings: Vec<crate::spec::Problem>) -> Result<Desired> {
         if let Some(region) = &self.region {
             desired.region = region.clone();
         }
@@ -86,6 +92,16 @@ impl Global {
     }
 }
 
+/// Every env of the spec with its warnings: the whole file is valid or nothing runs (a broken
+/// override of another env stops this one too, before any AWS call).
+fn resolve_every_env(doc: &SpecDocument) -> Result<Vec<(Desired, Vec<crate::spec::Problem>)>> {
+    let (resolved, problems) = doc.resolve_every_env()?;
+    if !problems.is_empty() {
+        return Err(SpecError::Invalid { problems }.into());
+    }
+    Ok(resolved.into_iter().map(|(_, d, w)| (d, w)).collect())
+}
+
 /// One env's result in an `--all-envs` run: its plan, or why it could not be read.
 pub type EnvResult = (String, std::result::Result<Plan, String>);
 
@@ -96,17 +112,14 @@ pub async fn plan_all_envs(g: &Global) -> Result<Vec<EnvResult>> {
     if let Some(env) = &g.env {
         anyhow::bail!("--all-envs reads every env of the spec: drop --env {env}");
     }
-    // Validates the whole file (every env) before any AWS call.
-    g.load(None)?;
-    let envs: Vec<String> = SpecDocument::load(&g.file)?.file.environments.keys().cloned().collect();
-    let reads = envs.into_iter().map(|env| async move {
+    // The whole file (every env) resolved once, before any AWS call.
+    let reads = g.load_every_env()?.into_iter().map(|desired| async move {
         let r = async {
-            let desired = g.load(Some(&env))?;
             let (_, live) = g.observe(&desired, aws::Access::ReadOnly).await?;
             anyhow::Ok(g.plan(&desired, &live))
         }
         .await;
-        (env, r.map_err(|e| format!("{e:#}")))
+        (desired.env.clone(), r.map_err(|e| format!("{e:#}")))
     });
     Ok(futures::future::join_all(reads).await)
 }
