@@ -238,6 +238,13 @@ fn hint_for(code: &str, message: &str, service: &str) -> Option<String> {
     if m.contains("no credentials") || m.contains("credentials provider") || code == "InvalidClientTokenId" {
         return Some("set AWS credentials (AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)".into());
     }
+    if m.contains("loading credentials") {
+        return Some(
+            "the credentials could not be loaded: check the profile (--profile, or the env's `profile:`) and, for an env \
+             with `assume_role:`, that STS can be reached and the role may be assumed with them"
+                .into(),
+        );
+    }
     if code == "ExpiredToken" || code == "ExpiredTokenException" {
         return Some("the session token has expired: refresh your credentials (e.g. `aws sso login`)".into());
     }

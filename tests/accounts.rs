@@ -45,6 +45,20 @@ fn a_bad_assume_role_is_a_spec_error_naming_the_field() {
 }
 
 #[test]
+fn a_role_that_cannot_be_assumed_is_one_plain_error_with_a_hint() {
+    // Nothing listens on port 9: STS cannot be reached to assume the role.
+    let ws = Workspace::new(&spec(""));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));
+    cmd.current_dir(ws.path()).args(["--endpoint-url", "http://127.0.0.1:9", "--env", "prod", "plan"]);
+    let run = Run::from(isolated(&mut cmd).output().unwrap());
+    run.expect(1);
+    assert!(run.stderr.starts_with("error: ") && run.stderr.contains("hint: the credentials could not be loaded"), "{}", run.stderr);
+    for debug in [" { ", "Some(", "DispatchFailure", "Error {"] {
+        assert!(!run.stderr.contains(debug), "debug syntax `{debug}` in:\n{}", run.stderr);
+    }
+}
+
+#[test]
 fn all_envs_reports_every_env_and_exits_1_when_one_cannot_be_read() {
     let emu = Emulator::start();
     // `down`'s DynamoDB endpoint has nothing listening: it cannot be read; the others can.
