@@ -131,6 +131,8 @@ pub struct AwsContext {
     pub sts: aws_sdk_sts::Client,
     /// The Resource Groups Tagging API: discovery of what this stack env owns.
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// Application Auto Scaling: the scaling of provisioned tables (`capacity.autoscale`).
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
     /// The env's `name_suffix`, for names resolved during apply.
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
@@ -266,7 +268,7 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
 
 /// The services the tool calls, by their key in an env's `endpoints:` (and, upper-cased, in
 /// `AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: &[&str] = &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api"];
+pub const SERVICES: &[&str] = &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api", "application_auto_scaling"];
 
 /// One service's endpoint: the service's own (`AWS_ENDPOINT_URL_<SERVICE>`, else the env's
 /// `endpoints:` entry) beats the global one (`--endpoint-url`, else `AWS_ENDPOINT_URL`, else the
@@ -378,6 +380,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         ec2: client!(aws_sdk_ec2, "ec2"),
         sts: client!(aws_sdk_sts, "sts"),
         tagging: client!(aws_sdk_resourcegroupstagging, "resource_groups_tagging_api"),
+        autoscaling: client!(aws_sdk_applicationautoscaling, "application_auto_scaling"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
     }

@@ -365,14 +365,14 @@ mod tests {
             partition_key: KeySpec { name: "pk".into(), ty: AttrType::S },
             sort_key: Some(KeySpec { name: "sk".into(), ty: AttrType::S }),
             billing: Billing::Provisioned,
-            capacity: Some(Capacity { read: 5, write: 5 }),
+            capacity: Some(Capacity::new(5, 5)),
             global_secondary_indexes: BTreeMap::from([(
                 "by-group".to_string(),
                 GsiSpec {
                     partition_key: KeySpec { name: "g".into(), ty: AttrType::S },
                     sort_key: None,
                     projection: Projection::All,
-                    capacity: Some(Capacity { read: 5, write: 5 }),
+                    capacity: Some(Capacity::new(5, 5)),
                 },
             )]),
             stream: StreamView::NewImage,
@@ -411,6 +411,7 @@ mod tests {
             stream_arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/messages/stream/1".into()),
             deletion_protection: false,
             tags: BTreeMap::new(),
+            scaling: vec![],
         }
     }
 
@@ -419,7 +420,7 @@ mod tests {
         let mut plan = Plan::new("cruddur", "prod", "ca-central-1", "123456789012");
         let live = live_table(&table_spec());
         let mut want = table_spec();
-        want.capacity = Some(Capacity { read: 10, write: 5 });
+        want.capacity = Some(Capacity::new(10, 5));
         want.stream = StreamView::NewAndOldImages;
         let (c, s) = table::diff("messages", &want, &BTreeMap::new(), Some(&live));
         plan.push(c, s);

@@ -82,3 +82,32 @@ print(code(esm))
         ]
     );
 }
+
+#[test]
+fn the_proxy_refuses_scaling_what_is_not_active_and_deregisters_as_aws_does() {
+    let emu = Emulator::with_busy_seconds("4.0");
+    let out = emu.py(&format!(
+        "{CODE}{}",
+        r#"
+import time
+ddb.create_table(TableName='sss', AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
+    KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}],
+    ProvisionedThroughput={'ReadCapacityUnits': 5, 'WriteCapacityUnits': 5})
+def reg(rid, dim='table'):
+    return lambda: aas.register_scalable_target(ServiceNamespace='dynamodb', ResourceId=rid,
+        ScalableDimension=f'dynamodb:{dim}:ReadCapacityUnits', MinCapacity=5, MaxCapacity=50)
+print(code(reg('table/sss')), code(reg('table/none')), code(reg('table/sss/index/none', 'index')))
+time.sleep(4.1)
+print(code(reg('table/sss')))
+aas.put_scaling_policy(PolicyName='p', ServiceNamespace='dynamodb', ResourceId='table/sss',
+    ScalableDimension='dynamodb:table:ReadCapacityUnits', PolicyType='TargetTrackingScaling',
+    TargetTrackingScalingPolicyConfiguration={'TargetValue': 70.0,
+        'PredefinedMetricSpecification': {'PredefinedMetricType': 'DynamoDBReadCapacityUtilization'}})
+dereg = lambda: aas.deregister_scalable_target(ServiceNamespace='dynamodb', ResourceId='table/sss',
+    ScalableDimension='dynamodb:table:ReadCapacityUnits')
+print(code(dereg), len(aas.describe_scaling_policies(ServiceNamespace='dynamodb')['ScalingPolicies']), code(dereg))
+"#
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, ["ValidationException ValidationException ValidationException", "ok", "ok 0 ObjectNotFoundException"]);
+}

@@ -22,6 +22,11 @@ With --aws-rules, in front of moto:
   updating it fails with ResourceInUseException, and a new mapping of the same function on the
   same source fails with ResourceConflictException until it is gone (aws-rules.md rule 28).
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
+- Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
+  unless the table (and the index) exists, is ACTIVE and is provisioned.
+- In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
+  (moto keeps them), and a target that does not exist is ObjectNotFoundException, as on AWS
+  (moto says ValidationException).
 - With --only dynamodb, every other service is answered UnknownOperationException, as DynamoDB
   Local does.
 - With --decrease-quota N, a table's throughput decreases beyond N fail with AWS's daily-quota
@@ -110,14 +115,19 @@ def fault_error(start_response, service, kind):
         return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "lambda":
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
-    if service == "tagging":
-        # The Resource Groups Tagging API speaks JSON 1.1.
-        body = json.dumps({"__type": "ThrottlingException" if throttle else "InternalServiceException", "Message": "Rate exceeded" if throttle else "Internal error"}).encode()
-        start_response("400 Bad Request" if throttle else "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
-        return [body]
+    if service in ("tagging", "application-autoscaling"):
+        # The Resource Groups Tagging API and Application Auto Scaling speak JSON 1.1.
+        code = ("ThrottlingException" if service == "tagging" else "RateExceeded") if throttle else "InternalServiceException"
+        return json11_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "ec2":
         return xml_error(start_response, "503 Service Unavailable" if throttle else "500 Internal Server Error", "RequestLimitExceeded" if throttle else "InternalError", "Request limit exceeded." if throttle else "An internal error has occurred", ec2=True)
     return xml_error(start_response, "400 Bad Request" if throttle else "500 Internal Server Error", "Throttling" if throttle else "ServiceFailure", "Rate exceeded" if throttle else "Service failure")
+
+
+def json11_error(start_response, code, message, status="400 Bad Request"):
+    body = json.dumps({"__type": code, "Message": message}).encode()
+    start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def drop(environ):
@@ -372,6 +382,53 @@ class Proxy:
         return json.dumps(doc).encode()
 
     # -- Lambda and IAM ----------------------------------------------------------------------
+    def autoscaling_call(self, environ, action, payload):
+        """One Application Auto Scaling call to moto, on the caller's credentials."""
+        env = dict(environ)
+        env["HTTP_X_AMZ_TARGET"] = f"AnyScaleFrontendService.{action}"
+        env["CONTENT_TYPE"] = "application/x-amz-json-1.1"
+        status, _, data = self.call_app(env, json.dumps(payload).encode())
+        return status, json.loads(data or b"{}")
+
+    def check_autoscaling(self, environ, action, req, start_response):
+        """RegisterScalableTarget on DynamoDB: AWS checks that the table (and the index) exists and
+        is ACTIVE, which moto does not."""
+        if action != "RegisterScalableTarget" or req.get("ServiceNamespace") != "dynamodb":
+            return None
+        parts = req.get("ResourceId", "").split("/")
+        if len(parts) not in (2, 4) or parts[0] != "table" or (len(parts) == 4 and parts[2] != "index"):
+            return json11_error(start_response, "ValidationException", f"Unsupported resource ID: {req.get('ResourceId')}")
+        table, index = parts[1], (parts[3] if len(parts) == 4 else None)
+        env = dict(environ)
+        env["HTTP_AUTHORIZATION"] = env.get("HTTP_AUTHORIZATION", "").replace("/application-autoscaling/", "/dynamodb/")
+        env["CONTENT_TYPE"] = DDB_JSON
+        live = self.describe(env, table)
+        if live is None:
+            return json11_error(start_response, "ValidationException", f"DynamoDB table {table} does not exist")
+        if live.get("BillingModeSummary", {}).get("BillingMode") == "PAY_PER_REQUEST":
+            return json11_error(start_response, "ValidationException", f"DynamoDB table {table} is in on-demand mode: it has no provisioned capacity to scale")
+        with self.lock:
+            st = self.busy_state(table)
+        if index is None:
+            if st and st["status"] == "CREATING":
+                return json11_error(start_response, "ValidationException", f"DynamoDB table {table} is not ACTIVE")
+            return None
+        names = {g["IndexName"] for g in live.get("GlobalSecondaryIndexes", [])}
+        if index not in names or (st and index in st["deleting"]):
+            return json11_error(start_response, "ValidationException", f"DynamoDB index {index} of table {table} does not exist")
+        if st and index in st["creating"]:
+            return json11_error(start_response, "ValidationException", f"DynamoDB index {index} of table {table} is not ACTIVE")
+        return None
+
+    def after_deregister(self, environ, req):
+        """AWS deletes a scalable target's scaling policies with it; moto keeps them."""
+        keys = {k: req.get(k) for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
+        status, out = self.autoscaling_call(environ, "DescribeScalingPolicies", {k: keys[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")})
+        if not status.startswith("200"):
+            return
+        for p in out.get("ScalingPolicies", []):
+            self.autoscaling_call(environ, "DeleteScalingPolicy", dict(keys, PolicyName=p["PolicyName"]))
+
     def role_fresh(self, role_arn):
         name = (role_arn or "").split("/")[-1]
         with self.lock:
@@ -578,6 +635,15 @@ class Proxy:
                 return refused
             if action == "UpdateTable":
                 before = self.describe(environ, req.get("TableName", ""))
+        if service == "application-autoscaling":
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                req = {}
+            if self.aws_rules:
+                refused = self.check_autoscaling(environ, action, req, start_response)
+                if refused is not None:
+                    return refused
         path = environ.get("PATH_INFO", "")
         if self.aws_rules and service == "lambda":
             try:
@@ -604,6 +670,13 @@ class Proxy:
                 data = self.rewrite_describe(data)
             else:
                 self.after_dynamodb(environ, action, req, before)
+        if service == "application-autoscaling" and action == "DeregisterScalableTarget":
+            if status.startswith("200"):
+                self.after_deregister(environ, req)
+            elif b"No scalable target found" in data:
+                # AWS says ObjectNotFoundException; moto says ValidationException.
+                message = json.loads(data).get("message") or json.loads(data).get("Message") or "No scalable target found"
+                return json11_error(start_response, "ObjectNotFoundException", message)
         if token and status.startswith("200"):
             with self.lock:
                 self.client_tokens[token] = (status, headers, data)

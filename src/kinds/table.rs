@@ -14,6 +14,9 @@ use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, Str
 
 use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
+mod scaling;
+use scaling::{Dim, LiveScaling};
+
 pub const KIND: &str = "dynamodb_table";
 
 /// The table kind.
@@ -48,9 +51,9 @@ impl Kind for Tables {
 
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a crate::spec::Desired) -> BoxFuture<'a, Result<Box<dyn LiveData>>> {
         Box::pin(async move {
-            let read = super::read_each(KIND, &desired.resources.tables, |name, _| {
+            let read = super::read_each(KIND, &desired.resources.tables, |name, spec| {
                 let aws = desired.aws_name(name);
-                async move { observe(ctx, &aws).await }
+                async move { observe_with_scaling(ctx, &aws, Some(spec)).await }
             });
             super::boxed(read.await)
         })
@@ -74,6 +77,9 @@ impl Kind for Tables {
             let mut tags = super::resolved_tags(&spec.tags, cx.desired, cx.refs);
             if spec.lifecycle.on_removal == crate::spec::OnRemoval::Retain {
                 tags.insert(super::ON_REMOVAL_TAG.into(), "retain".into());
+            }
+            if !scaling::wanted(spec).is_empty() {
+                tags.insert(scaling::AUTOSCALE_TAG.into(), "true".into());
             }
             let live = cx.live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref);
             let aws = cx.desired.aws_name(name);
@@ -120,7 +126,7 @@ impl Kind for Tables {
         Box::pin(async move {
             let names = tagged.names("dynamodb:table").await?;
             let declared = |k: &str| desired.resources.tables.contains_key(k);
-            super::read_undeclared(KIND, names, desired, declared, |aws| async move { observe(ctx, &aws).await }).await
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move { observe_with_scaling(ctx, &aws, None).await }).await
         })
     }
 
@@ -156,13 +162,14 @@ impl Kind for Tables {
     }
 }
 
-/// The steps that delete a table.
+/// The steps that delete a table: its scaling first (AWS keeps a deleted table's scalable
+/// targets), then the table.
 fn delete_steps(address: &str, t: &LiveTable) -> Vec<Step> {
     let name = &t.name;
-    vec![
-        step(address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }),
-        step(address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }),
-    ]
+    let mut steps: Vec<Step> = t.scaling.iter().map(|s| deregister_step(address, name, s)).collect();
+    steps.push(step(address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.clone() }));
+    steps.push(step(address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.clone() }));
+    steps
 }
 
 /// A dropped table's deletion: destructive (it needs consent by name), and blocked while
@@ -200,6 +207,9 @@ pub struct LiveTable {
     pub stream_arn: Option<String>,
     pub deletion_protection: bool,
     pub tags: BTreeMap<String, String>,
+    /// Its Application Auto Scaling targets (read only when `scaling::must_read` says so).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling: Vec<LiveScaling>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -268,6 +278,31 @@ pub enum TableOp {
         set: BTreeMap<String, String>,
         remove: Vec<String>,
     },
+    /// Application Auto Scaling: register (or re-register with a new range) one dimension.
+    RegisterScaling {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<String>,
+        dimension: Dim,
+        min: i64,
+        max: i64,
+    },
+    /// Its target-tracking policy (an existing name is updated in place).
+    PutScalingPolicy {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<String>,
+        dimension: Dim,
+        policy: String,
+        target_utilization: f64,
+    },
+    /// Deregister one dimension (AWS deletes its policies with it).
+    DeregisterScaling {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        index: Option<String>,
+        dimension: Dim,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +329,7 @@ fn keys(schema: &[ddb::KeySchemaElement], types: &BTreeMap<String, AttrType>) ->
 }
 
 fn capacity(p: Option<&ddb::ProvisionedThroughputDescription>) -> Capacity {
-    Capacity { read: p.and_then(|p| p.read_capacity_units).unwrap_or(0), write: p.and_then(|p| p.write_capacity_units).unwrap_or(0) }
+    Capacity::new(p.and_then(|p| p.read_capacity_units).unwrap_or(0), p.and_then(|p| p.write_capacity_units).unwrap_or(0))
 }
 
 fn projection(p: Option<&ddb::Projection>) -> Projection {
@@ -328,7 +363,7 @@ fn view_type(v: StreamView) -> Option<ddb::StreamViewType> {
     })
 }
 
-/// Reads a table by name; `None` when it does not exist.
+/// Reads a table by name (not its scaling); `None` when it does not exist.
 pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> {
     let out = match ctx.dynamodb.describe_table().table_name(name).send().await {
         Ok(o) => o,
@@ -379,7 +414,18 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         stream_arn: if stream == StreamView::Off { None } else { t.latest_stream_arn.clone() },
         deletion_protection: t.deletion_protection_enabled.unwrap_or(false),
         tags,
+        scaling: Vec::new(),
     }))
+}
+
+/// Reads a table and, when `scaling::must_read` says it matters, its scaling. `spec` is the
+/// table's spec (None for a table the spec does not declare).
+pub async fn observe_with_scaling(ctx: &AwsContext, name: &str, spec: Option<&TableSpec>) -> Result<Option<LiveTable>> {
+    let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
+    if scaling::must_read(spec, &t) {
+        t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
+    }
+    Ok(Some(t))
 }
 
 async fn observe_tags(ctx: &AwsContext, name: &str, arn: &str) -> Result<BTreeMap<String, String>> {
@@ -469,6 +515,91 @@ fn capacity_diffs(prefix: &str, before: Option<Capacity>, after: Option<Capacity
     }
 }
 
+/// The throughput update one capacity needs (None: none). Autoscaled, the live units stay
+/// where the scaler put them unless they are outside [min, max]; fixed, they are the spec's. A
+/// billing switch sends the spec's units (the starting values) for the table and every index.
+fn capacity_update(prefix: &str, spec: &Capacity, live: &Capacity, switching: bool, diffs: &mut Vec<FieldDiff>) -> Option<Capacity> {
+    if switching {
+        capacity_diffs(prefix, None, Some(*spec), diffs);
+        return Some(Capacity::new(spec.read, spec.write));
+    }
+    let (read, read_note) = scaling::effective(Dim::Read, spec, live);
+    let (write, write_note) = scaling::effective(Dim::Write, spec, live);
+    for (field, before, after, note) in [("read", live.read, read, read_note), ("write", live.write, write, write_note)] {
+        if before != after {
+            let d = FieldDiff::new(format!("{prefix}{field}_capacity"), before, after);
+            diffs.push(match note {
+                Some(n) => d.note(n),
+                None => d,
+            });
+        }
+    }
+    ((read, write) != live.units()).then(|| Capacity::new(read, write))
+}
+
+/// The step that deregisters one live scaling.
+fn deregister_step(address: &str, name: &str, s: &LiveScaling) -> Step {
+    step(
+        address,
+        format!("deregister the autoscaling of {}", scaled(name, s.index.as_deref(), s.dim)),
+        TableOp::DeregisterScaling { name: name.into(), index: s.index.clone(), dimension: s.dim },
+    )
+}
+
+/// `table T read capacity`, `index I of table T write capacity`.
+fn scaled(name: &str, index: Option<&str>, dim: Dim) -> String {
+    let what = if dim == Dim::Read { "read" } else { "write" };
+    match index {
+        None => format!("table {name} {what} capacity"),
+        Some(i) => format!("index {i} of table {name} {what} capacity"),
+    }
+}
+
+/// The registrations and policies the spec's scaling needs, given the live table (None: a table
+/// about to be created). An index rebuilt lost its targets (deregistered before it was
+/// deleted): they are registered again, and the diff says only what really changes.
+fn register_steps(
+    address: &str,
+    name: &str,
+    spec: &TableSpec,
+    live: Option<&LiveTable>,
+    rebuilt: &BTreeSet<String>,
+    diffs: &mut Vec<FieldDiff>,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for ((index, dim), want) in scaling::wanted(spec) {
+        let i = index.as_deref();
+        let current = live.and_then(|t| t.scaling.iter().find(|s| s.index == index && s.dim == dim));
+        let (mut register, mut put, diff) = scaling::to_register(i, dim, &want, current);
+        diffs.extend(diff);
+        if index.as_ref().is_some_and(|i| rebuilt.contains(i)) {
+            (register, put) = (true, true);
+        }
+        if register {
+            steps.push(step(
+                address,
+                format!("register the autoscaling of {} ({}..{})", scaled(name, i, dim), want.min, want.max),
+                TableOp::RegisterScaling { name: name.into(), index: index.clone(), dimension: dim, min: want.min, max: want.max },
+            ));
+        }
+        if put {
+            let policy = current.and_then(|c| c.policy.clone()).unwrap_or_else(|| scaling::policy_name(name, i, dim));
+            steps.push(step(
+                address,
+                format!("set the target-tracking policy of {} to {} %", scaled(name, i, dim), want.target_utilization),
+                TableOp::PutScalingPolicy {
+                    name: name.into(),
+                    index: index.clone(),
+                    dimension: dim,
+                    policy,
+                    target_utilization: want.target_utilization,
+                },
+            ));
+        }
+    }
+    steps
+}
+
 fn index_value(g: &GsiSpec) -> serde_json::Value {
     serde_json::to_value(g).unwrap_or_default()
 }
@@ -504,7 +635,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         for (k, v) in tags {
             d.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
         }
-        return (change, create_steps(&address, name, spec, tags));
+        let mut steps = create_steps(&address, name, spec, tags);
+        steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), d));
+        return (change, steps);
     };
 
     // Replacement: the key schema of a table cannot change in place.
@@ -531,11 +664,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
                  `deletion_protection: false` for it, then apply the key change with --allow-data-loss {address}"
             ));
         }
-        let mut steps = vec![
-            step(&address, format!("delete table {name} (all items are lost)"), TableOp::DeleteTable { name: name.into() }),
-            step(&address, format!("wait until table {name} is deleted"), TableOp::WaitDeleted { name: name.into() }),
-        ];
+        let mut steps = delete_steps(&address, live);
         steps.extend(create_steps(&address, name, spec, tags));
+        steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), &mut Vec::new()));
         return (change, steps);
     }
 
@@ -553,7 +684,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         steps.push(wait_step(&address, name));
     }
 
-    // 2. Index deletes, one per UpdateTable, waiting after each (rule 1).
+    // 2. Index deletes, one per UpdateTable, waiting after each (rule 1), after the scaling
+    //    that goes (2a, inserted here once the rebuilt indexes are known).
+    let deregister_at = steps.len();
     let mut rebuilt = BTreeSet::new();
     for (iname, li) in &live.indexes {
         let path = format!("global_secondary_indexes.{iname}");
@@ -590,6 +723,30 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
     let surviving: Vec<&String> =
         live.indexes.keys().filter(|i| spec.global_secondary_indexes.contains_key(*i) && !rebuilt.contains(*i)).collect();
 
+    // 2a. Scaling that goes: before its index is deleted or rebuilt, before a billing switch,
+    //     and before the throughput is pinned back to the spec's value (rule 23).
+    let wanted = scaling::wanted(spec);
+    let mut deregister = Vec::new();
+    for s in &live.scaling {
+        let index_gone = s.index.as_ref().is_some_and(|i| !spec.global_secondary_indexes.contains_key(i));
+        let keep = !index_gone && wanted.contains_key(&(s.index.clone(), s.dim));
+        if keep && s.index.as_ref().is_some_and(|i| rebuilt.contains(i)) {
+            // Registered again once the new index is ACTIVE (5b); the diff is there.
+            deregister.push(deregister_step(&address, name, s));
+        } else if !keep {
+            let why = if index_gone {
+                "deregistered before its index is deleted"
+            } else if spec.billing == Billing::OnDemand {
+                "an on-demand table has no provisioned capacity to scale"
+            } else {
+                "no longer autoscaled: the capacity goes back to the spec's value"
+            };
+            diffs.push(scaling::removed(s, Some(why)));
+            deregister.push(deregister_step(&address, name, s));
+        }
+    }
+    steps.splice(deregister_at..deregister_at, deregister);
+
     // 3. Billing and throughput: one call with only what differs (rule 2).
     let mut billing_change = None;
     let mut table_cap = None;
@@ -602,19 +759,14 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         billing_change = Some(spec.billing);
     }
     if spec.billing == Billing::Provisioned {
-        let want = spec.capacity.unwrap_or(Capacity { read: 1, write: 1 });
         let switching = billing_change.is_some();
-        let have = (!switching).then_some(live.capacity);
-        if switching || want != live.capacity {
-            capacity_diffs("", have, Some(want), &mut diffs);
-            table_cap = Some(want);
-        }
+        let want = spec.capacity.unwrap_or(Capacity::new(1, 1));
+        table_cap = capacity_update("", &want, &live.capacity, switching, &mut diffs);
         for iname in &surviving {
-            let wantg = spec.global_secondary_indexes[*iname].capacity.unwrap_or(Capacity { read: 1, write: 1 });
-            let haveg = live.indexes[*iname].capacity;
-            if switching || wantg != haveg {
-                capacity_diffs(&format!("global_secondary_indexes.{iname}."), (!switching).then_some(haveg), Some(wantg), &mut diffs);
-                index_caps.insert((*iname).clone(), wantg);
+            let wantg = spec.global_secondary_indexes[*iname].capacity.unwrap_or(Capacity::new(1, 1));
+            let prefix = format!("global_secondary_indexes.{iname}.");
+            if let Some(c) = capacity_update(&prefix, &wantg, &live.indexes[*iname].capacity, switching, &mut diffs) {
+                index_caps.insert((*iname).clone(), c);
             }
         }
     }
@@ -691,6 +843,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         ));
         steps.push(wait_step(&address, name));
     }
+
+    // 5b. Scaling that comes or changes: after the table and its new indexes are ACTIVE.
+    steps.extend(register_steps(&address, name, spec, Some(live), &rebuilt, &mut diffs));
 
     // 6. Tags. Keys under `aws:` belong to AWS and are left alone.
     let (tag_diffs, set, remove) = crate::plan::tag_delta(tags, &live.tags);
@@ -1028,6 +1183,13 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             }
             Ok(())
         }
+        TableOp::RegisterScaling { name, index, dimension, min, max } => {
+            scaling::register(ctx, name, index.as_deref(), *dimension, *min, *max).await
+        }
+        TableOp::PutScalingPolicy { name, index, dimension, policy, target_utilization } => {
+            scaling::put_policy(ctx, name, index.as_deref(), *dimension, policy, *target_utilization).await
+        }
+        TableOp::DeregisterScaling { name, index, dimension } => scaling::deregister(ctx, name, index.as_deref(), *dimension).await,
     }
 }
 
@@ -1052,13 +1214,14 @@ mod refusals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Autoscale;
 
     fn key(n: &str) -> KeySpec {
         KeySpec { name: n.into(), ty: AttrType::S }
     }
 
     fn cap(r: i64, w: i64) -> Option<Capacity> {
-        Some(Capacity { read: r, write: w })
+        Some(Capacity::new(r, w))
     }
 
     fn gsi(pk: &str, c: Option<Capacity>) -> GsiSpec {
@@ -1092,7 +1255,7 @@ mod tests {
             partition_key: s.partition_key.clone(),
             sort_key: s.sort_key.clone(),
             billing: s.billing,
-            capacity: s.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
+            capacity: s.capacity.unwrap_or(Capacity::new(0, 0)),
             indexes: s
                 .global_secondary_indexes
                 .iter()
@@ -1103,7 +1266,7 @@ mod tests {
                             partition_key: g.partition_key.clone(),
                             sort_key: g.sort_key.clone(),
                             projection: g.projection.clone(),
-                            capacity: g.capacity.unwrap_or(Capacity { read: 0, write: 0 }),
+                            capacity: g.capacity.unwrap_or(Capacity::new(0, 0)),
                             status: "ACTIVE".into(),
                         },
                     )
@@ -1113,6 +1276,7 @@ mod tests {
             stream_arn: Some("arn:stream/1".into()),
             deletion_protection: s.deletion_protection,
             tags: tags(),
+            scaling: vec![],
         }
     }
 
@@ -1149,6 +1313,229 @@ mod tests {
         assert!(c.diffs.is_empty() && steps.is_empty());
     }
 
+    fn auto(min: i64, max: i64, target: f64) -> Option<Autoscale> {
+        Some(Autoscale { min, max, target_utilization: target })
+    }
+
+    /// The spec with the table and its index autoscaled 5..50 at 70 %.
+    fn scaled_spec() -> TableSpec {
+        let mut s = spec();
+        s.capacity.as_mut().unwrap().autoscale = auto(5, 50, 70.0);
+        s.global_secondary_indexes.get_mut("g1").unwrap().capacity.as_mut().unwrap().autoscale = auto(5, 50, 70.0);
+        s
+    }
+
+    /// The live table with `s`'s scaling registered as it says.
+    fn live_scaled(s: &TableSpec) -> LiveTable {
+        let mut live = live_of(s);
+        for ((index, dim), a) in scaling::wanted(s) {
+            let policy = Some(scaling::policy_name("t", index.as_deref(), dim));
+            live.scaling.push(LiveScaling { index, dim, min: a.min, max: a.max, target_utilization: Some(a.target_utilization), policy });
+        }
+        live
+    }
+
+    fn paths(c: &ResourceChange) -> Vec<&str> {
+        c.diffs.iter().map(|d| d.path.as_str()).collect()
+    }
+
+    #[test]
+    fn scaled_capacity_within_the_range_is_in_sync_and_never_sent() {
+        let s = scaled_spec();
+        let mut live = live_scaled(&s);
+        live.capacity = Capacity::new(50, 17);
+        live.indexes.get_mut("g1").unwrap().capacity = Capacity::new(5, 33);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(c.action, Action::NoOp, "{:?}", c.diffs);
+        assert!(steps.is_empty());
+    }
+
+    #[test]
+    fn scaled_capacity_outside_the_range_is_brought_to_the_nearest_bound_only() {
+        let s = scaled_spec();
+        let mut live = live_scaled(&s);
+        live.capacity = Capacity::new(60, 20);
+        live.indexes.get_mut("g1").unwrap().capacity = Capacity::new(3, 5);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(paths(&c), ["read_capacity", "global_secondary_indexes.g1.read_capacity"]);
+        assert!(c.diffs[0].note.as_deref().unwrap_or("").contains("outside autoscale's 5..50"));
+        assert_eq!(
+            ops(&steps)[0],
+            TableOp::UpdateThroughput {
+                name: "t".into(),
+                billing: None,
+                table: cap(50, 20),
+                indexes: BTreeMap::from([("g1".into(), Capacity::new(5, 5))])
+            }
+        );
+        assert_eq!(shape(&steps), ["update_throughput", "wait_active"]);
+    }
+
+    #[test]
+    fn turning_autoscale_on_registers_targets_and_policies_without_touching_the_throughput() {
+        let s = scaled_spec();
+        let mut live = live_of(&spec());
+        live.capacity = Capacity::new(7, 9);
+        let (c, steps) = diff("t", &s, &tags(), Some(&live));
+        assert_eq!(
+            paths(&c),
+            [
+                "read_autoscale",
+                "write_autoscale",
+                "global_secondary_indexes.g1.read_autoscale",
+                "global_secondary_indexes.g1.write_autoscale"
+            ]
+        );
+        assert!(c.diffs[0].before.is_null());
+        assert_eq!(c.diffs[0].after, serde_json::json!({"min": 5, "max": 50, "target_utilization": 70.0}));
+        assert_eq!(
+            shape(&steps),
+            [
+                "register_scaling",
+                "put_scaling_policy",
+                "register_scaling",
+                "put_scaling_policy",
+                "register_scaling",
+                "put_scaling_policy",
+                "register_scaling",
+                "put_scaling_policy"
+            ]
+        );
+        assert_eq!(ops(&steps)[0], TableOp::RegisterScaling { name: "t".into(), index: None, dimension: Dim::Read, min: 5, max: 50 });
+        assert_eq!(
+            ops(&steps)[7],
+            TableOp::PutScalingPolicy {
+                name: "t".into(),
+                index: Some("g1".into()),
+                dimension: Dim::Write,
+                policy: "DynamoDBWriteCapacityUtilization:table/t/index/g1".into(),
+                target_utilization: 70.0
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_range_re_registers_and_a_new_target_puts_the_policy_it_found() {
+        let s = scaled_spec();
+        let mut live = live_scaled(&s);
+        live.scaling.iter_mut().for_each(|l| l.policy = Some("console-made".into()));
+        let mut want = scaled_spec();
+        want.capacity.as_mut().unwrap().autoscale = auto(5, 80, 70.0);
+        want.global_secondary_indexes.get_mut("g1").unwrap().capacity.as_mut().unwrap().autoscale = auto(5, 50, 50.0);
+        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(
+            paths(&c),
+            [
+                "read_autoscale",
+                "write_autoscale",
+                "global_secondary_indexes.g1.read_autoscale",
+                "global_secondary_indexes.g1.write_autoscale"
+            ]
+        );
+        assert_eq!(shape(&steps), ["register_scaling", "register_scaling", "put_scaling_policy", "put_scaling_policy"]);
+        assert!(
+            matches!(&ops(&steps)[2], TableOp::PutScalingPolicy { policy, target_utilization, .. } if policy == "console-made" && *target_utilization == 50.0)
+        );
+    }
+
+    #[test]
+    fn turning_autoscale_off_deregisters_then_pins_the_spec_capacity() {
+        let s = scaled_spec();
+        let mut live = live_scaled(&s);
+        live.capacity = Capacity::new(40, 12);
+        let (c, steps) = diff("t", &spec(), &tags(), Some(&live));
+        assert!(paths(&c).contains(&"read_autoscale") && paths(&c).contains(&"global_secondary_indexes.g1.write_autoscale"));
+        assert!(c.diffs.iter().any(|d| d.path == "read_capacity" && d.before == 40 && d.after == 5));
+        assert_eq!(
+            shape(&steps),
+            ["deregister_scaling", "deregister_scaling", "deregister_scaling", "deregister_scaling", "update_throughput", "wait_active"]
+        );
+    }
+
+    #[test]
+    fn an_index_loses_its_targets_before_it_is_deleted_and_a_new_one_gets_them_once_active() {
+        let s = scaled_spec();
+        let live = live_scaled(&s);
+        let mut want = scaled_spec();
+        let g = want.global_secondary_indexes.remove("g1").unwrap();
+        want.global_secondary_indexes.insert("g2".into(), GsiSpec { partition_key: key("b"), ..g });
+        let (_, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(
+            shape(&steps),
+            [
+                "deregister_scaling",
+                "deregister_scaling",
+                "delete_index g1",
+                "wait_active",
+                "create_index g2",
+                "wait_active",
+                "register_scaling",
+                "put_scaling_policy",
+                "register_scaling",
+                "put_scaling_policy"
+            ]
+        );
+        assert!(matches!(&ops(&steps)[0], TableOp::DeregisterScaling { index: Some(i), .. } if i == "g1"));
+        assert!(matches!(&ops(&steps)[6], TableOp::RegisterScaling { index: Some(i), .. } if i == "g2"));
+
+        // A rebuilt index is deregistered first and registered again after, with no diff of its own.
+        let mut want = scaled_spec();
+        want.global_secondary_indexes.get_mut("g1").unwrap().projection = Projection::KeysOnly;
+        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(paths(&c), ["global_secondary_indexes.g1"]);
+        assert_eq!(shape(&steps)[..3], ["deregister_scaling", "deregister_scaling", "delete_index g1"]);
+        assert_eq!(
+            shape(&steps)[4..],
+            ["create_index g1", "wait_active", "register_scaling", "put_scaling_policy", "register_scaling", "put_scaling_policy"]
+        );
+    }
+
+    #[test]
+    fn a_new_scaled_table_is_registered_after_it_is_active_and_deleting_deregisters_first() {
+        let (c, steps) = diff("t", &scaled_spec(), &tags(), None);
+        assert_eq!(shape(&steps)[..3], ["create_table", "wait_active", "register_scaling"]);
+        assert_eq!(steps.len(), 2 + 8);
+        assert!(paths(&c).contains(&"global_secondary_indexes.g1.write_autoscale"));
+        let live = live_scaled(&scaled_spec());
+        assert_eq!(
+            shape(&delete_steps("dynamodb_table.t", &live)),
+            ["deregister_scaling"; 4].iter().copied().chain(["delete_table", "wait_deleted"]).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn switching_to_on_demand_removes_the_scaling_first() {
+        let live = live_scaled(&scaled_spec());
+        let mut want = spec();
+        want.billing = Billing::OnDemand;
+        want.capacity = None;
+        want.global_secondary_indexes.get_mut("g1").unwrap().capacity = None;
+        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(
+            shape(&steps)[..5],
+            ["deregister_scaling", "deregister_scaling", "deregister_scaling", "deregister_scaling", "update_throughput"]
+        );
+        assert!(c.diffs.iter().any(|d| d.path == "read_autoscale" && d.note.as_deref().unwrap_or("").contains("on-demand")));
+    }
+
+    #[test]
+    fn scaling_is_read_only_when_it_can_matter() {
+        let fixed = spec();
+        let live = live_of(&fixed);
+        assert!(!scaling::must_read(Some(&fixed), &live), "fixed capacity as the spec says: no request");
+        assert!(!scaling::must_read(None, &live));
+        assert!(scaling::must_read(Some(&scaled_spec()), &live));
+        let mut moved = live.clone();
+        moved.indexes.get_mut("g1").unwrap().capacity = Capacity::new(9, 5);
+        assert!(scaling::must_read(Some(&fixed), &moved), "moved by someone: perhaps a scaler");
+        let mut tagged = live.clone();
+        tagged.tags.insert(scaling::AUTOSCALE_TAG.into(), "true".into());
+        assert!(scaling::must_read(None, &tagged), "a dropped table the tool scaled");
+        let mut on_demand = tagged;
+        on_demand.billing = Billing::OnDemand;
+        assert!(!scaling::must_read(Some(&scaled_spec()), &on_demand));
+    }
+
     #[test]
     fn throughput_sends_only_what_differs() {
         let live = live_of(&spec());
@@ -1173,7 +1560,7 @@ mod tests {
                 name: "t".into(),
                 billing: None,
                 table: None,
-                indexes: BTreeMap::from([("g1".into(), Capacity { read: 5, write: 7 })])
+                indexes: BTreeMap::from([("g1".into(), Capacity::new(5, 7))])
             }
         );
         assert_eq!(shape(&steps), ["update_throughput", "wait_active"]);
@@ -1278,7 +1665,7 @@ mod tests {
                 name: "t".into(),
                 billing: Some(Billing::Provisioned),
                 table: cap(5, 5),
-                indexes: BTreeMap::from([("g1".into(), Capacity { read: 5, write: 5 })])
+                indexes: BTreeMap::from([("g1".into(), Capacity::new(5, 5))])
             }
         );
     }

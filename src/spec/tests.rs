@@ -118,7 +118,7 @@ fn overlay_deep_merges_only_what_it_names() {
     assert!(!local.resources.tables["tt1"].deletion_protection);
     assert!(prod.resources.tables["tt1"].deletion_protection);
     // Everything else of the table is kept.
-    assert_eq!(prod.resources.tables["tt1"].capacity, Some(Capacity { read: 5, write: 5 }));
+    assert_eq!(prod.resources.tables["tt1"].capacity, Some(Capacity::new(5, 5)));
     assert_eq!(prod.region, "ca-central-1");
     assert!(matches!(doc.resolve("staging"), Err(SpecError::UnknownEnv { .. })));
 }
@@ -193,6 +193,56 @@ fn capacity_rules() {
         "tables.tt1.capacity.read",
         "between 1 and 40000",
     );
+}
+
+#[test]
+fn autoscale_rules() {
+    let f = Fixture::new();
+    let with = |auto: &str| edit("read: 5, write: 5 }\n    global", &format!("read: 5, write: 5, autoscale: {auto} }}\n    global"));
+    std::fs::write(f.path(), with("{ min: 5, max: 50, target_utilization: 70 }")).unwrap();
+    let ok = SpecDocument::load(&f.path()).and_then(|d| d.resolve("local")).unwrap();
+    let a = ok.0.resources.tables["tt1"].capacity.unwrap().autoscale.unwrap();
+    assert_eq!((a.min, a.max, a.target_utilization), (5, 50, 70.0));
+    // the index's capacity too, at its own line
+    let idx = edit(
+        "projection: all\n        capacity: { read: 5, write: 5 }",
+        "projection: all\n        capacity: { read: 5, write: 5, autoscale: { min: 1, max: 50, target_utilization: 95 } }",
+    );
+    f.expect(&idx, "local", 24, 70, "tables.tt1.global_secondary_indexes.gsi1.capacity.autoscale.target_utilization", "between 20 and 90");
+    f.expect(
+        &with("{ min: 0, max: 50, target_utilization: 70 }"),
+        "local",
+        18,
+        49,
+        "tables.tt1.capacity.autoscale.min",
+        "between 1 and 40000",
+    );
+    f.expect(
+        &with("{ min: 5, max: 50000, target_utilization: 70 }"),
+        "local",
+        18,
+        57,
+        "tables.tt1.capacity.autoscale.max",
+        "between 1 and 40000",
+    );
+    f.expect(
+        &with("{ min: 10, max: 6, target_utilization: 70 }"),
+        "local",
+        18,
+        58,
+        "tables.tt1.capacity.autoscale.max",
+        "below its min (10)",
+    );
+    // the capacity is the starting value: inside the range
+    f.expect(
+        &with("{ min: 10, max: 60, target_utilization: 70 }"),
+        "local",
+        18,
+        17,
+        "tables.tt1.capacity.read",
+        "within autoscale's 10..60",
+    );
+    f.expect(&with("{ min: 5, max: 50, target: 70 }"), "local", 18, 66, "tables.tt1.capacity.autoscale.target", "unknown field `target`");
 }
 
 #[test]

@@ -119,11 +119,41 @@ pub enum Billing {
     OnDemand,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Capacity {
+    /// Read capacity units; with `autoscale`, the starting value.
     pub read: i64,
+    /// Write capacity units; with `autoscale`, the starting value.
     pub write: i64,
+    /// Application Auto Scaling of both read and write: while it is on, any live capacity within
+    /// [min, max] is in sync, and apply leaves the throughput to the scaler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+}
+
+impl Capacity {
+    /// Fixed units, not autoscaled (live capacity, throughput updates).
+    pub fn new(read: i64, write: i64) -> Self {
+        Capacity { read, write, autoscale: None }
+    }
+
+    /// The units alone, whatever the scaling.
+    pub fn units(&self) -> (i64, i64) {
+        (self.read, self.write)
+    }
+}
+
+/// A target-tracking scaling range, for the read and the write dimension alike.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscale {
+    /// The fewest units the scaler may set (at least 1).
+    pub min: i64,
+    /// The most units the scaler may set (at most 40000).
+    pub max: i64,
+    /// The consumed/provisioned ratio to hold, in percent (20 to 90).
+    pub target_utilization: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]

@@ -192,8 +192,50 @@ impl Checker<'_> {
                         self.err(&p, format!("{field} capacity must be between 1 and 40000 units, not {v}"));
                     }
                 }
+                if let Some(a) = &c.autoscale {
+                    self.autoscale(&cpath, c, a);
+                }
             }
             (Billing::OnDemand, None) => {}
+        }
+    }
+
+    /// `capacity.autoscale`: AWS's limits (1 ≤ min ≤ max ≤ 40000, a target of 20 to 90 %), and
+    /// the capacity, its starting value, within the range.
+    fn autoscale(&mut self, cpath: &[&str], c: &Capacity, a: &Autoscale) {
+        let mut apath = cpath.to_vec();
+        apath.push("autoscale");
+        let at = |field: &'static str| {
+            let mut p = apath.clone();
+            p.push(field);
+            p
+        };
+        if !(1..=40_000).contains(&a.min) {
+            self.err(&at("min"), format!("autoscale min must be between 1 and 40000 units, not {}", a.min));
+        } else if !(1..=40_000).contains(&a.max) {
+            self.err(&at("max"), format!("autoscale max must be between 1 and 40000 units, not {}", a.max));
+        } else if a.min > a.max {
+            self.err(&at("max"), format!("autoscale max ({}) is below its min ({})", a.max, a.min));
+        } else {
+            for (field, v) in [("read", c.read), ("write", c.write)] {
+                if !(a.min..=a.max).contains(&v) {
+                    let mut p = cpath.to_vec();
+                    p.push(field);
+                    self.err(
+                        &p,
+                        format!(
+                            "{field} capacity {v} is the starting value of an autoscaled capacity: it must be within autoscale's {}..{}",
+                            a.min, a.max
+                        ),
+                    );
+                }
+            }
+        }
+        if !(20.0..=90.0).contains(&a.target_utilization) {
+            self.err(
+                &at("target_utilization"),
+                format!("autoscale target_utilization is a percentage between 20 and 90, not {}", a.target_utilization),
+            );
         }
     }
 

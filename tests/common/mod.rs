@@ -125,14 +125,16 @@ impl Emulator {
     }
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
-    /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam` and `ec2`.
+    /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam`, `ec2` and `aas`
+    /// (Application Auto Scaling).
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, json\nfrom botocore.config import Config\n\
              kw = dict(endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', \
              aws_secret_access_key='test', config=Config(read_timeout=20, retries={{'max_attempts': 2}}))\n\
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
-             lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n",
+             lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n\
+             aas = boto3.client('application-autoscaling', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();

@@ -1,0 +1,336 @@
+//! A table's Application Auto Scaling (`capacity.autoscale`): read, pure plan, execute.
+//!
+//! Part of the table kind, not a kind of its own: the scaling is an attribute of a capacity,
+//! and its steps are ordered with the table's (rule 23 of aws-rules.md): an index's targets
+//! are deregistered before the index is deleted and before a billing switch, registered after
+//! the index (or the table) is ACTIVE. While a dimension is autoscaled, the table's diff takes
+//! any live capacity within [min, max] as in sync and never sends its throughput, except to
+//! bring it back inside the range.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_sdk_applicationautoscaling::types as aas;
+use futures::future::try_join_all;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::{aws_error, code, AwsContext};
+use crate::plan::FieldDiff;
+use crate::spec::{Autoscale, Billing, Capacity, TableSpec};
+
+use super::LiveTable;
+
+/// Recorded on a table whose spec autoscales it, so that the next plan reads its scaling even
+/// after the spec stops saying `autoscale` (and can deregister it). Without it, a table's
+/// scaling is read only when its spec autoscales it or its capacity differs from the spec's.
+pub const AUTOSCALE_TAG: &str = "cruddur-infra:autoscale";
+
+const SERVICE: &str = "Application Auto Scaling";
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    Read,
+    Write,
+}
+
+impl Dim {
+    pub const BOTH: [Dim; 2] = [Dim::Read, Dim::Write];
+
+    fn word(self) -> &'static str {
+        match self {
+            Dim::Read => "read",
+            Dim::Write => "write",
+        }
+    }
+
+    fn units(self, c: &Capacity) -> i64 {
+        match self {
+            Dim::Read => c.read,
+            Dim::Write => c.write,
+        }
+    }
+
+    /// The predefined target-tracking metric of this dimension.
+    fn metric(self) -> &'static str {
+        match self {
+            Dim::Read => "DynamoDBReadCapacityUtilization",
+            Dim::Write => "DynamoDBWriteCapacityUtilization",
+        }
+    }
+}
+
+/// One scalable dimension (of the table, or of an index) as Application Auto Scaling has it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LiveScaling {
+    pub index: Option<String>,
+    pub dim: Dim,
+    pub min: i64,
+    pub max: i64,
+    /// The target of its target-tracking policy on the dimension's utilization metric.
+    pub target_utilization: Option<f64>,
+    /// That policy's name (the console's and ours: `DynamoDBReadCapacityUtilization:table/NAME`).
+    pub policy: Option<String>,
+}
+
+/// `table/NAME` or `table/NAME/index/INDEX`.
+pub fn resource_id(table: &str, index: Option<&str>) -> String {
+    match index {
+        None => format!("table/{table}"),
+        Some(i) => format!("table/{table}/index/{i}"),
+    }
+}
+
+/// `dynamodb:table:ReadCapacityUnits`, `dynamodb:index:WriteCapacityUnits`, ...
+pub fn dimension(index: Option<&str>, dim: Dim) -> String {
+    let unit = match dim {
+        Dim::Read => "ReadCapacityUnits",
+        Dim::Write => "WriteCapacityUnits",
+    };
+    format!("dynamodb:{}:{unit}", if index.is_some() { "index" } else { "table" })
+}
+
+/// The name a policy gets when the tool makes it (the console's naming).
+pub fn policy_name(table: &str, index: Option<&str>, dim: Dim) -> String {
+    format!("{}:{}", dim.metric(), resource_id(table, index))
+}
+
+/// Where a scaling is: the table (None) or one of its indexes, and the dimension.
+pub type Key = (Option<String>, Dim);
+
+/// The scaling the spec asks for, by index and dimension (nothing for an on-demand table).
+pub fn wanted(spec: &TableSpec) -> BTreeMap<Key, Autoscale> {
+    let mut out = BTreeMap::new();
+    if spec.billing != Billing::Provisioned {
+        return out;
+    }
+    let caps = std::iter::once((None, spec.capacity.as_ref()))
+        .chain(spec.global_secondary_indexes.iter().map(|(i, g)| (Some(i.clone()), g.capacity.as_ref())));
+    for (index, cap) in caps {
+        if let Some(a) = cap.and_then(|c| c.autoscale) {
+            for d in Dim::BOTH {
+                out.insert((index.clone(), d), a);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a table's scaling must be read: only a provisioned table can be scaled, and it is
+/// read when the spec autoscales it, when the tool recorded that it did, or when its capacity is
+/// not the spec's (a scaler may have moved it: then the plan deregisters it instead of fighting
+/// it). A table that needs none of these costs no request, and a DynamoDB-only endpoint
+/// (DynamoDB Local) serves it.
+pub fn must_read(spec: Option<&TableSpec>, live: &LiveTable) -> bool {
+    if live.billing != Billing::Provisioned {
+        return false;
+    }
+    if live.tags.contains_key(AUTOSCALE_TAG) {
+        return true;
+    }
+    let Some(spec) = spec else { return false };
+    if !wanted(spec).is_empty() {
+        return true;
+    }
+    let differs = |want: Option<&Capacity>, have: &Capacity| want.is_some_and(|w| w.units() != have.units());
+    differs(spec.capacity.as_ref(), &live.capacity)
+        || spec.global_secondary_indexes.iter().any(|(i, g)| live.indexes.get(i).is_some_and(|l| differs(g.capacity.as_ref(), &l.capacity)))
+}
+
+/// The capacity apply should leave on a dimension: the spec's units, or, while it is
+/// autoscaled, the live units clamped into [min, max] (with a note when they were outside).
+pub fn effective(dim: Dim, spec: &Capacity, live: &Capacity) -> (i64, Option<String>) {
+    match spec.autoscale {
+        None => (dim.units(spec), None),
+        Some(a) => {
+            let have = dim.units(live);
+            let want = have.clamp(a.min, a.max);
+            let note = (want != have).then(|| {
+                format!("outside autoscale's {}..{}: brought back to the nearest bound; the scaler moves it from there", a.min, a.max)
+            });
+            (want, note)
+        }
+    }
+}
+
+/// The plan's value of one scaling: `{min, max, target_utilization}`.
+fn value(min: i64, max: i64, target: Option<f64>) -> serde_json::Value {
+    serde_json::json!({ "min": min, "max": max, "target_utilization": target })
+}
+
+/// The field of one scaling in the plan: `read_autoscale`, `global_secondary_indexes.I.write_autoscale`.
+pub fn field(index: Option<&str>, dim: Dim) -> String {
+    match index {
+        None => format!("{}_autoscale", dim.word()),
+        Some(i) => format!("global_secondary_indexes.{i}.{}_autoscale", dim.word()),
+    }
+}
+
+/// A scaling to remove: its field diff.
+pub fn removed(s: &LiveScaling, why: Option<&str>) -> FieldDiff {
+    let d = FieldDiff::new(field(s.index.as_deref(), s.dim), value(s.min, s.max, s.target_utilization), None::<String>);
+    match why {
+        Some(w) => d.note(w),
+        None => d,
+    }
+}
+
+/// What registering (or updating) one wanted scaling takes, given what is live (None when
+/// there is nothing, or it is about to be deregistered): whether the target must be
+/// (re-)registered, whether the policy must be put, and the field diff if any.
+pub fn to_register(index: Option<&str>, dim: Dim, want: &Autoscale, live: Option<&LiveScaling>) -> (bool, bool, Option<FieldDiff>) {
+    let register = live.is_none_or(|l| (l.min, l.max) != (want.min, want.max));
+    let put = live.is_none_or(|l| l.target_utilization != Some(want.target_utilization));
+    let diff = (register || put).then(|| {
+        let before = live.map(|l| value(l.min, l.max, l.target_utilization));
+        let mut d = FieldDiff::new(field(index, dim), before, value(want.min, want.max, Some(want.target_utilization)));
+        if live.is_some() && !register {
+            d = d.note("only the scaling policy's target changes");
+        }
+        d
+    });
+    (register, put, diff)
+}
+
+// ---------------------------------------------------------------------------------------------
+// read
+
+/// Reads the scalable targets of a table and its indexes, and their target-tracking policies:
+/// one DescribeScalableTargets, then one DescribeScalingPolicies per scaled resource.
+pub async fn observe(ctx: &AwsContext, table: &str, indexes: impl Iterator<Item = &String>) -> Result<Vec<LiveScaling>> {
+    let ids: Vec<String> = std::iter::once(resource_id(table, None)).chain(indexes.map(|i| resource_id(table, Some(i)))).collect();
+    let mut targets = Vec::new();
+    let mut token = None;
+    loop {
+        let out = ctx
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .set_resource_ids(Some(ids.clone()))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error(SERVICE, "DescribeScalableTargets", &resource_id(table, None), e))?;
+        targets.extend(out.scalable_targets().iter().cloned());
+        token = out.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let mut scaled: Vec<&str> = targets.iter().map(|t| t.resource_id()).collect();
+    scaled.sort();
+    scaled.dedup();
+    let policies = try_join_all(scaled.into_iter().map(|rid| policies_of(ctx, rid))).await?.into_iter().flatten().collect::<Vec<_>>();
+    let mut out = Vec::new();
+    for t in &targets {
+        let index = t.resource_id().split("/index/").nth(1).map(str::to_string);
+        let Some(dim) = Dim::BOTH.into_iter().find(|d| dimension(index.as_deref(), *d) == t.scalable_dimension().as_str()) else {
+            continue;
+        };
+        // Its target-tracking policy on the dimension's metric; ours (the console's name) first.
+        let ours = policy_name(table, index.as_deref(), dim);
+        let mut found: Vec<(&str, f64)> = policies
+            .iter()
+            .filter(|p| p.resource_id() == t.resource_id() && p.scalable_dimension() == t.scalable_dimension())
+            .filter_map(|p| {
+                let c = p.target_tracking_scaling_policy_configuration()?;
+                let metric = c.predefined_metric_specification()?.predefined_metric_type().as_str();
+                (metric == dim.metric()).then_some((p.policy_name(), c.target_value()))
+            })
+            .collect();
+        found.sort_by_key(|(name, _)| *name != ours);
+        out.push(LiveScaling {
+            index,
+            dim,
+            min: t.min_capacity().into(),
+            max: t.max_capacity().into(),
+            target_utilization: found.first().map(|f| f.1),
+            policy: found.first().map(|f| f.0.to_string()),
+        });
+    }
+    out.sort_by(|a, b| (&a.index, a.dim).cmp(&(&b.index, b.dim)));
+    Ok(out)
+}
+
+async fn policies_of(ctx: &AwsContext, rid: &str) -> Result<Vec<aas::ScalingPolicy>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ctx
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(rid)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| aws_error(SERVICE, "DescribeScalingPolicies", rid, e))?;
+        out.extend(page.scaling_policies().iter().cloned());
+        token = page.next_token;
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// execute
+
+fn units(v: i64) -> i32 {
+    v.clamp(0, i32::MAX as i64) as i32
+}
+
+/// RegisterScalableTarget: idempotent, and re-registering changes min and max.
+pub async fn register(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim, min: i64, max: i64) -> Result<()> {
+    let rid = resource_id(table, index);
+    ctx.autoscaling
+        .register_scalable_target()
+        .service_namespace(aas::ServiceNamespace::Dynamodb)
+        .resource_id(&rid)
+        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
+        .min_capacity(units(min))
+        .max_capacity(units(max))
+        .send()
+        .await
+        .map_err(|e| aws_error(SERVICE, "RegisterScalableTarget", &rid, e))?;
+    Ok(())
+}
+
+/// PutScalingPolicy: a target-tracking policy on the dimension's utilization (an existing name
+/// is updated in place).
+pub async fn put_policy(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim, policy: &str, target: f64) -> Result<()> {
+    let rid = resource_id(table, index);
+    let metric = aas::PredefinedMetricSpecification::builder().predefined_metric_type(aas::MetricType::from(dim.metric())).build()?;
+    let config =
+        aas::TargetTrackingScalingPolicyConfiguration::builder().target_value(target).predefined_metric_specification(metric).build()?;
+    ctx.autoscaling
+        .put_scaling_policy()
+        .policy_name(policy)
+        .service_namespace(aas::ServiceNamespace::Dynamodb)
+        .resource_id(&rid)
+        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
+        .policy_type(aas::PolicyType::TargetTrackingScaling)
+        .target_tracking_scaling_policy_configuration(config)
+        .send()
+        .await
+        .map_err(|e| aws_error(SERVICE, "PutScalingPolicy", &rid, e))?;
+    Ok(())
+}
+
+/// DeregisterScalableTarget (its policies go with it); a target already gone is done.
+pub async fn deregister(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim) -> Result<()> {
+    let rid = resource_id(table, index);
+    match ctx
+        .autoscaling
+        .deregister_scalable_target()
+        .service_namespace(aas::ServiceNamespace::Dynamodb)
+        .resource_id(&rid)
+        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if code(&e) == Some("ObjectNotFoundException") => Ok(()),
+        Err(e) => Err(aws_error(SERVICE, "DeregisterScalableTarget", &rid, e).into()),
+    }
+}
