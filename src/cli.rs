@@ -166,6 +166,27 @@ pub enum Command {
         #[arg(long)]
         all_envs: bool,
     },
+    /// Read what exists (made by hand or by this tool) and write the project that declares it:
+    /// DIR/infra.yaml, so that the first plan there adopts it, recreating nothing. Read-only.
+    #[command(after_help = "Examples:\n  cruddur-infra import --table cruddur-messages --out cruddur\n  \
+        cruddur-infra --region ca-central-1 --env prod import --table cruddur-messages --stack cruddur --out .")]
+    Import {
+        /// A Lambda function to import, with what it refers to. Repeatable.
+        #[arg(long = "function", value_name = "NAME")]
+        functions: Vec<String>,
+        /// A DynamoDB table to import (with its autoscaling). Repeatable.
+        #[arg(long = "table", value_name = "NAME")]
+        tables: Vec<String>,
+        /// The folder to write the project into.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// The stack's name (default: the resources' ownership tags, else DIR's name).
+        #[arg(long, value_name = "NAME")]
+        stack: Option<String>,
+        /// Overwrite an existing DIR/infra.yaml.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print the JSON Schema of infra.yaml (for editors: see docs/infra.schema.json).
     Schema,
     /// Print a shell completion script.
@@ -221,6 +242,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 DriftOutput::Markdown => commands::drift::Output::Markdown,
             };
             commands::drift::run(&g, output, all_envs).await
+        }
+        Command::Import { functions, tables, out, stack, force } => {
+            commands::import::run(&g, commands::import::Options { functions, tables, out, stack, force }).await
         }
         Command::Schema => Ok(commands::schema::run()),
         Command::Completions { shell } => Ok(commands::completions::run(&mut <Cli as clap::CommandFactory>::command(), shell)),

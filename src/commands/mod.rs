@@ -6,6 +6,7 @@ pub mod completions;
 pub mod destroy;
 pub mod drift;
 pub mod forget;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod validate;

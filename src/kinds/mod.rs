@@ -165,6 +165,13 @@ pub trait Kind: Sync {
         None
     }
 
+    /// `import`: reads one live resource by its AWS name and writes it back as spec (None: it
+    /// does not exist). Default: this kind cannot be imported yet.
+    fn import<'a>(&'a self, _ctx: &'a AwsContext, _name: &'a str) -> BoxFuture<'a, Result<Option<Imported>>> {
+        let kind = self.kind();
+        Box::pin(async move { anyhow::bail!("importing a {kind} is not supported yet") })
+    }
+
     /// Reads one of this kind's operations back from the plan's JSON (`parse_op::<MyOp>`).
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error>;
 
@@ -347,6 +354,57 @@ pub const READ_CONCURRENCY: usize = 16;
 /// Boxes a kind's observation for the engine.
 pub fn boxed<T: LiveData>(r: Result<T>) -> Result<Box<dyn LiveData>> {
     r.map(|t| Box::new(t) as Box<dyn LiveData>)
+}
+
+/// One live resource written back as spec, for `import`.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// Its section of `infra.yaml` (`tables`) and key there.
+    pub section: &'static str,
+    pub key: String,
+    /// The spec's body, in the spec type's key order, defaults left out.
+    pub value: serde_yaml::Value,
+    /// Comments above fields (dotted paths below the key): where a value was chosen for the user.
+    pub comments: BTreeMap<String, String>,
+    /// What the spec cannot say about it (import prints these).
+    pub notes: Vec<String>,
+    /// Its live tags: whose it is (stack and env) when this tool made it.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A spec value as `import` writes it: nulls, empty mappings and lists left out.
+pub fn spec_value<T: serde::Serialize>(spec: &T) -> serde_yaml::Value {
+    fn prune(v: serde_yaml::Value) -> serde_yaml::Value {
+        match v {
+            serde_yaml::Value::Mapping(m) => serde_yaml::Value::Mapping(
+                m.into_iter()
+                    .filter(|(_, v)| match v {
+                        serde_yaml::Value::Null => false,
+                        serde_yaml::Value::Mapping(m) => !m.is_empty(),
+                        serde_yaml::Value::Sequence(s) => !s.is_empty(),
+                        _ => true,
+                    })
+                    .map(|(k, v)| (k, prune(v)))
+                    .collect(),
+            ),
+            serde_yaml::Value::Number(n)
+                if n.as_f64().is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e15) && !n.is_i64() && !n.is_u64() =>
+            {
+                serde_yaml::Value::Number((n.as_f64().unwrap_or_default() as i64).into())
+            }
+            serde_yaml::Value::Sequence(s) => serde_yaml::Value::Sequence(s.into_iter().map(prune).collect()),
+            other => other,
+        }
+    }
+    prune(serde_yaml::to_value(spec).unwrap_or_default())
+}
+
+/// A resource's tags as its spec says them: the tool's own and AWS's (`aws:`) left out.
+pub fn user_tags(tags: &BTreeMap<String, String>, own: &[&str]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter(|(k, _)| !k.starts_with("aws:") && !OWNERSHIP_TAGS.contains(&k.as_str()) && !own.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -153,6 +153,18 @@ impl Kind for Tables {
         super::ours(&t.tags, cx.desired).then(|| super::forget_change(address, &t.tags, |remove| untag(address, t, remove)))
     }
 
+    fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<super::Imported>>> {
+        Box::pin(async move {
+            let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
+            if t.billing == Billing::Provisioned {
+                t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
+            }
+            let (spec, comments, notes) = spec_of(&t);
+            let value = super::spec_value(&spec);
+            Ok(Some(super::Imported { section: "tables", key: name.to_string(), value, comments, notes, tags: t.tags }))
+        })
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<TableOp>(KIND, call)
     }
@@ -160,6 +172,54 @@ impl Kind for Tables {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute(ctx, op.expect::<TableOp>()?).await })
     }
+}
+
+/// A live table as spec (`import`), with comments by field path and notes of what the spec
+/// cannot say.
+pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<String>) {
+    let mut comments = BTreeMap::new();
+    let mut notes = Vec::new();
+    let provisioned = t.billing == Billing::Provisioned;
+    let mut capacity = |index: Option<&str>, live: &Capacity, path: String| {
+        if !provisioned {
+            return None;
+        }
+        let (c, comment, note) = scaling::imported(&t.scaling, index, live);
+        if let Some(comment) = comment {
+            comments.insert(path, comment);
+        }
+        notes.extend(note);
+        Some(c)
+    };
+    let table_capacity = capacity(None, &t.capacity, "capacity".into());
+    let global_secondary_indexes = t
+        .indexes
+        .iter()
+        .map(|(i, g)| {
+            let spec = GsiSpec {
+                partition_key: g.partition_key.clone(),
+                sort_key: g.sort_key.clone(),
+                projection: g.projection.clone(),
+                capacity: capacity(Some(i), &g.capacity, format!("global_secondary_indexes.{i}.capacity")),
+            };
+            (i.clone(), spec)
+        })
+        .collect();
+    let retain = t.tags.get(super::ON_REMOVAL_TAG).is_some_and(|v| v == "retain");
+    let spec = TableSpec {
+        partition_key: t.partition_key.clone(),
+        sort_key: t.sort_key.clone(),
+        billing: t.billing,
+        capacity: table_capacity,
+        global_secondary_indexes,
+        stream: t.stream,
+        deletion_protection: t.deletion_protection,
+        lifecycle: crate::spec::Lifecycle {
+            on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
+        },
+        tags: super::user_tags(&t.tags, &[scaling::AUTOSCALE_TAG]),
+    };
+    (spec, comments, notes)
 }
 
 /// The steps that delete a table: its scaling first (AWS keeps a deleted table's scalable
@@ -1516,6 +1576,29 @@ mod tests {
             ["deregister_scaling", "deregister_scaling", "deregister_scaling", "deregister_scaling", "update_throughput"]
         );
         assert!(c.diffs.iter().any(|d| d.path == "read_autoscale" && d.note.as_deref().unwrap_or("").contains("on-demand")));
+    }
+
+    #[test]
+    fn import_writes_what_is_live_and_autoscale_only_where_the_short_form_says_it() {
+        let mut live = live_scaled(&scaled_spec());
+        live.capacity = Capacity::new(60, 9);
+        live.tags.insert(scaling::AUTOSCALE_TAG.into(), "true".into());
+        live.tags.insert("app".into(), "x".into());
+        let (spec, comments, notes) = spec_of(&live);
+        let c = spec.capacity.unwrap();
+        assert_eq!((c.read, c.write, c.autoscale), (50, 9, auto(5, 50, 70.0)), "clamped into the range: a valid starting value");
+        assert!(comments.contains_key("capacity") && comments.contains_key("global_secondary_indexes.g1.capacity"));
+        assert!(notes.is_empty());
+        assert_eq!(spec.tags, BTreeMap::from([("app".to_string(), "x".to_string())]), "the tool's own tags are not spec");
+        // The imported spec of a live table, applied to it, changes nothing but the capacity clamped.
+        let (change, _) = diff("t", &spec, &live.tags, Some(&live));
+        assert_eq!(paths(&change), ["read_capacity"]);
+
+        // Read and write scaled differently: the short form cannot say it, and import says so.
+        live.scaling.retain(|s| !(s.index.is_none() && s.dim == Dim::Write));
+        let (spec, _, notes) = spec_of(&live);
+        assert_eq!(spec.capacity.unwrap().autoscale, None);
+        assert!(notes.len() == 1 && notes[0].starts_with("the table: read and write are scaled differently"), "{notes:?}");
     }
 
     #[test]

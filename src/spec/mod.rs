@@ -1,6 +1,7 @@
 //! The spec: parse `infra.yaml`, merge an environment's overrides, validate, and resolve it
 //! into one [`Desired`] model. Every problem names the file, line, column and field.
 
+pub mod emit;
 pub mod position;
 pub mod refs;
 pub mod schema;

@@ -196,6 +196,20 @@ fn capacity_rules() {
 }
 
 #[test]
+fn a_projection_is_a_word_or_an_include_list() {
+    let f = Fixture::new();
+    std::fs::write(f.path(), edit("projection: all", "projection: { include: [body, user_uuid] }")).unwrap();
+    let (d, _) = SpecDocument::load(&f.path()).and_then(|d| d.resolve("local")).unwrap();
+    assert_eq!(
+        d.resources.tables["tt1"].global_secondary_indexes["gsi1"].projection,
+        Projection::Include(vec!["body".into(), "user_uuid".into()])
+    );
+    assert_eq!(serde_yaml::to_string(&Projection::Include(vec!["a".into()])).unwrap(), "include:\n- a\n");
+    assert_eq!(serde_json::to_value(Projection::KeysOnly).unwrap(), "keys_only");
+    assert!(!f.problems(&edit("projection: all", "projection: everything"), "local").is_empty());
+}
+
+#[test]
 fn autoscale_rules() {
     let f = Fixture::new();
     let with = |auto: &str| edit("read: 5, write: 5 }\n    global", &format!("read: 5, write: 5, autoscale: {auto} }}\n    global"));

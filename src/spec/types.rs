@@ -156,12 +156,53 @@ pub struct Autoscale {
     pub target_utilization: f64,
 }
 
+/// An index's projection: `all`, `keys_only` or `{ include: [attr, ...] }` (design.md). Read
+/// and written through [`ProjectionForm`]: serde_yaml would otherwise want a YAML tag
+/// (`!include [...]`) for the last one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "ProjectionForm", into = "ProjectionForm")]
+#[schemars(with = "ProjectionForm")]
 pub enum Projection {
     All,
     KeysOnly,
     Include(Vec<String>),
+}
+
+/// How a projection is written in the spec.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ProjectionForm {
+    /// `all` or `keys_only`.
+    Word(ProjectionWord),
+    /// `{ include: [attr, ...] }`: the keys and these attributes.
+    Include { include: Vec<String> },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectionWord {
+    All,
+    KeysOnly,
+}
+
+impl From<ProjectionForm> for Projection {
+    fn from(f: ProjectionForm) -> Self {
+        match f {
+            ProjectionForm::Word(ProjectionWord::All) => Projection::All,
+            ProjectionForm::Word(ProjectionWord::KeysOnly) => Projection::KeysOnly,
+            ProjectionForm::Include { include } => Projection::Include(include),
+        }
+    }
+}
+
+impl From<Projection> for ProjectionForm {
+    fn from(p: Projection) -> Self {
+        match p {
+            Projection::All => ProjectionForm::Word(ProjectionWord::All),
+            Projection::KeysOnly => ProjectionForm::Word(ProjectionWord::KeysOnly),
+            Projection::Include(include) => ProjectionForm::Include { include },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default, schemars::JsonSchema)]

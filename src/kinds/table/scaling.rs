@@ -192,6 +192,32 @@ pub fn to_register(index: Option<&str>, dim: Dim, want: &Autoscale, live: Option
     (register, put, diff)
 }
 
+/// `import`: one capacity as spec, from its live units and scaling. Autoscaled (read and write
+/// alike, each with a target-tracking policy), the units become the starting values, clamped
+/// into the range. Returns the capacity, a comment for the spec and a note of what the short
+/// form cannot say.
+pub fn imported(scaling: &[LiveScaling], index: Option<&str>, live: &Capacity) -> (Capacity, Option<String>, Option<String>) {
+    let of = |dim| scaling.iter().find(|s| s.index.as_deref() == index && s.dim == dim);
+    match (of(Dim::Read), of(Dim::Write)) {
+        (None, None) => (Capacity::new(live.read, live.write), None, None),
+        (Some(r), Some(w))
+            if (r.min, r.max, r.target_utilization) == (w.min, w.max, w.target_utilization) && r.target_utilization.is_some() =>
+        {
+            let a = Autoscale { min: r.min, max: r.max, target_utilization: r.target_utilization.unwrap_or(70.0) };
+            let c = Capacity { read: live.read.clamp(a.min, a.max), write: live.write.clamp(a.min, a.max), autoscale: Some(a) };
+            (c, Some("read and write: the scaler's capacity when imported (autoscaled, they are only the starting values)".into()), None)
+        }
+        _ => {
+            let what = index.map_or("the table".to_string(), |i| format!("index {i}"));
+            let note = format!(
+                "{what}: read and write are scaled differently (or without a target-tracking policy), which `autoscale` cannot \
+                 say; written as fixed capacity, so a plan would deregister the scaling: add the `autoscale` you want first"
+            );
+            (Capacity::new(live.read, live.write), None, Some(note))
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // read
 

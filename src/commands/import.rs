@@ -1,0 +1,197 @@
+//! `import`: reads what exists (made by hand, or by this tool) with read-only clients and
+//! writes the spec that says it, so that the first plan there adopts it instead of recreating
+//! it. Each kind answers for its own resources (`Kind::import`); this collects and writes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use super::Global;
+use crate::kinds::{Imported, REGISTRY};
+use crate::spec::emit::Writer;
+use crate::{aws, log};
+
+pub struct Options {
+    pub functions: Vec<String>,
+    pub tables: Vec<String>,
+    pub out: PathBuf,
+    pub stack: Option<String>,
+    pub force: bool,
+}
+
+pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+    if o.functions.is_empty() && o.tables.is_empty() {
+        bail!("import needs at least one resource: --table NAME or --function NAME (each repeatable)");
+    }
+    let spec_path = o.out.join("infra.yaml");
+    if spec_path.exists() && !o.force {
+        bail!("{} exists: import writes a whole project; choose an empty --out folder, or --force to overwrite it", spec_path.display());
+    }
+    let region = region(g).await?;
+    let desired = reader(g, &region);
+    let ctx = g.connect(&desired, aws::Access::ReadOnly).await;
+
+    let mut asked: Vec<(&'static str, &String)> = o.tables.iter().map(|t| ("tables", t)).collect();
+    asked.extend(o.functions.iter().map(|f| ("functions", f)));
+    let mut found: Vec<Imported> = Vec::new();
+    for (section, name) in asked {
+        let kind = REGISTRY.iter().find(|k| k.namespace() == Some(section)).context("no kind answers for this section")?;
+        match kind.import(&ctx, name).await? {
+            Some(i) => found.push(i),
+            None => bail!("{} {name} does not exist in {region}", kind.kind()),
+        }
+    }
+
+    let stack = pick("stack", o.stack.as_deref(), &found, "cruddur-infra:stack").unwrap_or_else(|| folder_name(&o.out));
+    let env = pick("env", g.env.as_deref(), &found, "cruddur-infra:env").unwrap_or_else(|| "local".into());
+    let endpoint = aws::resolve_endpoint(g.endpoint_url.as_deref(), &desired);
+    let text = write_spec(&stack, &env, &region, endpoint.as_deref(), &found);
+
+    std::fs::create_dir_all(&o.out).with_context(|| format!("creating {}", o.out.display()))?;
+    std::fs::write(&spec_path, text).with_context(|| format!("writing {}", spec_path.display()))?;
+    let names: Vec<String> = found.iter().map(|i| format!("{}.{}", i.section, i.key)).collect();
+    println!("Wrote {} (stack {stack}, env {env}, {region}): {}.", spec_path.display(), names.join(", "));
+    for i in &found {
+        for n in &i.notes {
+            log::warn(&format!("{}.{}: {n}", i.section, i.key));
+        }
+    }
+    println!("Next: `cruddur-infra plan` there should show only this tool's ownership tags being added.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The region import reads: `--region`, else the SDK's chain (AWS_REGION, the profile's).
+async fn region(g: &Global) -> Result<String> {
+    if let Some(r) = &g.region {
+        return Ok(r.clone());
+    }
+    let mut chain = aws_config::default_provider::region::DefaultRegionChain::builder();
+    if let Some(p) = &g.profile {
+        chain = chain.profile_name(p);
+    }
+    let found = chain.build().region().await;
+    found.map(|r| r.to_string()).context("import needs a region: --region, AWS_REGION, or a profile with a region")
+}
+
+/// The model a read-only connection needs: no spec yet, only where to read.
+fn reader(g: &Global, region: &str) -> crate::spec::Desired {
+    crate::spec::Desired {
+        spec_path: "infra.yaml".into(),
+        base_dir: ".".into(),
+        stack: String::new(),
+        env: g.env.clone().unwrap_or_default(),
+        region: region.to_string(),
+        endpoint_url: None,
+        endpoints: BTreeMap::new(),
+        account_id: None,
+        protected: false,
+        name_suffix: String::new(),
+        resources: Default::default(),
+        files: BTreeMap::new(),
+        code: BTreeMap::new(),
+        profile: None,
+        assume_role: None,
+        partial: true,
+    }
+}
+
+/// The stack (or env) of the new spec: the flag, else what the resources' ownership tags say
+/// (when they agree), else None. A flag that differs from the tags is said: those resources
+/// would be another stack's, and the plan would block them.
+fn pick(what: &str, flag: Option<&str>, found: &[Imported], tag: &str) -> Option<String> {
+    let mut tagged: Vec<&str> = found.iter().filter_map(|i| i.tags.get(tag).map(String::as_str)).collect();
+    tagged.sort();
+    tagged.dedup();
+    if let Some(f) = flag {
+        if tagged.iter().any(|t| *t != f) {
+            log::warn(&format!(
+                "the resources' tags say {what} {}, not {f}: a plan for {what} {f} will refuse to adopt them",
+                tagged.join(", ")
+            ));
+        }
+        return Some(f.to_string());
+    }
+    match tagged.as_slice() {
+        [one] => Some(one.to_string()),
+        [] => None,
+        many => {
+            log::warn(&format!("the resources' tags name several {what}s ({}): using {}", many.join(", "), many[0]));
+            Some(many[0].to_string())
+        }
+    }
+}
+
+fn folder_name(dir: &Path) -> String {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let name = abs.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect();
+    if clean.trim_matches('-').is_empty() {
+        "imported".into()
+    } else {
+        clean.trim_matches('-').to_string()
+    }
+}
+
+/// The whole `infra.yaml`, in design.md's order and style.
+pub fn write_spec(stack: &str, env: &str, region: &str, endpoint: Option<&str>, found: &[Imported]) -> String {
+    use serde_yaml::Value;
+    let mut w = Writer::new();
+    w.comment(0, "Written by `cruddur-infra import`: what exists, as spec. The first `cruddur-infra plan` here");
+    w.comment(0, "adds only this tool's ownership tags; after `apply`, this file is the source of truth.");
+    let none = |_: &str| None;
+    w.field(0, "version", &Value::from(1), &none);
+    w.field(0, "stack", &Value::from(stack), &none);
+    w.field(0, "default_env", &Value::from(env), &none);
+    w.blank();
+    w.key(0, "environments");
+    w.key(2, env);
+    w.field(4, "region", &Value::from(region), &|_| Some("where import read from".into()));
+    if let Some(url) = endpoint {
+        w.field(4, "endpoint_url", &Value::from(url), &none);
+    }
+    let mut sections: Vec<&'static str> = Vec::new();
+    for k in REGISTRY.iter().filter_map(|k| k.namespace()) {
+        if found.iter().any(|i| i.section == k) && !sections.contains(&k) {
+            sections.push(k);
+        }
+    }
+    for section in sections {
+        w.blank();
+        w.key(0, section);
+        for i in found.iter().filter(|i| i.section == section) {
+            let comments = |path: &str| path.strip_prefix(&format!("{}.", i.key)).and_then(|p| i.comments.get(p).cloned());
+            w.field(2, &i.key, &i.value, &comments);
+        }
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_spec_reads_back_as_what_was_imported() {
+        let value: serde_yaml::Value = serde_yaml::from_str(
+            "partition_key: { name: pk, type: S }\nbilling: on_demand\nstream: new_image\ndeletion_protection: false\ntags: { app: x }\n",
+        )
+        .unwrap();
+        let i = Imported {
+            section: "tables",
+            key: "msgs".into(),
+            value: value.clone(),
+            comments: BTreeMap::from([("billing".to_string(), "chosen".to_string())]),
+            notes: vec![],
+            tags: BTreeMap::new(),
+        };
+        let text = write_spec("s", "local", "us-east-1", Some("http://127.0.0.1:4566"), &[i]);
+        assert!(text.contains("    # chosen\n    billing: on_demand\n"), "{text}");
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(doc["tables"]["msgs"], value);
+        assert_eq!(doc["environments"]["local"]["endpoint_url"], "http://127.0.0.1:4566");
+        assert_eq!(doc["stack"], "s");
+        assert_eq!(folder_name(Path::new("/tmp/My Stack/")), "my-stack");
+    }
+}
