@@ -2,7 +2,8 @@
 //! files' timestamps or the order the file system lists them in, so that `CodeSha256` changes
 //! only when the code does (aws-rules.md rule 11).
 
-use std::io::{Cursor, Write};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -129,6 +130,75 @@ pub fn build(dir: &Path) -> Result<Package> {
     Ok(Package { bytes, sha256 })
 }
 
+/// The files of a deployed package, by path. Refused, naming the entry: one that would land
+/// outside its folder (`..`, an absolute path), a symbolic link, and files adding up to more
+/// than a function may hold unzipped (counted as they are read, not from the headers, which a
+/// zip can lie in). Folders and the skipped names (`__pycache__`, ...) are left out.
+pub fn read_zip(bytes: &[u8], what: &str) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).with_context(|| format!("{what} is not a readable zip"))?;
+    let mut out = BTreeMap::new();
+    let mut total: u64 = 0;
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).with_context(|| format!("{what}: entry {i} cannot be read"))?;
+        let name = entry.name().with_context(|| format!("{what}: entry {i} has no readable name"))?.to_string();
+        let escapes = name.starts_with('/')
+            || name.starts_with('\\')
+            || name.contains(':')
+            || name.split(['/', '\\']).any(|part| part == "..")
+            || entry.enclosed_name().is_none();
+        if escapes {
+            bail!("{what}: entry `{name}` would be written outside its folder; refused");
+        }
+        if entry.is_symlink() {
+            bail!("{what}: entry `{name}` is a symbolic link; refused");
+        }
+        if entry.is_dir() || name.split('/').any(skipped) {
+            continue;
+        }
+        let mut data = Vec::new();
+        let room = MAX_UNZIPPED_BYTES.saturating_sub(total) + 1;
+        std::io::Read::read_to_end(&mut (&mut entry).take(room), &mut data).with_context(|| format!("{what}: `{name}` cannot be read"))?;
+        total += data.len() as u64;
+        if total > MAX_UNZIPPED_BYTES {
+            bail!("{what} unzips to more than {}, the most a function may hold; refused", mb(MAX_UNZIPPED_BYTES));
+        }
+        out.insert(name, data);
+    }
+    Ok(out)
+}
+
+/// The paths whose content differs between two packages' files (added, removed or changed).
+pub fn content_diff(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let paths: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    paths.into_iter().filter(|p| a.get(*p) != b.get(*p)).cloned().collect()
+}
+
+/// Downloads a deployed package from its `Code.Location` (a presigned HTTPS URL on AWS; the
+/// emulator's own HTTP URL locally), at most the largest zip Lambda takes.
+pub async fn download(url: &str) -> Result<Vec<u8>> {
+    use http_body_util::BodyExt;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .context("no certificate roots to download the deployed code with")?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: hyper_util::client::legacy::Client<_, http_body_util::Empty<bytes::Bytes>> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
+    let uri: hyper::Uri = url.parse().context("Code.Location is not a URL")?;
+    // The URL is presigned: its query is a credential, never shown.
+    let shown = url.split('?').next().unwrap_or(url).to_string();
+    let get = tokio::time::timeout(std::time::Duration::from_secs(60), client.get(uri));
+    let resp =
+        get.await.with_context(|| format!("downloading {shown}: no answer in 60 s"))?.with_context(|| format!("downloading {shown}"))?;
+    if !resp.status().is_success() {
+        bail!("downloading {shown}: HTTP {}", resp.status());
+    }
+    let body = http_body_util::Limited::new(resp.into_body(), MAX_ZIP_BYTES + 1);
+    let bytes = body.collect().await.map_err(|e| anyhow::anyhow!("downloading {shown}: {e}"))?.to_bytes();
+    Ok(bytes.to_vec())
+}
+
 #[cfg(test)]
 mod links {
     use super::*;
@@ -204,6 +274,42 @@ mod tests {
         assert_eq!(z.by_index(0).unwrap().name().unwrap(), "lambda_function.py");
         // CodeSha256 is base64 of 32 bytes.
         assert_eq!(base64::engine::general_purpose::STANDARD.decode(&p.sha256).unwrap().len(), 32);
+    }
+
+    /// A zip as another tool makes it: deflated, with timestamps and folder entries.
+    fn foreign_zip(entries: &[(&str, &str)], link: Option<(&str, &str)>) -> Vec<u8> {
+        let mut z = ZipWriter::new(Cursor::new(Vec::new()));
+        let o = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        z.add_directory("lib/", o).unwrap();
+        for (name, text) in entries {
+            z.start_file(*name, o).unwrap();
+            z.write_all(text.as_bytes()).unwrap();
+        }
+        if let Some((name, target)) = link {
+            z.add_symlink(name, target, o).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_deployed_zip_is_compared_by_its_files_not_its_bytes() {
+        let d = folder(&[("lambda_function.py", "x = 1\n"), ("lib/util.py", "y = 2\n")]);
+        let ours = read_zip(&build(d.path()).unwrap().bytes, "ours").unwrap();
+        let same = read_zip(&foreign_zip(&[("lib/util.py", "y = 2\n"), ("lambda_function.py", "x = 1\n")], None), "theirs").unwrap();
+        assert!(content_diff(&ours, &same).is_empty());
+        let other = read_zip(&foreign_zip(&[("lambda_function.py", "x = 3\n"), ("extra.py", "")], None), "theirs").unwrap();
+        assert_eq!(content_diff(&ours, &other), ["extra.py", "lambda_function.py", "lib/util.py"]);
+    }
+
+    #[test]
+    fn a_zip_that_escapes_its_folder_or_holds_a_link_is_refused() {
+        for bad in ["../evil.py", "/etc/evil.py", "lib/../../evil.py"] {
+            let err = read_zip(&foreign_zip(&[(bad, "x")], None), "the code").unwrap_err().to_string();
+            assert!(err.contains("would be written outside its folder") && err.contains(bad), "{bad}: {err}");
+        }
+        let err = read_zip(&foreign_zip(&[("a.py", "x")], Some(("link.py", "/etc/passwd"))), "the code").unwrap_err().to_string();
+        assert!(err.contains("`link.py` is a symbolic link"), "{err}");
+        assert!(read_zip(b"not a zip", "the code").unwrap_err().to_string().contains("not a readable zip"));
     }
 
     #[test]

@@ -70,6 +70,56 @@ fn memory_and_code_changed_out_of_band_are_drift_and_are_reverted() {
 }
 
 #[test]
+fn deployed_code_is_compared_by_its_files_downloaded_only_when_the_hash_differs() {
+    let (emu, ws) = stack();
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    let downloads = |e: &Emulator| e.calls().iter().filter(|c| c.service == "s3").count();
+    assert_eq!(downloads(&emu), 0, "the hashes agree: nothing is downloaded");
+
+    // The same files zipped by another tool (deflated, timestamps, a folder entry), as the
+    // console or an import leaves them: another CodeSha256, the same code.
+    let src = ws.path().join("lambda/cruddur-messaging-stream");
+    let repack = |extra: &str| {
+        let code = r#"
+import io, os, zipfile, time
+b = io.BytesIO(); z = zipfile.ZipFile(b, 'w', zipfile.ZIP_DEFLATED)
+z.writestr('docs/', '')
+for root, dirs, files in os.walk(SRC):
+    dirs[:] = [d for d in dirs if d != '__pycache__']
+    for f in files:
+        p = os.path.join(root, f); z.write(p, os.path.relpath(p, SRC))
+EXTRA
+z.close()
+for _ in range(40):
+    try:
+        lam.update_function_code(FunctionName='cruddur-messaging-stream', ZipFile=b.getvalue()); break
+    except lam.exceptions.ResourceConflictException:
+        time.sleep(0.5)
+"#;
+        emu.py(&code.replace("SRC", &format!("{:?}", src.display().to_string())).replace("EXTRA", extra))
+    };
+    repack("");
+    let sha =
+        || emu.py("print(lam.get_function(FunctionName='cruddur-messaging-stream')['Configuration']['CodeSha256'])").trim().to_string();
+    let deployed = sha();
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    assert_eq!(downloads(&emu), 1, "compared by content once");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(sha(), deployed, "the same code is not deployed again");
+
+    // One file more: named in the plan, and deployed.
+    repack("z.writestr('stray.py', 'x = 1')");
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let doc = plan.json();
+    let f = change(&doc, FUNCTION);
+    assert!(f["diffs"][0]["note"].as_str().unwrap_or("").ends_with("differs from the deployed code: stray.py"), "{f}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

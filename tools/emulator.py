@@ -24,6 +24,8 @@ With --aws-rules, in front of moto:
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 - Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
   unless the table (and the index) exists, is ACTIVE and is provisioned.
+- In any mode, GetFunction's Code.Location is a URL of this proxy (/_proxy/code/NAME) serving
+  the zip last uploaded, as AWS serves it from S3 (moto gives none for a zip upload).
 - In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
   (moto keeps them), and a target that does not exist is ObjectNotFoundException, as on AWS
   (moto says ValidationException).
@@ -173,6 +175,8 @@ class Proxy:
         self.calls = []
         # table name -> {"until": t, "status": "CREATING"|"UPDATING", "creating": set, "deleting": {name: desc}}
         self.busy = {}
+        # function name -> its deployed zip (served at GetFunction's Code.Location)
+        self.code = {}
 
     # -- plumbing -------------------------------------------------------------------------
     def call_app(self, environ, body):
@@ -213,6 +217,17 @@ class Proxy:
         if path == "/_proxy/calls":
             with self.lock:
                 data = json.dumps(self.calls).encode()
+        elif path.startswith("/_proxy/code/"):
+            # A function's deployed zip, where GetFunction's Code.Location points (as AWS serves
+            # it from S3 at a presigned URL).
+            with self.lock:
+                zipped = self.code.get(path[len("/_proxy/code/"):])
+                self.calls.append({"service": "s3", "action": "GetObject (Code.Location)", "write": False})
+            if zipped is None:
+                start_response("404 Not Found", [("Content-Type", "application/xml"), ("Content-Length", "0")])
+                return [b""]
+            start_response("200 OK", [("Content-Type", "application/zip"), ("Content-Length", str(len(zipped)))])
+            return [zipped]
         elif path == "/_proxy/calls/reset":
             with self.lock:
                 self.calls.clear()
@@ -532,6 +547,40 @@ class Proxy:
                 m.setdefault("UUID", parts[2])
                 self.mappings_deleting[parts[2]] = (now + self.busy_seconds, m)
 
+    def keep_code(self, method, path, req, status):
+        """Keeps each uploaded zip (CreateFunction, UpdateFunctionCode), as AWS does."""
+        import base64
+
+        parts = path.strip("/").split("/")
+        if not status.startswith("2") or len(parts) < 2 or parts[1] != "functions":
+            return
+        if method == "POST" and len(parts) == 2:
+            name, zipped = req.get("FunctionName"), (req.get("Code") or {}).get("ZipFile")
+        elif method == "PUT" and len(parts) == 4 and parts[3] == "code":
+            name, zipped = parts[2], req.get("ZipFile")
+        else:
+            return
+        if name and zipped:
+            with self.lock:
+                self.code[name.split(":")[-1]] = base64.b64decode(zipped)
+
+    def code_location(self, environ, path, data):
+        """GetFunction's Code.Location: a URL of the deployed zip (moto gives none for a zip
+        upload), served by this proxy at /_proxy/code/NAME."""
+        parts = path.strip("/").split("/")
+        if len(parts) != 3 or parts[1] != "functions":
+            return data
+        name = parts[2].split(":")[-1]
+        with self.lock:
+            known = name in self.code
+        if not known:
+            return data
+        doc = json.loads(data or b"{}")
+        host = environ.get("HTTP_HOST") or f"127.0.0.1:{environ.get('SERVER_PORT')}"
+        doc.setdefault("Code", {})["RepositoryType"] = "S3"
+        doc["Code"]["Location"] = f"http://{host}/_proxy/code/{name}?X-Amz-Expires=600&X-Amz-Signature=emulated"
+        return json.dumps(doc, default=str).encode()
+
     def rewrite_lambda(self, method, path, data, query=""):
         parts = path.strip("/").split("/")
         if method != "GET" or len(parts) < 2:
@@ -660,6 +709,14 @@ class Proxy:
             name = parse_qs(body.decode("utf-8", "replace")).get("RoleName", [""])[0]
             with self.lock:
                 self.roles_created[name] = time.monotonic()
+        if service == "lambda":
+            if method in ("POST", "PUT"):
+                try:
+                    self.keep_code(method, path, req or json.loads(body or b"{}"), status)
+                except ValueError:
+                    pass
+            elif method == "GET" and status.startswith("200"):
+                data = self.code_location(environ, path, data)
         if self.aws_rules and service == "lambda" and status[:1] == "2":
             if method == "GET":
                 data = self.rewrite_lambda(method, path, data, environ.get("QUERY_STRING", ""))

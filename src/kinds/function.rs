@@ -3,7 +3,7 @@
 //! (config → wait → code → wait), RevisionId on updates.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -98,7 +98,15 @@ impl Kind for Functions {
             let r = &desired.resources.functions;
             let read = super::read_each(KIND, r, |name, spec| {
                 let aws = desired.aws_name(name);
-                async move { observe(ctx, &aws, spec.vpc.as_deref()).await }
+                let want = desired.code.get(name).cloned().unwrap_or_default();
+                let source = desired.base_dir.join(&spec.source);
+                async move {
+                    let mut side = observe(ctx, &aws, spec.vpc.as_deref()).await?;
+                    if let Some(f) = side.function.as_mut() {
+                        compare_code(f, &want, &source).await;
+                    }
+                    anyhow::Ok(side)
+                }
             });
             super::boxed(read.await)
         })
@@ -283,6 +291,41 @@ pub struct LiveFunction {
     pub state: String,
     pub last_update_status: String,
     pub tags: BTreeMap<String, String>,
+    /// GetFunction's `Code.Location`: a presigned URL, valid minutes, never kept or shown.
+    #[serde(skip)]
+    pub code_location: Option<String>,
+    /// When `code_sha256` is not the local package's: the files whose content differs (empty:
+    /// the same code in another zip). None when it was not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_files_differ: Option<Vec<String>>,
+}
+
+/// Compares the deployed code with the local package by content, only when the hashes differ
+/// (the usual plan downloads nothing): a zip made by another tool (the console, an import) has
+/// other bytes for the same files. A download that fails is said, and the hashes decide.
+async fn compare_code(f: &mut LiveFunction, want_sha256: &str, source: &Path) {
+    let Some(url) = f.code_location.clone() else { return };
+    if want_sha256.is_empty() || f.code_sha256 == want_sha256 {
+        return;
+    }
+    let what = format!("the deployed code of function {}", f.config_name());
+    let compared = async {
+        let deployed = crate::package::read_zip(&crate::package::download(&url).await?, &what)?;
+        let local = crate::package::build(source)?;
+        let local = crate::package::read_zip(&local.bytes, &source.display().to_string())?;
+        anyhow::Ok(crate::package::content_diff(&local, &deployed))
+    };
+    match compared.await {
+        Ok(d) => f.code_files_differ = Some(d),
+        Err(e) => crate::log::warn(&format!("{what} could not be compared by content ({e:#}); its hash differs, so it is deployed again")),
+    }
+}
+
+impl LiveFunction {
+    /// The function's name, from its ARN.
+    fn config_name(&self) -> &str {
+        self.arn.rsplit(':').next().unwrap_or(&self.arn)
+    }
 }
 
 /// A function as read, with the network the spec's `vpc` names.
@@ -365,6 +408,8 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
                     state: c.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Active".into()),
                     last_update_status: c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Successful".into()),
                     tags: o.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default(),
+                    code_location: o.code().and_then(|c| c.location()).map(str::to_string),
+                    code_files_differ: None,
                 }))
             }
             Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
@@ -471,10 +516,15 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
             FunctionOp::WaitReady { name: name.into() },
         ));
     }
-    if f.code_sha256 != want.code_sha256 {
+    let same_content = f.code_files_differ.as_ref().is_some_and(Vec::is_empty);
+    if f.code_sha256 != want.code_sha256 && !same_content {
+        let which = match &f.code_files_differ {
+            Some(files) => format!(": {}", files.join(", ")),
+            None => String::new(),
+        };
         diffs.push(
             FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256)
-                .note(format!("the code in {} differs from the deployed code", want.source.display())),
+                .note(format!("the code in {} differs from the deployed code{which}", want.source.display())),
         );
         steps.push(step(
             &address,
@@ -786,6 +836,44 @@ fn readiness(name: &str, state: &str, update: &str, reason: Option<&str>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
+        let config = FunctionConfig {
+            runtime: "python3.12".into(),
+            handler: "h.h".into(),
+            role_arn: "arn:aws:iam::1:role/r".into(),
+            memory_mb: 128,
+            timeout_s: 3,
+            environment: BTreeMap::new(),
+            sensitive: BTreeSet::new(),
+            late_environment: BTreeMap::new(),
+            subnets: BTreeSet::new(),
+            security_groups: BTreeSet::new(),
+            description: None,
+        };
+        let want = DesiredFunction { config: config.clone(), source: "src".into(), code_sha256: "ours".into(), tags: BTreeMap::new() };
+        let f = |differ: Option<Vec<String>>| LiveFunction {
+            arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
+            config: config.clone(),
+            code_sha256: "console".into(),
+            state: "Active".into(),
+            last_update_status: "Successful".into(),
+            tags: BTreeMap::new(),
+            code_location: None,
+            code_files_differ: differ,
+        };
+        let side = |differ| LiveFunctionSide { function: Some(f(differ)), subnets: BTreeSet::new(), security_groups: BTreeSet::new() };
+        let (c, steps) = diff("f", &want, &side(Some(vec![])));
+        assert_eq!(c.action, Action::NoOp);
+        assert!(steps.is_empty());
+        let (c, steps) = diff("f", &want, &side(Some(vec!["lambda_function.py".into()])));
+        assert_eq!(c.diffs[0].path, "code_sha256");
+        assert!(c.diffs[0].note.as_deref().unwrap_or("").ends_with("differs from the deployed code: lambda_function.py"), "{:?}", c.diffs);
+        assert_eq!(steps.len(), 2);
+        // Not compared (no Code.Location): the hashes decide.
+        assert_eq!(diff("f", &want, &side(None)).0.action, Action::Update);
+    }
 
     #[test]
     fn an_inactive_function_is_settled_and_pending_ones_are_not() {
