@@ -73,6 +73,7 @@ pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
         partition: live.partition.clone(),
         values: REGISTRY.iter().flat_map(|k| k.reference_values(live)).collect(),
         name_suffix: desired.name_suffix.clone(),
+        role_paths: desired.resources.roles.iter().filter_map(|(k, r)| Some((k.clone(), r.path.clone()?))).collect(),
     }
 }
 

@@ -432,6 +432,7 @@ mod tests {
         plan.push(c, s);
         let doc = |actions: &[&str]| serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "arn:aws:dynamodb:ca-central-1:123456789012:table/messages"}]});
         let want_role = role::DesiredRole {
+            path: None,
             trust: role::trust_document(&["lambda.amazonaws.com".into()]),
             description: None,
             managed: BTreeSet::from(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole".to_string()]),
@@ -444,6 +445,7 @@ mod tests {
         let live_role = role::LiveRole {
             name: "fn".into(),
             arn: "arn:aws:iam::123456789012:role/fn".into(),
+            path: "/".into(),
             trust: role::trust_document(&["lambda.amazonaws.com".into()]),
             description: None,
             managed: BTreeSet::new(),

@@ -701,6 +701,7 @@ pub async fn resolve_late(ctx: &AwsContext, template: &str) -> Result<String> {
         partition: identity.partition.clone(),
         values: BTreeMap::new(),
         name_suffix: ctx.name_suffix.clone(),
+        role_paths: BTreeMap::new(),
     };
     let mut read = BTreeSet::new();
     for o in occurrences(template) {

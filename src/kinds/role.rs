@@ -35,6 +35,7 @@ fn desired_role(desired: &Desired, spec: &RoleSpec, refs: &RefContext) -> Desire
         })
         .collect();
     DesiredRole {
+        path: spec.path.clone(),
         trust: trust_document(&spec.trust),
         description: spec.description.clone(),
         managed: spec.managed_policies.iter().cloned().collect(),
@@ -154,6 +155,8 @@ impl Kind for Roles {
 pub struct LiveRole {
     pub name: String,
     pub arn: String,
+    #[serde(default)]
+    pub path: String,
     pub trust: Value,
     pub description: Option<String>,
     pub managed: BTreeSet<String>,
@@ -164,6 +167,8 @@ pub struct LiveRole {
 /// A role as the spec wants it, with policy files read and references resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredRole {
+    /// The spec's IAM path, if it names one.
+    pub path: Option<String>,
     pub trust: Value,
     pub description: Option<String>,
     pub managed: BTreeSet<String>,
@@ -185,6 +190,7 @@ pub struct InlinePolicy {
 pub enum RoleOp {
     CreateRole {
         name: String,
+        path: String,
         trust: Value,
         description: Option<String>,
         tags: BTreeMap<String, String>,
@@ -300,6 +306,7 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveRole>> {
     Ok(Some(LiveRole {
         name: name.into(),
         arn: role.arn().to_string(),
+        path: role.path().to_string(),
         trust,
         description: role.description().map(str::to_string),
         managed,
@@ -386,6 +393,7 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
     let empty = LiveRole {
         name: name.into(),
         arn: String::new(),
+        path: String::new(),
         trust: Value::Null,
         description: None,
         managed: BTreeSet::new(),
@@ -405,6 +413,7 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
             format!("create role {name}"),
             RoleOp::CreateRole {
                 name: name.into(),
+                path: want.path.clone().unwrap_or_else(|| crate::spec::refs::ROLE_PATH.into()),
                 trust: want.trust.clone(),
                 description: want.description.clone(),
                 tags: want.tags.clone(),
@@ -476,9 +485,23 @@ pub fn diff(name: &str, want: &DesiredRole, live: Option<&LiveRole>) -> (Resourc
         }
     }
 
+    // IAM has no call that moves a role: a path the spec names that is not the role's own is
+    // refused with the way out, never "fixed" by deleting the role.
+    let moved = live.zip(want.path.as_ref()).filter(|(l, p)| &l.path != *p);
+    if let Some((l, p)) = moved {
+        diffs.insert(0, FieldDiff::new("path", &l.path, p));
+    }
     let action = if diffs.is_empty() { Action::NoOp } else { action };
     let mut change = ResourceChange::new(&address, action);
     change.diffs = diffs;
+    if let Some((l, p)) = moved {
+        change.blocked = Some(format!(
+            "role {name} lives at the IAM path {}, and IAM cannot move a role: write `path: {}` (or leave `path` out) \
+             to keep it, or delete the role and apply to make it again under {p}",
+            l.path, l.path
+        ));
+        return (change, Vec::new());
+    }
     (change, steps)
 }
 
@@ -491,12 +514,12 @@ fn iam_tags(tags: &BTreeMap<String, String>) -> Result<Vec<aws_sdk_iam::types::T
 
 pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
     match op {
-        RoleOp::CreateRole { name, trust, description, tags } => {
+        RoleOp::CreateRole { name, path, trust, description, tags } => {
             let r = ctx
                 .iam
                 .create_role()
                 .role_name(name)
-                .path(crate::spec::refs::ROLE_PATH)
+                .path(path)
                 .assume_role_policy_document(trust.to_string())
                 .set_description(description.clone())
                 .set_tags(Some(iam_tags(tags)?))
@@ -609,5 +632,49 @@ pub async fn execute(ctx: &AwsContext, op: &RoleOp) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn want(path: Option<&str>) -> DesiredRole {
+        DesiredRole {
+            path: path.map(str::to_string),
+            trust: trust_document(&["lambda.amazonaws.com".into()]),
+            description: None,
+            managed: BTreeSet::new(),
+            inline: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    fn live(path: &str) -> LiveRole {
+        LiveRole {
+            name: "r".into(),
+            arn: format!("arn:aws:iam::1:role{path}r"),
+            path: path.into(),
+            trust: trust_document(&["lambda.amazonaws.com".into()]),
+            description: None,
+            managed: BTreeSet::new(),
+            inline: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_role_is_made_at_its_path_and_never_moved() {
+        let (_, steps) = diff("r", &want(Some("/service-role/")), None);
+        assert!(matches!(steps[0].op.get::<RoleOp>(), Some(RoleOp::CreateRole { path, .. }) if path == "/service-role/"));
+        let (_, steps) = diff("r", &want(None), None);
+        assert!(matches!(steps[0].op.get::<RoleOp>(), Some(RoleOp::CreateRole { path, .. }) if path == crate::spec::refs::ROLE_PATH));
+        // Found by name at any path when the spec names none; the same path is no change.
+        assert_eq!(diff("r", &want(None), Some(&live("/service-role/"))).0.action, Action::NoOp);
+        assert_eq!(diff("r", &want(Some("/service-role/")), Some(&live("/service-role/"))).0.action, Action::NoOp);
+        let (c, steps) = diff("r", &want(Some("/app/")), Some(&live("/service-role/")));
+        assert!(steps.is_empty());
+        assert_eq!(c.diffs[0].path, "path");
+        assert!(c.blocked.as_deref().unwrap_or("").contains("IAM cannot move a role"), "{:?}", c.blocked);
     }
 }

@@ -136,6 +136,9 @@ pub struct RefContext {
     pub values: BTreeMap<String, String>,
     /// The env's `name_suffix`: table and role names (and their ARNs) carry it.
     pub name_suffix: String,
+    /// A role's IAM path when its spec names one (else the tool's, [`ROLE_PATH`]): the ARN of
+    /// a role not made yet.
+    pub role_paths: BTreeMap<String, String>,
 }
 
 /// The IAM path of the roles the tool makes: discovery lists only this path (roles are not in
@@ -166,7 +169,8 @@ impl RefContext {
             return Some(arn.clone());
         }
         let p = if self.partition.is_empty() { "aws" } else { &self.partition };
-        Some(format!("arn:{p}:iam::{}:role{ROLE_PATH}{key}{}", self.account_id.as_deref()?, self.name_suffix))
+        let path = self.role_paths.get(key).map_or(ROLE_PATH, String::as_str);
+        Some(format!("arn:{p}:iam::{}:role{path}{key}{}", self.account_id.as_deref()?, self.name_suffix))
     }
 
     /// Replaces every reference in `text`. A value not known yet becomes

@@ -210,6 +210,18 @@ fn a_projection_is_a_word_or_an_include_list() {
 }
 
 #[test]
+fn a_role_path_is_an_iam_path() {
+    let f = Fixture::new();
+    let with = |p: &str| edit("  r1:\n    trust:", &format!("  r1:\n    path: {p}\n    trust:"));
+    assert!(f.problems(&with("/service-role/"), "local").is_empty());
+    assert!(f.problems(&with("/"), "local").is_empty());
+    for bad in ["service-role/", "/a//b/", "/no-end"] {
+        let p = f.problems(&with(bad), "local");
+        assert!(p.len() == 1 && p[0].field == "roles.r1.path" && p[0].message.contains("not an IAM path"), "{bad}: {p:?}");
+    }
+}
+
+#[test]
 fn autoscale_rules() {
     let f = Fixture::new();
     let with = |auto: &str| edit("read: 5, write: 5 }\n    global", &format!("read: 5, write: 5, autoscale: {auto} }}\n    global"));

@@ -307,6 +307,11 @@ fn all_route_tables() -> RouteTables {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleSpec {
+    /// The role's IAM path (`/service-role/`), for a role that lives there (import writes it).
+    /// Default: `/cruddur-infra/` for a role the tool creates, and any path for a role that
+    /// exists (found by name). IAM cannot move a role: a different path is refused, not changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub trust: Vec<String>,
     #[serde(default)]
     pub managed_policies: Vec<String>,

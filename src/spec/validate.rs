@@ -394,6 +394,13 @@ impl Checker<'_> {
                 self.err(&["roles", name, "description"], "a role description is at most 1000 characters");
             }
         }
+        if let Some(p) = &r.path {
+            // IAM: `/` alone, or `/` + segments + `/`, at most 512 printable ASCII characters.
+            let ok = p.len() <= 512 && p.starts_with('/') && p.ends_with('/') && !p.contains("//") && p.chars().all(|c| ('!'..='~').contains(&c));
+            if !ok {
+                self.err(&["roles", name, "path"], format!("`{p}` is not an IAM path: `/`, or segments between slashes such as `/service-role/`"));
+            }
+        }
         self.tags(&["roles", name, "tags"], &r.tags);
     }
 
