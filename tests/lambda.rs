@@ -120,6 +120,29 @@ for _ in range(40):
 }
 
 #[test]
+fn named_subnets_and_security_groups_place_the_function_exactly_there() {
+    let (emu, ws) = stack();
+    let ids = emu.py(
+        "vpc = ec2.describe_vpcs(Filters=[{'Name': 'is-default', 'Values': ['true']}])['Vpcs'][0]['VpcId']\n\
+         subnets = sorted(s['SubnetId'] for s in ec2.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': [vpc]}])['Subnets'])\n\
+         sg = ec2.describe_security_groups(Filters=[{'Name': 'vpc-id', 'Values': [vpc]}, {'Name': 'group-name', 'Values': ['default']}])['SecurityGroups'][0]['GroupId']\n\
+         print(subnets[0], subnets[1], sg)",
+    );
+    let ids: Vec<&str> = ids.split_whitespace().collect();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let placed = format!("subnets: [{}, {}]\n    security_groups: [{}]", ids[0], ids[1], ids[2]);
+    ws.write_spec(&spec.replacen("vpc: default", &placed, 2).replacen(&placed, "vpc: default", 1));
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let doc = plan.json();
+    let f = change(&doc, FUNCTION);
+    assert_eq!(f["diffs"][0]["path"], "vpc.subnets", "{f}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let placed = emu.py("c = lam.get_function_configuration(FunctionName='cruddur-messaging-stream')['VpcConfig']\nprint(sorted(c['SubnetIds']), c['SecurityGroupIds'])");
+    assert_eq!(placed.trim(), format!("['{}', '{}'] ['{}']", ids[0], ids[1], ids[2]));
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

@@ -100,8 +100,14 @@ impl Kind for Functions {
                 let aws = desired.aws_name(name);
                 let want = desired.code.get(name).cloned().unwrap_or_default();
                 let source = desired.base_dir.join(&spec.source);
+                // Named subnets and groups are the placement as given; `vpc` is read from EC2.
+                let vpc = if spec.subnets.is_empty() { spec.vpc.as_deref() } else { None };
                 async move {
-                    let mut side = observe(ctx, &aws, spec.vpc.as_deref()).await?;
+                    let mut side = observe(ctx, &aws, vpc).await?;
+                    if !spec.subnets.is_empty() {
+                        side.subnets = spec.subnets.iter().cloned().collect();
+                        side.security_groups = spec.security_groups.iter().cloned().collect();
+                    }
                     if let Some(f) = side.function.as_mut() {
                         compare_code(f, &want, &source).await;
                     }

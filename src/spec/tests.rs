@@ -222,6 +222,21 @@ fn a_role_path_is_an_iam_path() {
 }
 
 #[test]
+fn named_subnets_and_security_groups_go_together_and_exclude_vpc() {
+    let f = Fixture::new();
+    let with = |placement: &str| edit("    role: r1\n", &format!("    role: r1\n{placement}"));
+    assert!(f
+        .problems(&with("    subnets: [subnet-0a1b2c3d4, subnet-0b2c3d4e5]\n    security_groups: [sg-0c3d4e5f6]\n"), "local")
+        .is_empty());
+    let p = f.problems(&with("    subnets: [subnet-0a1b2c3d4]\n"), "local");
+    assert!(p.iter().any(|p| p.field == "functions.f1.subnets" && p.message.contains("go together")), "{p:?}");
+    let p = f.problems(&with("    vpc: default\n    subnets: [subnet-0a1b2c3d4]\n    security_groups: [sg-0c3d4e5f6]\n"), "local");
+    assert!(p.iter().any(|p| p.field == "functions.f1.subnets" && p.message.contains("not both")), "{p:?}");
+    let p = f.problems(&with("    subnets: [vpc-0a1b2c3d4]\n    security_groups: [sg-0c3d4e5f6]\n"), "local");
+    assert!(p.iter().any(|p| p.field == "functions.f1.subnets.0" && p.message.contains("subnet-")), "{p:?}");
+}
+
+#[test]
 fn autoscale_rules() {
     let f = Fixture::new();
     let with = |auto: &str| edit("read: 5, write: 5 }\n    global", &format!("read: 5, write: 5, autoscale: {auto} }}\n    global"));

@@ -365,8 +365,16 @@ pub struct FunctionSpec {
     pub memory_mb: i64,
     #[serde(default = "default_timeout")]
     pub timeout_s: i64,
+    /// `default` or a VPC id: the function runs in all of that VPC's subnets, with its
+    /// security groups. For a narrower placement, name `subnets` (and `security_groups`) instead.
     #[serde(default)]
     pub vpc: Option<String>,
+    /// Exactly these subnets (ids), instead of a whole VPC.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    /// Exactly these security groups (ids), with `subnets`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
     #[serde(default)]

@@ -396,9 +396,16 @@ impl Checker<'_> {
         }
         if let Some(p) = &r.path {
             // IAM: `/` alone, or `/` + segments + `/`, at most 512 printable ASCII characters.
-            let ok = p.len() <= 512 && p.starts_with('/') && p.ends_with('/') && !p.contains("//") && p.chars().all(|c| ('!'..='~').contains(&c));
+            let ok = p.len() <= 512
+                && p.starts_with('/')
+                && p.ends_with('/')
+                && !p.contains("//")
+                && p.chars().all(|c| ('!'..='~').contains(&c));
             if !ok {
-                self.err(&["roles", name, "path"], format!("`{p}` is not an IAM path: `/`, or segments between slashes such as `/service-role/`"));
+                self.err(
+                    &["roles", name, "path"],
+                    format!("`{p}` is not an IAM path: `/`, or segments between slashes such as `/service-role/`"),
+                );
             }
         }
         self.tags(&["roles", name, "tags"], &r.tags);
@@ -445,6 +452,24 @@ impl Checker<'_> {
             if v != "default" && !is_aws_id(v, "vpc-") {
                 self.err(&["functions", name, "vpc"], format!("`{v}` is neither `default` nor a VPC id (vpc-...)"));
             }
+            if !f.subnets.is_empty() {
+                self.err(&["functions", name, "subnets"], "name either `vpc` (all of its subnets) or `subnets`, not both");
+            }
+        }
+        for (field, prefix, most) in [("subnets", "subnet-", 16), ("security_groups", "sg-", 5)] {
+            let ids = if field == "subnets" { &f.subnets } else { &f.security_groups };
+            for (i, id) in ids.iter().enumerate() {
+                if !is_aws_id(id, prefix) {
+                    self.err(&["functions", name, field, &i.to_string()], format!("`{id}` is not an id ({prefix}...)"));
+                }
+            }
+            if ids.len() > most {
+                self.err(&["functions", name, field], format!("a function takes at most {most} {}", field.replace('_', " ")));
+            }
+        }
+        if f.subnets.is_empty() != f.security_groups.is_empty() {
+            let field = if f.subnets.is_empty() { "security_groups" } else { "subnets" };
+            self.err(&["functions", name, field], "`subnets` and `security_groups` go together: name both (or `vpc` for a whole VPC)");
         }
         for (k, v) in &f.environment {
             let path = ["functions", name, "environment", k.as_str()];
