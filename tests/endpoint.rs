@@ -121,3 +121,35 @@ fn someone_elses_endpoint_is_reported_not_adopted() {
     assert!(run.stderr.contains(foreign), "{}", run.stderr);
     assert!(emu.writes().is_empty());
 }
+
+#[test]
+fn an_endpoint_named_by_adopt_is_taken_over_with_only_tags_and_a_wrong_id_creates_nothing() {
+    let emu = Emulator::start();
+    let vpc = default_vpc(&emu);
+    // As the console makes it: on every route table of the VPC, with a Name tag.
+    let id = emu.py(&format!(
+        "rts = [r['RouteTableId'] for r in ec2.describe_route_tables(Filters=[{{'Name': 'vpc-id', 'Values': ['{vpc}']}}])['RouteTables']]\n\
+         print(ec2.create_vpc_endpoint(VpcId='{vpc}', ServiceName='com.amazonaws.us-east-1.dynamodb', VpcEndpointType='Gateway', \
+         RouteTableIds=rts, TagSpecifications=[{{'ResourceType': 'vpc-endpoint', 'Tags': [{{'Key': 'Name', 'Value': 'cruddur-ddb'}}]}}])['VpcEndpoint']['VpcEndpointId'])"
+    ));
+    let id = id.trim();
+
+    let ws = Workspace::new(&spec("    adopt: vpce-0123456789abcdef0\n"));
+    let run = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let blocked = run.json()["changes"][0]["blocked"].as_str().unwrap_or("").to_string();
+    assert!(blocked.contains("`adopt: vpce-0123456789abcdef0` names no gateway endpoint"), "{blocked}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(1);
+
+    ws.write_spec(&spec(&format!("    adopt: {id}\n")));
+    let run = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let doc = run.json();
+    let change = &doc["changes"][0];
+    assert_eq!(change["action"], "update", "{change}");
+    let paths: Vec<&str> = change["diffs"].as_array().unwrap().iter().filter_map(|d| d["path"].as_str()).collect();
+    assert!(paths.iter().all(|p| p.starts_with("tags.cruddur-infra:") || *p == "tags.managed-by"), "{paths:?}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    let after = emu.py("eps = [e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] != 'deleted']\n\
+         print(len(eps), eps[0]['VpcEndpointId'], {t['Key']: t['Value'] for t in eps[0]['Tags']}.get('Name'))");
+    assert_eq!(after.trim(), format!("1 {id} cruddur-ddb"), "the same endpoint, its own tags kept");
+}

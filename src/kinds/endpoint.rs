@@ -1,5 +1,6 @@
 //! `vpc_endpoint`: a gateway endpoint (DynamoDB or S3) on a VPC's route tables. It has no name:
-//! ours is found by service + VPC + this stack's tags; someone else's is reported, never adopted.
+//! ours is found by service + VPC + this stack's tags; someone else's is reported, and adopted
+//! only when the spec names its id (`adopt: vpce-...`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -267,14 +268,17 @@ fn tags_of(t: &[ec2::Tag]) -> BTreeMap<String, String> {
     t.iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))).collect()
 }
 
-/// Endpoints for a service in a VPC that are not deleted: (ours by `ours` tags, foreign ids).
+/// Endpoints for a service in a VPC that are not deleted: (ours by `ours` tags, else the one
+/// `adopt` names unless another stack owns it; foreign ids).
 async fn endpoints(
     ctx: &AwsContext,
     vpc: &str,
     service_name: &str,
     ours: &BTreeMap<String, String>,
+    adopt: Option<&str>,
 ) -> Result<(Option<LiveEndpoint>, Vec<(String, Option<String>)>)> {
     let mut mine = None;
+    let mut adopted = None;
     let mut foreign = Vec::new();
     let filters = vec![filter("vpc-id", vpc), filter("service-name", service_name)];
     for e in describe(ctx, filters, &format!("{service_name} in {vpc}")).await? {
@@ -292,10 +296,22 @@ async fn endpoints(
                 let tag = |k: &str| tags.get(k).map(String::as_str).unwrap_or("?").to_string();
                 format!("stack {}, env {} ({KIND}.{})", tag("cruddur-infra:stack"), tag("cruddur-infra:env"), tag(NAME_TAG))
             });
-            foreign.push((e.vpc_endpoint_id().unwrap_or("").to_string(), owner));
+            let id = e.vpc_endpoint_id().unwrap_or("").to_string();
+            if owner.is_none() && adopt == Some(id.as_str()) {
+                adopted = Some(live_endpoint(&e)?);
+            } else {
+                foreign.push((id, owner));
+            }
         }
     }
-    Ok((mine, foreign))
+    match (mine, adopted) {
+        (None, Some(a)) => Ok((Some(a), foreign)),
+        (mine, other) => {
+            // Ours by its tags already: the one `adopt` names stays someone else's.
+            foreign.extend(other.map(|o| (o.id, None)));
+            Ok((mine, foreign))
+        }
+    }
 }
 
 /// Every page of DescribeVpcEndpoints with `filters` (`what` names them in an error).
@@ -340,7 +356,8 @@ fn live_endpoint(e: &ec2::VpcEndpoint) -> Result<LiveEndpoint> {
 pub async fn observe(ctx: &AwsContext, spec: &VpcEndpointSpec, identity: &BTreeMap<String, String>) -> Result<LiveVpcSide> {
     let vpc = vpc_id(ctx, &spec.vpc).await?;
     let service_name = format!("com.amazonaws.{}.{}", ctx.region, spec.service);
-    let (rts, (endpoint, foreign)) = tokio::try_join!(route_tables(ctx, &vpc), endpoints(ctx, &vpc, &service_name, identity))?;
+    let (rts, (endpoint, foreign)) =
+        tokio::try_join!(route_tables(ctx, &vpc), endpoints(ctx, &vpc, &service_name, identity, spec.adopt.as_deref()))?;
     let foreign_owners = foreign.iter().filter_map(|(id, o)| Some((id.clone(), o.clone()?))).collect();
     let foreign = foreign.into_iter().map(|(id, _)| id).collect();
     Ok(LiveVpcSide { vpc_id: vpc, service_name, vpc_route_tables: rts, endpoint, foreign, foreign_owners })
@@ -377,7 +394,13 @@ pub fn diff(
         if policy_doc.is_some() {
             change.diffs.push(FieldDiff::new("policy", None::<String>, policy::normalize(&want_policy)));
         }
-        if let Some((id, owner)) = live.foreign_owners.iter().next() {
+        if let Some(id) = &spec.adopt {
+            change.blocked = Some(format!(
+                "`adopt: {id}` names no gateway endpoint for {} in {} that another stack does not own: nothing is \
+                 created while `adopt` names it. Check the id (and `vpc`), or remove `adopt` to create a new endpoint.",
+                live.service_name, live.vpc_id
+            ));
+        } else if let Some((id, owner)) = live.foreign_owners.iter().next() {
             // Another env's endpoint: never suggest retagging it (that would take it over).
             change.blocked = Some(format!(
                 "{} already has a gateway endpoint for {} owned by {owner} ({id}): it is neither adopted, retagged nor \
@@ -481,7 +504,7 @@ pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
     match op {
         EndpointOp::Create { name, vpc_id, service_name, route_tables, policy, tags, client_token } => {
             // A create whose answer was lost may have happened: look before creating again.
-            let (existing, _) = endpoints(ctx, vpc_id, service_name, tags).await?;
+            let (existing, _) = endpoints(ctx, vpc_id, service_name, tags, None).await?;
             if let Some(e) = existing {
                 crate::log::info(&format!("  endpoint {} ({name}) already exists: using it", e.id));
                 return Ok(());
@@ -504,7 +527,7 @@ pub async fn execute(ctx: &AwsContext, op: &EndpointOp) -> Result<()> {
         }
         EndpointOp::WaitAvailable { name, vpc_id, service_name, tags } => {
             wait::until(&format!("endpoint {name} to be available"), Duration::from_secs(600), || async {
-                let (e, _) = endpoints(ctx, vpc_id, service_name, tags).await?;
+                let (e, _) = endpoints(ctx, vpc_id, service_name, tags, None).await?;
                 Ok(match e {
                     Some(e) if e.state == "available" => wait::Poll::Done,
                     Some(e) => wait::Poll::Pending(format!("state {}", e.state)),

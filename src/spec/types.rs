@@ -294,6 +294,10 @@ pub struct VpcEndpointSpec {
     pub route_tables: RouteTables,
     #[serde(default)]
     pub policy: Option<String>,
+    /// An existing endpoint this spec takes over (`vpce-...`), like Terraform's import block: a
+    /// nameless endpoint someone else made is adopted only when named here, never by accident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<String>,
 }
 
 fn default_vpc() -> String {

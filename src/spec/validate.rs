@@ -324,6 +324,11 @@ impl Checker<'_> {
         if e.vpc != "default" && !is_aws_id(&e.vpc, "vpc-") {
             self.err(&["vpc_endpoints", name, "vpc"], format!("`{}` is neither `default` nor a VPC id (vpc-...)", e.vpc));
         }
+        if let Some(id) = &e.adopt {
+            if !is_aws_id(id, "vpce-") {
+                self.err(&["vpc_endpoints", name, "adopt"], format!("`{id}` is not an endpoint id (vpce-...)"));
+            }
+        }
         match &e.route_tables {
             RouteTables::Word(w) if w == "all" => {}
             RouteTables::Word(w) => {
