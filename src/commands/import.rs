@@ -33,14 +33,41 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     let desired = reader(g, &region);
     let ctx = g.connect(&desired, aws::Access::ReadOnly).await;
 
-    let mut asked: Vec<(&'static str, &String)> = o.tables.iter().map(|t| ("tables", t)).collect();
-    asked.extend(o.functions.iter().map(|f| ("functions", f)));
+    // What was asked for, then what it refers to (a function's role, tables and endpoint), once each.
+    let mut queue: std::collections::VecDeque<(&'static str, String, bool)> =
+        o.functions.iter().map(|f| ("functions", f.clone(), true)).collect();
+    queue.extend(o.tables.iter().map(|t| ("tables", t.clone(), true)));
+    let mut seen = std::collections::BTreeSet::new();
     let mut found: Vec<Imported> = Vec::new();
-    for (section, name) in asked {
-        let kind = REGISTRY.iter().find(|k| k.namespace() == Some(section)).context("no kind answers for this section")?;
-        match kind.import(&ctx, name).await? {
-            Some(i) => found.push(i),
-            None => bail!("{} {name} does not exist in {region}", kind.kind()),
+    let mut missing = Vec::new();
+    while let Some((section, name, asked)) = queue.pop_front() {
+        if !seen.insert((section, name.clone())) {
+            continue;
+        }
+        let kind = REGISTRY.iter().find(|k| k.section() == Some(section)).context("no kind answers for this section")?;
+        match kind.import(&ctx, &name).await? {
+            Some(i) => {
+                queue.extend(i.follow.iter().map(|(s, n)| (*s, n.clone(), false)));
+                found.push(i);
+            }
+            None if asked => bail!("{} {name} does not exist in {region}", kind.kind()),
+            None => missing.push(format!("{section} {name}")),
+        }
+    }
+    // The spec lists kinds in dependency order; within a kind, by key.
+    found.sort_by_key(|i| (REGISTRY.iter().position(|k| k.section() == Some(i.section)), i.key.clone()));
+    refuse_overwrite(&o.out, &found, o.force)?;
+    let account = found
+        .iter()
+        .flat_map(|i| i.refs.iter())
+        .find_map(|(v, _)| v.strip_prefix("arn:").and_then(|a| a.split(':').nth(3)).filter(|a| !a.is_empty()).map(str::to_string));
+    let refs: Vec<(String, String)> = found.iter().flat_map(|i| i.refs.clone()).collect();
+    for i in &mut found {
+        references_in_environment(i, &refs);
+        for (path, bytes) in &mut i.files {
+            if path.starts_with("policies/") {
+                *bytes = references_in_policy(&String::from_utf8_lossy(bytes), &refs, &region, account.as_deref()).into_bytes();
+            }
         }
     }
 
@@ -50,9 +77,21 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     let text = write_spec(&stack, &env, &region, endpoint.as_deref(), &found);
 
     std::fs::create_dir_all(&o.out).with_context(|| format!("creating {}", o.out.display()))?;
+    let mut written = 0;
+    for (rel, bytes) in found.iter().flat_map(|i| i.files.iter()) {
+        let path = o.out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        written += 1;
+    }
     std::fs::write(&spec_path, text).with_context(|| format!("writing {}", spec_path.display()))?;
     let names: Vec<String> = found.iter().map(|i| format!("{}.{}", i.section, i.key)).collect();
-    println!("Wrote {} (stack {stack}, env {env}, {region}): {}.", spec_path.display(), names.join(", "));
+    println!("Wrote {} (stack {stack}, env {env}, {region}): {}; and {written} file(s) beside it.", spec_path.display(), names.join(", "));
+    for m in &missing {
+        log::warn(&format!("{m} is referred to but does not exist: not written"));
+    }
     for i in &found {
         for n in &i.notes {
             log::warn(&format!("{}.{}: {n}", i.section, i.key));
@@ -60,6 +99,52 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     }
     println!("Next: `cruddur-infra plan` there should show only this tool's ownership tags being added.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Files import would write over: refused unless `--force`.
+fn refuse_overwrite(out: &Path, found: &[Imported], force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    let mut tops: Vec<PathBuf> = Vec::new();
+    for (rel, _) in found.iter().flat_map(|i| i.files.iter()) {
+        // A function's folder as a whole (lambda/NAME), a policy file by itself.
+        let parts: Vec<&str> = rel.split('/').collect();
+        let top = if parts[0] == "lambda" && parts.len() > 2 { format!("lambda/{}", parts[1]) } else { rel.clone() };
+        tops.push(out.join(top));
+    }
+    if let Some(p) = tops.iter().find(|p| p.exists()) {
+        bail!("{} exists: import does not write over it; choose an empty --out folder, or --force", p.display());
+    }
+    Ok(())
+}
+
+/// Environment variables whose value is exactly a value of the project's references (a
+/// table's name or ARN) become that reference.
+fn references_in_environment(i: &mut Imported, refs: &[(String, String)]) {
+    let Some(env) = i.value.get_mut("environment").and_then(|e| e.as_mapping_mut()) else { return };
+    for (_, v) in env.iter_mut() {
+        if let Some(r) = v.as_str().and_then(|s| refs.iter().find(|(value, _)| value == s)) {
+            *v = serde_yaml::Value::from(r.1.clone());
+        }
+    }
+}
+
+/// A policy document with the project's ARNs turned into references (longest first, so a
+/// stream's ARN before its table's), then the account id and the region in the ARNs left.
+pub fn references_in_policy(text: &str, refs: &[(String, String)], region: &str, account: Option<&str>) -> String {
+    let mut arns: Vec<&(String, String)> = refs.iter().filter(|(v, _)| v.starts_with("arn:")).collect();
+    arns.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    let mut out = text.to_string();
+    for (value, reference) in arns {
+        out = out.replace(value.as_str(), reference);
+    }
+    if let Some(a) = account {
+        out = out
+            .replace(&format!(":{region}:{a}:"), ":${aws.region}:${aws.account_id}:")
+            .replace(&format!("::{a}:"), "::${aws.account_id}:");
+    }
+    out.replace(&format!(":{region}:*:"), ":${aws.region}:*:")
 }
 
 /// The region import reads: `--region`, else the SDK's chain (AWS_REGION, the profile's).
@@ -152,7 +237,7 @@ pub fn write_spec(stack: &str, env: &str, region: &str, endpoint: Option<&str>, 
         w.field(4, "endpoint_url", &Value::from(url), &none);
     }
     let mut sections: Vec<&'static str> = Vec::new();
-    for k in REGISTRY.iter().filter_map(|k| k.namespace()) {
+    for k in REGISTRY.iter().filter_map(|k| k.section()) {
         if found.iter().any(|i| i.section == k) && !sections.contains(&k) {
             sections.push(k);
         }
@@ -178,14 +263,8 @@ mod tests {
             "partition_key: { name: pk, type: S }\nbilling: on_demand\nstream: new_image\ndeletion_protection: false\ntags: { app: x }\n",
         )
         .unwrap();
-        let i = Imported {
-            section: "tables",
-            key: "msgs".into(),
-            value: value.clone(),
-            comments: BTreeMap::from([("billing".to_string(), "chosen".to_string())]),
-            notes: vec![],
-            tags: BTreeMap::new(),
-        };
+        let mut i = Imported::new("tables", "msgs", value.clone(), BTreeMap::new());
+        i.comments.insert("billing".into(), "chosen".into());
         let text = write_spec("s", "local", "us-east-1", Some("http://127.0.0.1:4566"), &[i]);
         assert!(text.contains("    # chosen\n    billing: on_demand\n"), "{text}");
         let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();

@@ -45,6 +45,10 @@ impl Kind for Endpoints {
         KIND
     }
 
+    fn section(&self) -> Option<&'static str> {
+        Some("vpc_endpoints")
+    }
+
     fn declared(&self, desired: &Desired) -> Vec<Declared> {
         let r = &desired.resources.vpc_endpoints;
         r.iter().map(|(n, e)| super::declared_with(format!("{KIND}.{n}"), &super::file_texts(desired, &e.policy), vec![])).collect()
@@ -129,6 +133,48 @@ impl Kind for Endpoints {
         let declared = cx.live.get::<LiveVpcSide>(KIND, key).and_then(|e| e.endpoint.as_ref());
         let e = declared.or_else(|| cx.live.orphans::<LiveEndpoint>(KIND)?.get(key))?;
         super::ours(&e.tags, cx.desired).then(|| super::forget_change(address, &e.tags, |remove| untag(address, e, remove)))
+    }
+
+    /// `name` is the VPC (`default` or an id): its DynamoDB gateway endpoint, as `dynamodb`.
+    fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<super::Imported>>> {
+        Box::pin(async move {
+            let vpc = vpc_id(ctx, name).await?;
+            let service_name = format!("com.amazonaws.{}.dynamodb", ctx.region);
+            let filters = vec![filter("vpc-id", &vpc), filter("service-name", &service_name)];
+            let found = describe(ctx, filters, &format!("{service_name} in {vpc}")).await?;
+            let gateway = found.iter().find(|e| {
+                !matches!(state_of(e).as_str(), "deleted" | "deleting" | "failed" | "rejected")
+                    && e.vpc_endpoint_type().is_none_or(|t| *t == ec2::VpcEndpointType::Gateway)
+            });
+            let Some(e) = gateway else { return Ok(None) };
+            let live = live_endpoint(e)?;
+            let all = route_tables(ctx, &vpc).await?;
+            let mut spec = VpcEndpointSpec {
+                service: "dynamodb".into(),
+                vpc: if name == "default" { "default".into() } else { vpc.clone() },
+                route_tables: if live.route_tables == all {
+                    RouteTables::Word("all".into())
+                } else {
+                    RouteTables::List(live.route_tables.iter().cloned().collect())
+                },
+                policy: None,
+                // Someone else's endpoint is adopted by its id; one this tool made is found by its tags.
+                adopt: (!live.tags.contains_key(NAME_TAG)).then(|| live.id.clone()),
+            };
+            let mut files = Vec::new();
+            if !policy::equivalent(&live.policy, &default_policy()) {
+                let path = "policies/vpc-endpoint-dynamodb.json".to_string();
+                files.push((path.clone(), (serde_json::to_string_pretty(&live.policy).unwrap_or_default() + "\n").into_bytes()));
+                spec.policy = Some(path);
+            }
+            let key = live.tags.get(NAME_TAG).cloned().unwrap_or_else(|| "dynamodb".into());
+            let mut i = super::Imported::new("vpc_endpoints", &key, super::spec_value(&spec), live.tags.clone());
+            i.files = files;
+            if spec.adopt.is_some() {
+                i.comments.insert("adopt".into(), "made outside this tool: taken over by its id on the first apply".into());
+            }
+            Ok(Some(i))
+        })
     }
 
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {

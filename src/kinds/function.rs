@@ -65,6 +65,10 @@ impl Kind for Functions {
         KIND
     }
 
+    fn section(&self) -> Option<&'static str> {
+        Some("functions")
+    }
+
     fn declared(&self, desired: &Desired) -> Vec<Declared> {
         let roles = &desired.resources.roles;
         let r = &desired.resources.functions;
@@ -179,6 +183,10 @@ impl Kind for Functions {
         let declared = cx.live.get::<LiveFunctionSide>(KIND, key).and_then(|f| f.function.as_ref());
         let f = declared.or_else(|| cx.live.orphans::<LiveFunction>(KIND)?.get(key))?;
         super::ours(&f.tags, cx.desired).then(|| super::forget_change(address, &f.tags, |remove| untag(address, f, remove)))
+    }
+
+    fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<super::Imported>>> {
+        Box::pin(import(ctx, name))
     }
 
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
@@ -325,6 +333,100 @@ async fn compare_code(f: &mut LiveFunction, want_sha256: &str, source: &Path) {
         Ok(d) => f.code_files_differ = Some(d),
         Err(e) => crate::log::warn(&format!("{what} could not be compared by content ({e:#}); its hash differs, so it is deployed again")),
     }
+}
+
+/// `import`: a live function as spec, with its deployed code unpacked into
+/// `lambda/NAME/`, and what it refers to followed (its role, its triggers' tables, the
+/// DynamoDB gateway endpoint of its VPC).
+async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>> {
+    use crate::spec::{StartingPosition, TriggerSpec};
+    let out = match ctx.lambda.get_function().function_name(name).send().await {
+        Ok(o) => o,
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
+        Err(e) => return Err(aws_error("Lambda", "GetFunction", name, e).into()),
+    };
+    let c = out.configuration().context("GetFunction returned no configuration")?;
+    let config = config_of(c);
+    let tags: BTreeMap<String, String> = out.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default();
+    let role = config.role_arn.rsplit('/').next().unwrap_or_default().to_string();
+    let mut notes = Vec::new();
+    let mut comments = BTreeMap::new();
+
+    // The code, unpacked safely: no entry outside the folder, no link, Lambda's size limit.
+    let source = format!("lambda/{name}");
+    let location = out.code().and_then(|c| c.location()).context("GetFunction gave no Code.Location for the deployed code")?;
+    let what = format!("the deployed code of function {name}");
+    let files = crate::package::read_zip(&crate::package::download(location).await?, &what)?;
+    comments.insert("source".to_string(), "the deployed code, downloaded and unpacked here".to_string());
+
+    // Its network: the whole default VPC says `vpc: default`; anything else, exactly.
+    let (mut vpc, mut subnets, mut security_groups, mut network_of) = (None, Vec::new(), Vec::new(), "default".to_string());
+    if !config.subnets.is_empty() {
+        let first = config.subnets.iter().next().cloned().unwrap_or_default();
+        let described =
+            ctx.ec2.describe_subnets().subnet_ids(&first).send().await.map_err(|e| aws_error("EC2", "DescribeSubnets", &first, e))?;
+        let vpc_id = described.subnets().first().and_then(|s| s.vpc_id()).unwrap_or_default().to_string();
+        let default = endpoint::vpc_id(ctx, "default").await.ok();
+        let whole = if default.as_deref() == Some(vpc_id.as_str()) { network(ctx, "default").await.ok() } else { None };
+        if whole.is_some_and(|(s, g)| s == config.subnets && g == config.security_groups) {
+            vpc = Some("default".to_string());
+        } else {
+            subnets = config.subnets.iter().cloned().collect();
+            security_groups = config.security_groups.iter().cloned().collect();
+            if default.as_deref() != Some(vpc_id.as_str()) {
+                network_of = vpc_id;
+            }
+        }
+    }
+
+    let mut triggers = Vec::new();
+    let mut tables = Vec::new();
+    for m in super::mapping::list(ctx, name).await? {
+        if m.dying() {
+            continue;
+        }
+        if !m.source_arn.contains(":dynamodb:") {
+            notes.push(format!("its trigger {} reads {}, which is not a DynamoDB stream: not written", m.uuid, m.source_arn));
+            continue;
+        }
+        let table = super::mapping::source_table(&m.source_arn);
+        tables.push(table.clone());
+        triggers.push(TriggerSpec {
+            table,
+            starting_position: if m.starting_position.as_deref() == Some("TRIM_HORIZON") {
+                StartingPosition::TrimHorizon
+            } else {
+                StartingPosition::Latest
+            },
+            batch_size: m.batch_size.unwrap_or(100),
+            enabled: !matches!(m.state.as_str(), "Disabled" | "Disabling"),
+            report_batch_item_failures: m.report_batch_item_failures,
+        });
+    }
+
+    let spec = FunctionSpec {
+        runtime: config.runtime.clone(),
+        handler: config.handler.clone(),
+        source: source.clone(),
+        role: role.clone(),
+        memory_mb: config.memory_mb,
+        timeout_s: config.timeout_s,
+        vpc,
+        subnets,
+        security_groups,
+        environment: config.environment.clone(),
+        triggers,
+        sensitive: Vec::new(),
+        description: config.description.clone(),
+        tags: super::user_tags(&tags, &[]),
+    };
+    let mut i = super::Imported::new("functions", name, super::spec_value(&spec), tags);
+    (i.notes, i.comments) = (notes, comments);
+    i.files = files.into_iter().map(|(p, bytes)| (format!("{source}/{p}"), bytes)).collect();
+    i.follow.push(("roles", role));
+    i.follow.extend(tables.into_iter().map(|t| ("tables", t)));
+    i.follow.push(("vpc_endpoints", network_of));
+    Ok(Some(i))
 }
 
 impl LiveFunction {

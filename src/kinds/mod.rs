@@ -87,6 +87,12 @@ pub trait Kind: Sync {
     /// The address prefix: `dynamodb_table`, `iam_role`, ...
     fn kind(&self) -> &'static str;
 
+    /// Its section of `infra.yaml` (`tables`, `vpc_endpoints`), if it has its own (a trigger
+    /// lives inside its function). Default: its reference namespace.
+    fn section(&self) -> Option<&'static str> {
+        self.namespace()
+    }
+
     /// The section name of `${NAMESPACE.NAME.attr}` references to this kind, if it has any.
     fn namespace(&self) -> Option<&'static str> {
         None
@@ -370,6 +376,32 @@ pub struct Imported {
     pub notes: Vec<String>,
     /// Its live tags: whose it is (stack and env) when this tool made it.
     pub tags: BTreeMap<String, String>,
+    /// Files of the project it needs, by path relative to the spec (`policies/P.json`,
+    /// `lambda/F/...`); policy files are turned into references by the command.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// What it refers to, imported too: (section, AWS name) (`roles`, `tables`, and
+    /// `vpc_endpoints` by VPC id or `default`).
+    pub follow: Vec<(&'static str, String)>,
+    /// Values only AWS knows and the references that say them (`arn:...` →
+    /// `${tables.NAME.arn}`), for the policy files and environment variables of the project.
+    pub refs: Vec<(String, String)>,
+}
+
+impl Imported {
+    /// A resource with only its spec (no files, references or followers).
+    pub fn new(section: &'static str, key: &str, value: serde_yaml::Value, tags: BTreeMap<String, String>) -> Self {
+        Imported {
+            section,
+            key: key.to_string(),
+            value,
+            comments: BTreeMap::new(),
+            notes: Vec::new(),
+            tags,
+            files: Vec::new(),
+            follow: Vec::new(),
+            refs: Vec::new(),
+        }
+    }
 }
 
 /// A spec value as `import` writes it: nulls, empty mappings and lists left out.

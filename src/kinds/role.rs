@@ -142,6 +142,13 @@ impl Kind for Roles {
         super::ours(&r.tags, cx.desired).then(|| super::forget_change(address, &r.tags, |remove| untag(address, r, remove)))
     }
 
+    fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<super::Imported>>> {
+        Box::pin(async move {
+            let Some(r) = observe(ctx, name).await? else { return Ok(None) };
+            Ok(Some(imported(&r)))
+        })
+    }
+
     fn parse_op(&self, call: serde_json::Value) -> Result<Op, serde_json::Error> {
         super::parse_op::<RoleOp>(KIND, call)
     }
@@ -232,6 +239,60 @@ pub enum RoleOp {
 }
 
 /// The trust policy that lets the listed services assume the role.
+/// A live role as spec (`import`): its inline policies as files `policies/NAME.json`.
+pub fn imported(r: &LiveRole) -> super::Imported {
+    let services = services_of(&r.trust);
+    let mut notes = Vec::new();
+    if !policy::equivalent(&trust_document(&services), &r.trust) {
+        notes.push(format!(
+            "its trust policy says more than which services may assume it ({}); the spec says only the services, \
+             so a plan would narrow it: {}",
+            services.join(", "),
+            r.trust
+        ));
+    }
+    let inline = r.inline.keys().map(|p| (p.clone(), format!("policies/{p}.json"))).collect();
+    let spec = RoleSpec {
+        path: (r.path != crate::spec::refs::ROLE_PATH && !r.path.is_empty()).then(|| r.path.clone()),
+        trust: services,
+        managed_policies: r.managed.iter().cloned().collect(),
+        inline_policies: inline,
+        description: r.description.clone().filter(|d| !d.is_empty()),
+        tags: super::user_tags(&r.tags, &[]),
+    };
+    let mut i = super::Imported::new("roles", &r.name, super::spec_value(&spec), r.tags.clone());
+    i.notes = notes;
+    for (p, doc) in &r.inline {
+        let text = serde_json::to_string_pretty(doc).unwrap_or_default() + "\n";
+        i.files.push((format!("policies/{p}.json"), text.into_bytes()));
+    }
+    i.refs.push((r.arn.clone(), format!("${{roles.{}.arn}}", r.name)));
+    i.refs.push((r.name.clone(), format!("${{roles.{}.name}}", r.name)));
+    i
+}
+
+/// The services a trust policy lets assume the role (`Principal.Service` of its Allow
+/// `sts:AssumeRole` statements).
+fn services_of(trust: &Value) -> Vec<String> {
+    let list = |v: &Value| match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    };
+    let statements = match &trust["Statement"] {
+        Value::Array(a) => a.clone(),
+        one => vec![one.clone()],
+    };
+    let mut out: Vec<String> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow" && list(&s["Action"]).iter().any(|a| a == "sts:AssumeRole"))
+        .flat_map(|s| list(&s["Principal"]["Service"]))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 pub fn trust_document(services: &[String]) -> Value {
     let mut s: Vec<&String> = services.iter().collect();
     s.sort();

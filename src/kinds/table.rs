@@ -160,8 +160,14 @@ impl Kind for Tables {
                 t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
             }
             let (spec, comments, notes) = spec_of(&t);
-            let value = super::spec_value(&spec);
-            Ok(Some(super::Imported { section: "tables", key: name.to_string(), value, comments, notes, tags: t.tags }))
+            let mut i = super::Imported::new("tables", name, super::spec_value(&spec), t.tags.clone());
+            (i.comments, i.notes) = (comments, notes);
+            i.refs.push((t.arn.clone(), format!("${{tables.{name}.arn}}")));
+            if let Some(s) = &t.stream_arn {
+                i.refs.push((s.clone(), format!("${{tables.{name}.stream_arn}}")));
+            }
+            i.refs.push((name.to_string(), format!("${{tables.{name}.name}}")));
+            Ok(Some(i))
         })
     }
 
