@@ -1308,6 +1308,15 @@ mod tests {
         }
     }
 
+    /// The spec switched to on-demand (no capacity anywhere).
+    fn on_demand() -> TableSpec {
+        let mut s = spec();
+        s.billing = Billing::OnDemand;
+        s.capacity = None;
+        s.global_secondary_indexes.get_mut("g1").unwrap().capacity = None;
+        s
+    }
+
     fn tags() -> BTreeMap<String, String> {
         BTreeMap::from([("managed-by".into(), "cruddur-infra".into())])
     }
@@ -1572,11 +1581,7 @@ mod tests {
     #[test]
     fn switching_to_on_demand_removes_the_scaling_first() {
         let live = live_scaled(&scaled_spec());
-        let mut want = spec();
-        want.billing = Billing::OnDemand;
-        want.capacity = None;
-        want.global_secondary_indexes.get_mut("g1").unwrap().capacity = None;
-        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        let (c, steps) = diff("t", &on_demand(), &tags(), Some(&live));
         assert_eq!(
             shape(&steps)[..5],
             ["deregister_scaling", "deregister_scaling", "deregister_scaling", "deregister_scaling", "update_throughput"]
@@ -1737,17 +1742,13 @@ mod tests {
     #[test]
     fn billing_switches_send_what_aws_requires() {
         let live = live_of(&spec());
-        let mut s = spec();
-        s.billing = Billing::OnDemand;
-        s.capacity = None;
-        s.global_secondary_indexes.get_mut("g1").unwrap().capacity = None;
-        let (_, steps) = diff("t", &s, &tags(), Some(&live));
+        let (_, steps) = diff("t", &on_demand(), &tags(), Some(&live));
         assert_eq!(
             ops(&steps)[0],
             TableOp::UpdateThroughput { name: "t".into(), billing: Some(Billing::OnDemand), table: None, indexes: BTreeMap::new() }
         );
         // Back to provisioned: the table's and every index's throughput go with the switch.
-        let (_, steps) = diff("t", &spec(), &tags(), Some(&live_of(&s)));
+        let (_, steps) = diff("t", &spec(), &tags(), Some(&live_of(&on_demand())));
         assert_eq!(
             ops(&steps)[0],
             TableOp::UpdateThroughput {
