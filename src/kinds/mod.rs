@@ -448,8 +448,15 @@ pub const OWNER_TAG: &str = "cruddur-infra:owner";
 /// longer declares it.
 pub const ON_REMOVAL_TAG: &str = "cruddur-infra:on-removal";
 /// The tags that say who owns a resource: `forget` removes them all.
-pub const OWNERSHIP_TAGS: &[&str] =
-    &["managed-by", "cruddur-infra:stack", "cruddur-infra:env", OWNER_TAG, ON_REMOVAL_TAG, "cruddur-infra:name"];
+pub const OWNERSHIP_TAGS: &[&str] = &[
+    "managed-by",
+    "cruddur-infra:stack",
+    "cruddur-infra:env",
+    OWNER_TAG,
+    ON_REMOVAL_TAG,
+    "cruddur-infra:name",
+    table::scaling::AUTOSCALE_TAG,
+];
 
 /// The ownership marker of this stack's env (as Kubernetes ApplySets name their sets): a
 /// versioned digest of stack and env, so that no hand-typed tag matches it by accident and

@@ -14,7 +14,7 @@ use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, Str
 
 use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
-mod scaling;
+pub(crate) mod scaling;
 use scaling::{Dim, LiveScaling};
 
 pub const KIND: &str = "dynamodb_table";
@@ -223,7 +223,7 @@ pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<Strin
         lifecycle: crate::spec::Lifecycle {
             on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
         },
-        tags: super::user_tags(&t.tags, &[scaling::AUTOSCALE_TAG]),
+        tags: super::user_tags(&t.tags, &[]),
     };
     (spec, comments, notes)
 }
