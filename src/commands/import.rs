@@ -273,4 +273,22 @@ mod tests {
         assert_eq!(doc["stack"], "s");
         assert_eq!(folder_name(Path::new("/tmp/My Stack/")), "my-stack");
     }
+
+    #[test]
+    fn arns_in_policies_become_references_longest_first() {
+        let table = "arn:aws:dynamodb:ca-central-1:111122223333:table/msgs";
+        let stream = format!("{table}/stream/2024-01-01T00:00:00.000");
+        let refs = vec![
+            (table.to_string(), "${tables.msgs.arn}".to_string()),
+            (stream.clone(), "${tables.msgs.stream_arn}".to_string()),
+            ("msgs".to_string(), "${tables.msgs.name}".to_string()),
+        ];
+        let doc = format!(
+            r#"["{stream}", "{table}/index/by-group", "arn:aws:logs:ca-central-1:111122223333:*", "arn:aws:iam::111122223333:role/x", "msgs"]"#
+        );
+        assert_eq!(
+            references_in_policy(&doc, &refs, "ca-central-1", Some("111122223333")),
+            r#"["${tables.msgs.stream_arn}", "${tables.msgs.arn}/index/by-group", "arn:aws:logs:${aws.region}:${aws.account_id}:*", "arn:aws:iam::${aws.account_id}:role/x", "msgs"]"#
+        );
+    }
 }

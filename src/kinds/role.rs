@@ -725,6 +725,19 @@ mod tests {
     }
 
     #[test]
+    fn import_says_the_services_and_notes_a_trust_it_cannot_say() {
+        let mut r = live("/service-role/");
+        r.trust = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]}, "Action": "sts:AssumeRole"}});
+        let i = imported(&r);
+        assert_eq!(i.value["trust"], serde_yaml::to_value(["edgelambda.amazonaws.com", "lambda.amazonaws.com"]).unwrap());
+        assert_eq!(i.value["path"], "/service-role/");
+        assert!(i.notes.is_empty());
+        r.trust["Statement"]["Condition"] = json!({"StringEquals": {"aws:SourceAccount": "1"}});
+        assert!(imported(&r).notes[0].contains("says more than which services may assume it"));
+        assert!(imported(&live(crate::spec::refs::ROLE_PATH)).value.get("path").is_none(), "the tool's own path is the default");
+    }
+
+    #[test]
     fn a_role_is_made_at_its_path_and_never_moved() {
         let (_, steps) = diff("r", &want(Some("/service-role/")), None);
         assert!(matches!(steps[0].op.get::<RoleOp>(), Some(RoleOp::CreateRole { path, .. }) if path == "/service-role/"));
