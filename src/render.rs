@@ -377,6 +377,7 @@ mod tests {
             )]),
             stream: StreamView::NewImage,
             deletion_protection: false,
+            point_in_time_recovery: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -411,6 +412,7 @@ mod tests {
             stream_arn: Some("arn:aws:dynamodb:us-east-1:123456789012:table/messages/stream/1".into()),
             deletion_protection: false,
             tags: BTreeMap::new(),
+            pitr: None,
             scaling: vec![],
         }
     }

@@ -280,3 +280,39 @@ fn too_many_table_operations_at_once_are_retried_with_backoff() {
     assert_eq!(emu.count("UpdateTable"), 10);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn point_in_time_recovery_is_turned_on_kept_on_and_its_period_set() {
+    let emu = Emulator::with_aws_rules();
+    let with = |v: &str| table_spec(&format!("{BASE_TABLE}    point_in_time_recovery: {v}\n"));
+    let ws = Workspace::new(&with("true"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let pitr = || {
+        emu.py(
+            "p = ddb.describe_continuous_backups(TableName='messages')['ContinuousBackupsDescription']['PointInTimeRecoveryDescription']\n\
+                print(p['PointInTimeRecoveryStatus'], p.get('RecoveryPeriodInDays'))",
+        )
+        .trim()
+        .to_string()
+    };
+    assert!(pitr().starts_with("ENABLED"), "{}", pitr());
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+
+    // Turned off by hand: drift, and apply turns it on again.
+    emu.py("ddb.update_continuous_backups(TableName='messages', PointInTimeRecoverySpecification={'PointInTimeRecoveryEnabled': False})");
+    emu.cli(ws.path(), &["drift"]).expect(2);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert!(pitr().starts_with("ENABLED"), "{}", pitr());
+
+    ws.write_spec(&with("{ recovery_period_days: 7 }"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(pitr(), "ENABLED 7");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+
+    ws.write_spec(&with("false"));
+    let plan = emu.cli(ws.path(), &["plan"]);
+    assert!(plan.stdout.contains("can no longer be restored"), "{}", plan.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert!(pitr().starts_with("DISABLED"), "{}", pitr());
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}

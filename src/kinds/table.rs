@@ -159,6 +159,7 @@ impl Kind for Tables {
             if t.billing == Billing::Provisioned {
                 t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
             }
+            t.pitr = Some(observe_pitr(ctx, name).await?);
             let (spec, comments, notes) = spec_of(&t);
             let mut i = super::Imported::new("tables", name, super::spec_value(&spec), t.tags.clone());
             (i.comments, i.notes) = (comments, notes);
@@ -220,6 +221,10 @@ pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<Strin
         global_secondary_indexes,
         stream: t.stream,
         deletion_protection: t.deletion_protection,
+        point_in_time_recovery: t.pitr.filter(|p| p.enabled).map(|p| match p.recovery_period_days {
+            Some(days) if days != 35 => crate::spec::Pitr::Period { recovery_period_days: days },
+            _ => crate::spec::Pitr::Switch(true),
+        }),
         lifecycle: crate::spec::Lifecycle {
             on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
         },
@@ -273,9 +278,19 @@ pub struct LiveTable {
     pub stream_arn: Option<String>,
     pub deletion_protection: bool,
     pub tags: BTreeMap<String, String>,
+    /// Point-in-time recovery (read only when the spec manages it, and by import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitr: Option<LivePitr>,
     /// Its Application Auto Scaling targets (read only when `scaling::must_read` says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scaling: Vec<LiveScaling>,
+}
+
+/// Point-in-time recovery as DescribeContinuousBackups says.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LivePitr {
+    pub enabled: bool,
+    pub recovery_period_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -313,6 +328,13 @@ pub enum TableOp {
     DeleteIndex {
         name: String,
         index: String,
+    },
+    /// UpdateContinuousBackups: point-in-time recovery on (with a period) or off.
+    SetPitr {
+        name: String,
+        enabled: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_period_days: Option<i64>,
     },
     /// Billing-mode switch and/or throughput deltas (only what differs).
     UpdateThroughput {
@@ -480,17 +502,45 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         stream_arn: if stream == StreamView::Off { None } else { t.latest_stream_arn.clone() },
         deletion_protection: t.deletion_protection_enabled.unwrap_or(false),
         tags,
+        pitr: None,
         scaling: Vec::new(),
     }))
+}
+
+/// DescribeContinuousBackups: point-in-time recovery on or off, and its period.
+async fn observe_pitr(ctx: &AwsContext, name: &str) -> Result<LivePitr> {
+    let out = ctx
+        .dynamodb
+        .describe_continuous_backups()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| aws_error("DynamoDB", "DescribeContinuousBackups", name, e))?;
+    let p = out.continuous_backups_description().and_then(|d| d.point_in_time_recovery_description());
+    Ok(LivePitr {
+        enabled: p.and_then(|p| p.point_in_time_recovery_status()) == Some(&ddb::PointInTimeRecoveryStatus::Enabled),
+        recovery_period_days: p.and_then(|p| p.recovery_period_in_days()).map(i64::from),
+    })
 }
 
 /// Reads a table and, when `scaling::must_read` says it matters, its scaling. `spec` is the
 /// table's spec (None for a table the spec does not declare).
 pub async fn observe_with_scaling(ctx: &AwsContext, name: &str, spec: Option<&TableSpec>) -> Result<Option<LiveTable>> {
     let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
-    if scaling::must_read(spec, &t) {
-        t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
-    }
+    let pitr = async {
+        match spec.is_some_and(|s| s.point_in_time_recovery.is_some()) {
+            true => observe_pitr(ctx, name).await.map(Some),
+            false => Ok(None),
+        }
+    };
+    let scaled = async {
+        match scaling::must_read(spec, &t) {
+            true => scaling::observe(ctx, name, t.indexes.keys()).await,
+            false => Ok(Vec::new()),
+        }
+    };
+    let (pitr, scaled) = tokio::try_join!(pitr, scaled)?;
+    (t.pitr, t.scaling) = (pitr, scaled);
     Ok(Some(t))
 }
 
@@ -603,6 +653,37 @@ fn capacity_update(prefix: &str, spec: &Capacity, live: &Capacity, switching: bo
     ((read, write) != live.units()).then(|| Capacity::new(read, write))
 }
 
+/// Point-in-time recovery as the spec says, when it says (None: not managed). `live` None: a
+/// new table (off). `true` keeps whatever period the table has; a period is compared.
+fn pitr_steps(address: &str, name: &str, spec: &TableSpec, live: Option<LivePitr>, diffs: &mut Vec<FieldDiff>) -> Vec<Step> {
+    let Some(want) = spec.point_in_time_recovery else { return Vec::new() };
+    let have = live.unwrap_or(LivePitr { enabled: false, recovery_period_days: None });
+    let same = have.enabled == want.enabled() && (!want.enabled() || want.days().is_none() || want.days() == have.recovery_period_days);
+    if same {
+        return Vec::new();
+    }
+    let before = match (have.enabled, have.recovery_period_days) {
+        (false, _) => serde_json::json!(false),
+        (true, Some(d)) if want.days().is_some() => serde_json::json!({ "recovery_period_days": d }),
+        (true, _) => serde_json::json!(true),
+    };
+    let mut d = FieldDiff::new("point_in_time_recovery", before, serde_json::to_value(want).unwrap_or_default());
+    if have.enabled && !want.enabled() {
+        d = d.note("point-in-time recovery is turned off: the table can no longer be restored to a moment before now");
+    }
+    diffs.push(d);
+    let what = match (want.enabled(), want.days()) {
+        (false, _) => "turn off".to_string(),
+        (true, Some(days)) => format!("turn on ({days} days)"),
+        (true, None) => "turn on".to_string(),
+    };
+    vec![step(
+        address,
+        format!("{what} point-in-time recovery of table {name}"),
+        TableOp::SetPitr { name: name.into(), enabled: want.enabled(), recovery_period_days: want.days() },
+    )]
+}
+
 /// The step that deregisters one live scaling.
 fn deregister_step(address: &str, name: &str, s: &LiveScaling) -> Step {
     step(
@@ -702,6 +783,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
             d.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
         }
         let mut steps = create_steps(&address, name, spec, tags);
+        steps.extend(pitr_steps(&address, name, spec, None, d));
         steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), d));
         return (change, steps);
     };
@@ -749,6 +831,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         ));
         steps.push(wait_step(&address, name));
     }
+
+    // 1b. Point-in-time recovery, when the spec manages it: another API, on an ACTIVE table.
+    steps.extend(pitr_steps(&address, name, spec, live.pitr, &mut diffs));
 
     // 2. Index deletes, one per UpdateTable, waiting after each (rule 1), after the scaling
     //    that goes (2a, inserted here once the rebuilt indexes are known).
@@ -1249,6 +1334,28 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             }
             Ok(())
         }
+        TableOp::SetPitr { name, enabled, recovery_period_days } => {
+            use super::retry::{self, Next};
+            let mut p = ddb::PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(*enabled);
+            if let Some(d) = recovery_period_days {
+                p = p.recovery_period_in_days(*d as i32);
+            }
+            let p = p.build()?;
+            retry::retry(&format!("point-in-time recovery of table {name}"), retry::AWS, || {
+                let p = p.clone();
+                async move {
+                    match ctx.dynamodb.update_continuous_backups().table_name(name).point_in_time_recovery_specification(p).send().await {
+                        Ok(_) => Ok(()),
+                        // A table just created or updated: "Backups are being enabled for the table".
+                        Err(e) if code(&e) == Some("ContinuousBackupsUnavailableException") => {
+                            Err(Next::Retry(format!("backups of table {name} are not available yet")))
+                        }
+                        Err(e) => Err(Next::Fail(aws_error("DynamoDB", "UpdateContinuousBackups", name, e).into())),
+                    }
+                }
+            })
+            .await
+        }
         TableOp::RegisterScaling { name, index, dimension, min, max } => {
             scaling::register(ctx, name, index.as_deref(), *dimension, *min, *max).await
         }
@@ -1303,6 +1410,7 @@ mod tests {
             global_secondary_indexes: BTreeMap::from([("g1".to_string(), gsi("a", cap(5, 5)))]),
             stream: StreamView::NewImage,
             deletion_protection: false,
+            point_in_time_recovery: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -1351,6 +1459,7 @@ mod tests {
             stream_arn: Some("arn:stream/1".into()),
             deletion_protection: s.deletion_protection,
             tags: tags(),
+            pitr: None,
             scaling: vec![],
         }
     }
@@ -1610,6 +1719,32 @@ mod tests {
         let (spec, _, notes) = spec_of(&live);
         assert_eq!(spec.capacity.unwrap().autoscale, None);
         assert!(notes.len() == 1 && notes[0].starts_with("the table: read and write are scaled differently"), "{notes:?}");
+    }
+
+    #[test]
+    fn point_in_time_recovery_is_managed_only_when_the_spec_says_it() {
+        use crate::spec::Pitr;
+        let mut live = live_of(&spec());
+        // Not in the spec: not read, never changed.
+        assert_eq!(diff("t", &spec(), &tags(), Some(&live)).0.action, Action::NoOp);
+        let mut want = spec();
+        want.point_in_time_recovery = Some(Pitr::Switch(true));
+        live.pitr = Some(LivePitr { enabled: false, recovery_period_days: None });
+        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(c.diffs, vec![FieldDiff::new("point_in_time_recovery", false, true)]);
+        assert_eq!(ops(&steps), [TableOp::SetPitr { name: "t".into(), enabled: true, recovery_period_days: None }]);
+        // `true` keeps whatever period it has; a period is compared.
+        live.pitr = Some(LivePitr { enabled: true, recovery_period_days: Some(35) });
+        assert_eq!(diff("t", &want, &tags(), Some(&live)).0.action, Action::NoOp);
+        want.point_in_time_recovery = Some(Pitr::Period { recovery_period_days: 7 });
+        let (c, steps) = diff("t", &want, &tags(), Some(&live));
+        assert_eq!(c.diffs[0].before, serde_json::json!({"recovery_period_days": 35}));
+        assert_eq!(ops(&steps), [TableOp::SetPitr { name: "t".into(), enabled: true, recovery_period_days: Some(7) }]);
+        // Off says what is lost; a new table turns it on once ACTIVE.
+        want.point_in_time_recovery = Some(Pitr::Switch(false));
+        assert!(diff("t", &want, &tags(), Some(&live)).0.diffs[0].note.as_deref().unwrap_or("").contains("can no longer be restored"));
+        want.point_in_time_recovery = Some(Pitr::Switch(true));
+        assert_eq!(shape(&diff("t", &want, &tags(), None).1), ["create_table", "wait_active", "set_pitr"]);
     }
 
     #[test]

@@ -214,6 +214,7 @@ mod tests {
                 global_secondary_indexes: Default::default(),
                 stream: StreamView::NewImage,
                 deletion_protection: false,
+                point_in_time_recovery: None,
                 lifecycle: Default::default(),
                 tags: Default::default(),
             },

@@ -237,6 +237,21 @@ fn named_subnets_and_security_groups_go_together_and_exclude_vpc() {
 }
 
 #[test]
+fn point_in_time_recovery_is_a_switch_or_a_period() {
+    let f = Fixture::new();
+    let with = |v: &str| edit("    stream: new_image\n", &format!("    stream: new_image\n    point_in_time_recovery: {v}\n"));
+    for ok in ["true", "false", "{ recovery_period_days: 7 }"] {
+        assert!(f.problems(&with(ok), "local").is_empty(), "{ok}");
+    }
+    let p = f.problems(&with("{ recovery_period_days: 36 }"), "local");
+    assert!(
+        p.len() == 1 && p[0].field == "tables.tt1.point_in_time_recovery.recovery_period_days" && p[0].message.contains("1 to 35"),
+        "{p:?}"
+    );
+    assert!(!f.problems(&with("sometimes"), "local").is_empty());
+}
+
+#[test]
 fn autoscale_rules() {
     let f = Fixture::new();
     let with = |auto: &str| edit("read: 5, write: 5 }\n    global", &format!("read: 5, write: 5, autoscale: {auto} }}\n    global"));

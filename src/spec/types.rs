@@ -232,11 +232,39 @@ pub struct TableSpec {
     pub stream: StreamView,
     #[serde(default)]
     pub deletion_protection: bool,
+    /// Point-in-time recovery: `true`, `false`, or `{ recovery_period_days: N }` (on, keeping
+    /// N days, 1 to 35). Left out: not managed (neither read nor changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point_in_time_recovery: Option<Pitr>,
     /// What happens to the table when a later spec drops it.
     #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
     pub lifecycle: Lifecycle,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+}
+
+/// Point-in-time recovery of a table (UpdateContinuousBackups).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Pitr {
+    /// On (with the recovery period it has, 35 days unless set) or off.
+    Switch(bool),
+    /// On, keeping this many days (1 to 35).
+    Period { recovery_period_days: i64 },
+}
+
+impl Pitr {
+    pub fn enabled(&self) -> bool {
+        !matches!(self, Pitr::Switch(false))
+    }
+
+    /// The recovery period the spec asks for, if it names one.
+    pub fn days(&self) -> Option<i64> {
+        match self {
+            Pitr::Period { recovery_period_days } => Some(*recovery_period_days),
+            Pitr::Switch(_) => None,
+        }
+    }
 }
 
 /// A resource's life beyond the spec.

@@ -276,6 +276,13 @@ impl Checker<'_> {
             }
         }
         self.capacity(&base, t.billing, &t.capacity, &format!("table `{name}`"));
+        if let Some(days) = t.point_in_time_recovery.and_then(|p| p.days()) {
+            if !(1..=35).contains(&days) {
+                let mut p = base.to_vec();
+                p.extend(["point_in_time_recovery", "recovery_period_days"]);
+                self.err(&p, format!("a recovery period is 1 to 35 days, not {days}"));
+            }
+        }
         if t.global_secondary_indexes.len() > 20 {
             self.err(&["tables", name, "global_secondary_indexes"], "a table has at most 20 global secondary indexes");
         }
