@@ -143,6 +143,41 @@ fn named_subnets_and_security_groups_place_the_function_exactly_there() {
 }
 
 #[test]
+fn the_triggers_failure_handling_and_filter_drift_is_repaired_and_a_removed_setting_is_reset() {
+    let (emu, ws) = stack();
+    let settings = || {
+        emu.py(
+            "m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+             print(m.get('MaximumRetryAttempts'), m.get('BisectBatchOnFunctionError'), len((m.get('FilterCriteria') or {}).get('Filters') or []))",
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(settings(), "3 True 1");
+    emu.py(
+        "import time\nuuid = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]['UUID']\n\
+         lam.update_event_source_mapping(UUID=uuid, MaximumRetryAttempts=50, FilterCriteria={'Filters': []})",
+    );
+    let drift = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    drift.expect(2);
+    let text = drift.stdout.clone();
+    assert!(text.contains("maximum_retry_attempts") && text.contains("filter"), "{text}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(settings(), "3 True 1");
+
+    // Removed from the spec: back to AWS's defaults (sent, since an omitted field means unchanged).
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let start = spec.find("        # Only a new message").unwrap();
+    let end = spec.find("        bisect_batch_on_error: true\n").unwrap() + "        bisect_batch_on_error: true\n".len();
+    ws.write_spec(&format!("{}{}", &spec[..start], &spec[end..]));
+    let plan = emu.cli(ws.path(), &["plan"]);
+    assert!(plan.stdout.contains("back to AWS's default"), "{}", plan.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(settings(), "-1 False 0");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

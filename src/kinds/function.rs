@@ -381,6 +381,7 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
 
     let mut triggers = Vec::new();
     let mut tables = Vec::new();
+    let d = super::mapping::Tuning::aws_default();
     for m in super::mapping::list(ctx, name).await? {
         if m.dying() {
             continue;
@@ -401,6 +402,15 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
             batch_size: m.batch_size.unwrap_or(100),
             enabled: !matches!(m.state.as_str(), "Disabled" | "Disabling"),
             report_batch_item_failures: m.report_batch_item_failures,
+            // What differs from AWS's defaults, as it is.
+            maximum_retry_attempts: (m.tuning.maximum_retry_attempts != d.maximum_retry_attempts)
+                .then_some(m.tuning.maximum_retry_attempts),
+            maximum_record_age_s: (m.tuning.maximum_record_age_s != d.maximum_record_age_s).then_some(m.tuning.maximum_record_age_s),
+            bisect_batch_on_error: m.tuning.bisect_batch_on_error.then_some(true),
+            parallelization_factor: (m.tuning.parallelization_factor != d.parallelization_factor)
+                .then_some(m.tuning.parallelization_factor),
+            batching_window_s: (m.tuning.batching_window_s != d.batching_window_s).then_some(m.tuning.batching_window_s),
+            filter: m.tuning.filter.clone(),
         });
     }
 

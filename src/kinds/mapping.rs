@@ -217,6 +217,7 @@ pub struct LiveMapping {
     pub starting_position: Option<String>,
     pub state: String,
     pub report_batch_item_failures: bool,
+    pub tuning: Tuning,
 }
 
 impl LiveMapping {
@@ -238,17 +239,94 @@ pub struct MappingSettings {
     pub starting_position: StartingPosition,
     pub enabled: bool,
     pub report_batch_item_failures: bool,
+    /// Always sent in full: an omitted field of UpdateEventSourceMapping means "unchanged", so a
+    /// setting removed from the spec is reset by sending AWS's default.
+    #[serde(flatten)]
+    pub tuning: Tuning,
 }
 
 impl From<&TriggerSpec> for MappingSettings {
     fn from(t: &TriggerSpec) -> Self {
+        let d = Tuning::aws_default();
         MappingSettings {
             batch_size: t.batch_size,
             starting_position: t.starting_position,
             enabled: t.enabled,
             report_batch_item_failures: t.report_batch_item_failures,
+            tuning: Tuning {
+                maximum_retry_attempts: t.maximum_retry_attempts.unwrap_or(d.maximum_retry_attempts),
+                maximum_record_age_s: t.maximum_record_age_s.unwrap_or(d.maximum_record_age_s),
+                bisect_batch_on_error: t.bisect_batch_on_error.unwrap_or(d.bisect_batch_on_error),
+                parallelization_factor: t.parallelization_factor.unwrap_or(d.parallelization_factor),
+                batching_window_s: t.batching_window_s.unwrap_or(d.batching_window_s),
+                filter: canonical_patterns(t.filter.iter().cloned()),
+            },
         }
     }
+}
+
+/// A stream trigger's failure handling, concurrency and filter, as effective values.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tuning {
+    pub maximum_retry_attempts: i64,
+    pub maximum_record_age_s: i64,
+    pub bisect_batch_on_error: bool,
+    pub parallelization_factor: i64,
+    pub batching_window_s: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<serde_json::Value>,
+}
+
+impl Tuning {
+    /// What AWS uses for a DynamoDB stream when a setting is not given.
+    pub fn aws_default() -> Self {
+        Tuning {
+            maximum_retry_attempts: -1,
+            maximum_record_age_s: -1,
+            bisect_batch_on_error: false,
+            parallelization_factor: 1,
+            batching_window_s: 0,
+            filter: Vec::new(),
+        }
+    }
+
+    /// (field, before, after) of every setting that differs.
+    fn diffs(&self, want: &Tuning) -> Vec<(&'static str, serde_json::Value, serde_json::Value)> {
+        use serde_json::json;
+        let mut out = Vec::new();
+        let mut add = |f: &'static str, a: serde_json::Value, b: serde_json::Value| {
+            if a != b {
+                out.push((f, a, b));
+            }
+        };
+        add("maximum_retry_attempts", json!(self.maximum_retry_attempts), json!(want.maximum_retry_attempts));
+        add("maximum_record_age_s", json!(self.maximum_record_age_s), json!(want.maximum_record_age_s));
+        add("bisect_batch_on_error", json!(self.bisect_batch_on_error), json!(want.bisect_batch_on_error));
+        add("parallelization_factor", json!(self.parallelization_factor), json!(want.parallelization_factor));
+        add("batching_window_s", json!(self.batching_window_s), json!(want.batching_window_s));
+        add("filter", json!(self.filter), json!(want.filter));
+        out
+    }
+}
+
+/// Filter patterns compared by meaning: key order never counts (JSON objects), the order of
+/// values in a list of alternatives does not either, nor the order of the patterns.
+pub fn canonical_patterns(patterns: impl Iterator<Item = serde_json::Value>) -> Vec<serde_json::Value> {
+    fn canon(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().map(|(k, v)| (k, canon(v))).collect()),
+            serde_json::Value::Array(a) => {
+                let mut a: Vec<serde_json::Value> = a.into_iter().map(canon).collect();
+                a.sort_by_key(|x| x.to_string());
+                serde_json::Value::Array(a)
+            }
+            other => other,
+        }
+    }
+    let mut out: Vec<serde_json::Value> = patterns.map(canon).collect();
+    out.sort_by_key(|x| x.to_string());
+    out.dedup();
+    out
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -278,6 +356,25 @@ pub enum MappingOp {
     },
 }
 
+/// Whether the spec leaves a tuning setting out (its effective value is AWS's default).
+fn unset(t: &TriggerSpec, field: &str) -> bool {
+    match field {
+        "maximum_retry_attempts" => t.maximum_retry_attempts.is_none(),
+        "maximum_record_age_s" => t.maximum_record_age_s.is_none(),
+        "bisect_batch_on_error" => t.bisect_batch_on_error.is_none(),
+        "parallelization_factor" => t.parallelization_factor.is_none(),
+        "batching_window_s" => t.batching_window_s.is_none(),
+        "filter" => t.filter.is_empty(),
+        _ => false,
+    }
+}
+
+/// The settings every create and update sends, filter included (an empty list removes it).
+fn filter_criteria(t: &Tuning) -> lam::FilterCriteria {
+    let filters = t.filter.iter().map(|p| lam::Filter::builder().pattern(p.to_string()).build()).collect();
+    lam::FilterCriteria::builder().set_filters(Some(filters)).build()
+}
+
 fn position(p: StartingPosition) -> &'static str {
     match p {
         StartingPosition::Latest => "LATEST",
@@ -296,6 +393,21 @@ fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
         starting_position: m.starting_position().map(|p| p.as_str().to_string()),
         state: m.state().unwrap_or("Enabled").to_string(),
         report_batch_item_failures: m.function_response_types().contains(&lam::FunctionResponseType::ReportBatchItemFailures),
+        tuning: {
+            let d = Tuning::aws_default();
+            let patterns = m.filter_criteria().map(|f| f.filters()).unwrap_or_default().iter().filter_map(|f| f.pattern());
+            Tuning {
+                maximum_retry_attempts: m.maximum_retry_attempts().map_or(d.maximum_retry_attempts, i64::from),
+                maximum_record_age_s: m.maximum_record_age_in_seconds().map_or(d.maximum_record_age_s, i64::from),
+                bisect_batch_on_error: m.bisect_batch_on_function_error().unwrap_or(d.bisect_batch_on_error),
+                parallelization_factor: m.parallelization_factor().map_or(d.parallelization_factor, i64::from),
+                batching_window_s: m.maximum_batching_window_in_seconds().map_or(d.batching_window_s, i64::from),
+                // A pattern AWS holds is JSON; one that is not is kept as text, so it differs.
+                filter: canonical_patterns(
+                    patterns.map(|p| serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.into()))),
+                ),
+            }
+        },
     }
 }
 
@@ -403,6 +515,10 @@ pub fn diff(
             if c.report_batch_item_failures != want.report_batch_item_failures {
                 diffs.push(FieldDiff::new("report_batch_item_failures", c.report_batch_item_failures, want.report_batch_item_failures));
             }
+            for (field, before, after) in c.tuning.diffs(&want.tuning) {
+                let d = FieldDiff::new(field, before, after);
+                diffs.push(if unset(trigger, field) { d.note("not in the spec: back to AWS's default") } else { d });
+            }
             if !diffs.is_empty() {
                 change.action = Action::Update;
                 let only_stale = diffs.iter().all(|d| d.path.starts_with("source."));
@@ -433,6 +549,9 @@ pub fn diff(
             diffs.push(FieldDiff::new("starting_position", None::<String>, position(want.starting_position)));
             diffs.push(FieldDiff::new("enabled", None::<bool>, want.enabled));
             diffs.push(FieldDiff::new("report_batch_item_failures", None::<bool>, want.report_batch_item_failures));
+            for (field, _, after) in Tuning::aws_default().diffs(&want.tuning) {
+                diffs.push(FieldDiff::new(field, None::<String>, after));
+            }
             change.action = if on_table.is_empty() { Action::Create } else { Action::Replace };
             if change.action == Action::Replace {
                 change.reason = Some(if stream.changes {
@@ -491,6 +610,12 @@ async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()>
         .batch_size(s.batch_size as i32)
         .enabled(s.enabled)
         .set_function_response_types(Some(types))
+        .maximum_retry_attempts(s.tuning.maximum_retry_attempts as i32)
+        .maximum_record_age_in_seconds(s.tuning.maximum_record_age_s as i32)
+        .bisect_batch_on_function_error(s.tuning.bisect_batch_on_error)
+        .parallelization_factor(s.tuning.parallelization_factor as i32)
+        .maximum_batching_window_in_seconds(s.tuning.batching_window_s as i32)
+        .filter_criteria(filter_criteria(&s.tuning))
         .send()
         .await
         .map_err(|e| aws_error("Lambda", "UpdateEventSourceMapping", uuid, e))?;
@@ -527,6 +652,12 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                     .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)))
                     .enabled(settings.enabled)
                     .set_function_response_types(Some(types))
+                    .maximum_retry_attempts(settings.tuning.maximum_retry_attempts as i32)
+                    .maximum_record_age_in_seconds(settings.tuning.maximum_record_age_s as i32)
+                    .bisect_batch_on_function_error(settings.tuning.bisect_batch_on_error)
+                    .parallelization_factor(settings.tuning.parallelization_factor as i32)
+                    .maximum_batching_window_in_seconds(settings.tuning.batching_window_s as i32)
+                    .filter_criteria(filter_criteria(&settings.tuning))
                     .send()
                     .await;
                 match r {
@@ -591,6 +722,12 @@ mod tests {
             batch_size: 1,
             enabled: true,
             report_batch_item_failures: true,
+            maximum_retry_attempts: None,
+            maximum_record_age_s: None,
+            bisect_batch_on_error: None,
+            parallelization_factor: None,
+            batching_window_s: None,
+            filter: vec![],
         }
     }
 
@@ -602,7 +739,35 @@ mod tests {
             starting_position: Some("LATEST".into()),
             state: "Enabled".into(),
             report_batch_item_failures: true,
+            tuning: Tuning::aws_default(),
         }
+    }
+
+    #[test]
+    fn tuning_is_sent_in_full_and_a_removed_setting_goes_back_to_aws_default() {
+        let mut t = trigger();
+        t.maximum_retry_attempts = Some(3);
+        t.bisect_batch_on_error = Some(true);
+        t.filter = vec![serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}})];
+        let mut m = live("u1", "s1");
+        let (c, steps) = diff("m", "f", &t, &stream(Some(&format!("{TABLE_ARN}/stream/s1")), false), std::slice::from_ref(&m));
+        let paths: Vec<&str> = c.diffs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["maximum_retry_attempts", "bisect_batch_on_error", "filter"]);
+        assert_eq!(ops(&steps), ["update", "wait_settled"]);
+        // Compared by meaning: key order, the order of alternatives and of patterns do not count.
+        m.tuning = MappingSettings::from(&t).tuning;
+        m.tuning.filter = canonical_patterns(
+            [serde_json::from_str(r#"{"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}, "eventName": ["INSERT"]}"#).unwrap()]
+                .into_iter(),
+        );
+        let arn = format!("{TABLE_ARN}/stream/s1");
+        assert_eq!(diff("m", "f", &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+        // Removed from the spec: the update sends AWS's defaults, and the plan says so.
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&arn), false), std::slice::from_ref(&m));
+        assert!(c.diffs.iter().all(|d| d.note.as_deref() == Some("not in the spec: back to AWS's default")), "{:?}", c.diffs);
+        assert_eq!(c.diffs[0].after, -1);
+        let sent = steps[0].op.get::<MappingOp>().cloned();
+        assert!(matches!(sent, Some(MappingOp::Update { settings, .. }) if settings.tuning == Tuning::aws_default()));
     }
 
     fn stream(current: Option<&str>, changes: bool) -> TableStream<'_> {

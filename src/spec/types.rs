@@ -376,6 +376,26 @@ pub struct TriggerSpec {
     pub enabled: bool,
     #[serde(default)]
     pub report_batch_item_failures: bool,
+    /// How often a failed batch is retried (-1: until the record expires, AWS's default; 0 to
+    /// 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_retry_attempts: Option<i64>,
+    /// The oldest record sent (-1: no limit, AWS's default; 60 to 604800 seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum_record_age_s: Option<i64>,
+    /// Split a failing batch in two and retry each half (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bisect_batch_on_error: Option<bool>,
+    /// Batches processed at once per shard (1 to 10, default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelization_factor: Option<i64>,
+    /// How long to gather records before invoking (0 to 300 seconds, default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batching_window_s: Option<i64>,
+    /// Event filter patterns (AWS's pattern syntax, written as YAML): a record invokes the
+    /// function only if one matches. At most 5.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<serde_json::Value>,
 }
 
 fn default_batch_size() -> i64 {

@@ -524,6 +524,38 @@ impl Checker<'_> {
                     format!("batch size must be between 1 and 10000, not {}", t.batch_size),
                 );
             }
+            let ranges: [(&str, Option<i64>, fn(i64) -> bool, &str); 4] = [
+                (
+                    "maximum_retry_attempts",
+                    t.maximum_retry_attempts,
+                    |v| (-1..=10_000).contains(&v),
+                    "-1 (until the record expires) or 0 to 10000",
+                ),
+                (
+                    "maximum_record_age_s",
+                    t.maximum_record_age_s,
+                    |v| v == -1 || (60..=604_800).contains(&v),
+                    "-1 (no limit) or 60 to 604800 seconds",
+                ),
+                ("parallelization_factor", t.parallelization_factor, |v| (1..=10).contains(&v), "1 to 10"),
+                ("batching_window_s", t.batching_window_s, |v| (0..=300).contains(&v), "0 to 300 seconds"),
+            ];
+            for (field, value, ok, allowed) in ranges {
+                if let Some(v) = value.filter(|v| !ok(*v)) {
+                    self.err(&["functions", name, "triggers", &idx, field], format!("{field} is {allowed}, not {v}"));
+                }
+            }
+            if t.filter.len() > 5 {
+                self.err(&["functions", name, "triggers", &idx, "filter"], format!("at most 5 filter patterns, not {}", t.filter.len()));
+            }
+            for (i, p) in t.filter.iter().enumerate() {
+                if !p.is_object() {
+                    self.err(
+                        &["functions", name, "triggers", &idx, "filter", &i.to_string()],
+                        "a filter pattern is a mapping (`{ eventName: [INSERT] }`)",
+                    );
+                }
+            }
         }
         self.tags(&["functions", name, "tags"], &f.tags);
         if let Some(d) = &f.description {
