@@ -524,7 +524,8 @@ impl Checker<'_> {
                     format!("batch size must be between 1 and 10000, not {}", t.batch_size),
                 );
             }
-            let ranges: [(&str, Option<i64>, fn(i64) -> bool, &str); 4] = [
+            type Range = (&'static str, Option<i64>, fn(i64) -> bool, &'static str);
+            let ranges: [Range; 4] = [
                 (
                     "maximum_retry_attempts",
                     t.maximum_retry_attempts,
