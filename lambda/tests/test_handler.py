@@ -298,3 +298,46 @@ def test_the_inline_policy_allows_exactly_what_the_handler_calls(env):
                 kind = "index" if re.search(r"/index/", r) else "table"
                 granted.add((a, kind))
     assert granted == used
+
+
+def spec_trigger():
+    with open(os.path.join(REPO, "infra.yaml")) as f:
+        return yaml.safe_load(f)["functions"]["cruddur-messaging-stream"]["triggers"][0]
+
+
+def matches(pattern, event):
+    """AWS's event filter matching, for the operators infra.yaml uses: a nested mapping descends,
+    a list holds alternatives (a value equal to the field, or `{prefix: ...}`)."""
+    for key, want in pattern.items():
+        if not isinstance(event, dict) or key not in event:
+            return False
+        have = event[key]
+        if isinstance(want, dict):
+            if not matches(want, have):
+                return False
+        elif not any(alternative(a, have) for a in want):
+            return False
+    return True
+
+
+def alternative(a, value):
+    if isinstance(a, dict):
+        assert set(a) == {"prefix"}, f"operator not implemented in this test: {a}"
+        return isinstance(value, str) and value.startswith(a["prefix"])
+    return a == value
+
+
+def test_the_trigger_filter_lets_exactly_one_record_of_a_message_through(env):
+    ddb, stream, _ = env
+    seeded(ddb, stream)
+    put_message(ddb, "2026-11-02T09:00:00.000000+00:00", "hi Bayko")
+    message = stream.read()
+    assert handle(message) == {"batchItemFailures": []}
+    own = stream.read()  # the handler's own writes: each group row deleted and put again
+    records = message + own
+    assert sorted(r["eventName"] for r in records) == ["INSERT", "INSERT", "INSERT", "REMOVE", "REMOVE"]
+    patterns = spec_trigger()["filter"]
+    invoked = [r for r in records if any(matches(p, r) for p in patterns)]
+    # 5 invocations per message without the filter, 1 with it.
+    assert len(records) == 5 and len(invoked) == 1
+    assert invoked[0]["eventName"] == "INSERT" and invoked[0]["dynamodb"]["Keys"]["pk"]["S"].startswith("MSG#")
