@@ -178,6 +178,21 @@ fn the_triggers_failure_handling_and_filter_drift_is_repaired_and_a_removed_sett
 }
 
 #[test]
+fn tracing_and_the_instruction_set_are_set_when_the_spec_says_them() {
+    let (emu, ws) = stack();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replacen("    timeout_s: 10\n", "    timeout_s: 10\n    tracing: Active\n    architecture: arm64\n", 1));
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]);
+    let doc = plan.json();
+    let paths: Vec<&str> = change(&doc, FUNCTION)["diffs"].as_array().unwrap().iter().filter_map(|d| d["path"].as_str()).collect();
+    assert_eq!(paths, ["tracing", "architecture"]);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let live = emu.py("c = lam.get_function_configuration(FunctionName='cruddur-messaging-stream')\nprint(c['TracingConfig']['Mode'], c['Architectures'])");
+    assert_eq!(live.trim(), "Active ['arm64']");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

@@ -24,6 +24,8 @@ With --aws-rules, in front of moto:
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 - Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
   unless the table (and the index) exists, is ACTIVE and is provisioned.
+- In any mode, UpdateFunctionConfiguration's TracingConfig and UpdateFunctionCode's
+  Architectures take effect, as on AWS (moto keeps only what CreateFunction said).
 - In any mode, GetFunction's Code.Location is a URL of this proxy (/_proxy/code/NAME) serving
   the zip last uploaded, as AWS serves it from S3 (moto gives none for a zip upload).
 - In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
@@ -564,6 +566,34 @@ class Proxy:
             with self.lock:
                 self.code[name.split(":")[-1]] = base64.b64decode(zipped)
 
+    def keep_settings(self, environ, method, path, req, status):
+        """UpdateFunctionConfiguration's TracingConfig and UpdateFunctionCode's Architectures,
+        which AWS applies and moto ignores after CreateFunction."""
+        parts = path.strip("/").split("/")
+        if method != "PUT" or not status.startswith("2") or len(parts) != 4 or parts[1] != "functions":
+            return
+        changes = {}
+        if parts[3] == "configuration" and "TracingConfig" in req:
+            changes["tracing_config"] = req["TracingConfig"]
+        if parts[3] == "code" and req.get("Architectures"):
+            changes["architectures"] = req["Architectures"]
+        if not changes:
+            return
+        from moto.awslambda.models import lambda_backends
+
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        region = auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "us-east-1"
+        name = parts[2].split(":")[-1]
+        for account in list(lambda_backends.keys()):
+            backend = lambda_backends[account].get(region)
+            try:
+                fn = backend.get_function(name) if backend else None
+            except Exception:
+                fn = None
+            if fn is not None:
+                for k, v in changes.items():
+                    setattr(fn, k, v)
+
     def code_location(self, environ, path, data):
         """GetFunction's Code.Location: a URL of the deployed zip (moto gives none for a zip
         upload), served by this proxy at /_proxy/code/NAME."""
@@ -712,9 +742,11 @@ class Proxy:
         if service == "lambda":
             if method in ("POST", "PUT"):
                 try:
-                    self.keep_code(method, path, req or json.loads(body or b"{}"), status)
+                    sent = req or json.loads(body or b"{}")
                 except ValueError:
-                    pass
+                    sent = {}
+                self.keep_code(method, path, sent, status)
+                self.keep_settings(environ, method, path, sent, status)
             elif method == "GET" and status.startswith("200"):
                 data = self.code_location(environ, path, data)
         if self.aws_rules and service == "lambda" and status[:1] == "2":

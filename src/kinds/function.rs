@@ -53,7 +53,9 @@ fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &
             subnets: live_f.subnets.clone(),
             security_groups: live_f.security_groups.clone(),
             description: spec.description.as_ref().map(|d| refs.resolve(d).0),
+            tracing: spec.tracing.map(|t| format!("{t:?}")),
         },
+        architecture: spec.architecture.map(|a| a.aws().to_string()),
         source: desired.base_dir.join(&spec.source),
         code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
         tags: super::resolved_tags(&spec.tags, desired, refs),
@@ -245,6 +247,9 @@ pub struct FunctionConfig {
     pub security_groups: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `PassThrough` or `Active`; the spec's only when it says one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<String>,
 }
 
 impl FunctionConfig {
@@ -292,6 +297,8 @@ impl Serialize for FunctionConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredFunction {
     pub config: FunctionConfig,
+    /// `x86_64` or `arm64`, when the spec says one.
+    pub architecture: Option<String>,
     pub source: PathBuf,
     pub code_sha256: String,
     pub tags: BTreeMap<String, String>,
@@ -305,6 +312,8 @@ pub struct LiveFunction {
     pub state: String,
     pub last_update_status: String,
     pub tags: BTreeMap<String, String>,
+    #[serde(default = "x86")]
+    pub architecture: String,
     /// GetFunction's `Code.Location`: a presigned URL, valid minutes, never kept or shown.
     #[serde(skip)]
     pub code_location: Option<String>,
@@ -425,6 +434,9 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
         subnets,
         security_groups,
         environment: config.environment.clone(),
+        // What differs from AWS's defaults.
+        tracing: (config.tracing.as_deref() == Some("Active")).then_some(crate::spec::Tracing::Active),
+        architecture: c.architectures().first().filter(|a| a.as_str() == "arm64").map(|_| crate::spec::Architecture::Arm64),
         triggers,
         sensitive: Vec::new(),
         description: config.description.clone(),
@@ -457,12 +469,37 @@ pub struct LiveFunctionSide {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FunctionOp {
-    Create { name: String, config: FunctionConfig, source: PathBuf, code_sha256: String, tags: BTreeMap<String, String> },
-    UpdateConfig { name: String, config: FunctionConfig },
-    UpdateCode { name: String, source: PathBuf, code_sha256: String },
-    WaitReady { name: String },
-    Tag { name: String, set: BTreeMap<String, String>, remove: Vec<String> },
-    Delete { name: String },
+    Create {
+        name: String,
+        config: FunctionConfig,
+        source: PathBuf,
+        code_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        architecture: Option<String>,
+        tags: BTreeMap<String, String>,
+    },
+    UpdateConfig {
+        name: String,
+        config: FunctionConfig,
+    },
+    UpdateCode {
+        name: String,
+        source: PathBuf,
+        code_sha256: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        architecture: Option<String>,
+    },
+    WaitReady {
+        name: String,
+    },
+    Tag {
+        name: String,
+        set: BTreeMap<String, String>,
+        remove: Vec<String>,
+    },
+    Delete {
+        name: String,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,6 +548,7 @@ fn config_of(c: &lam::FunctionConfiguration) -> FunctionConfig {
         subnets: vpc.map(|v| v.subnet_ids().iter().cloned().collect()).unwrap_or_default(),
         security_groups: vpc.map(|v| v.security_group_ids().iter().cloned().collect()).unwrap_or_default(),
         description: c.description().filter(|d| !d.is_empty()).map(str::to_string),
+        tracing: Some(c.tracing_config().and_then(|t| t.mode()).map_or("PassThrough", |m| m.as_str()).to_string()),
     }
 }
 
@@ -526,6 +564,7 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
                     state: c.state().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Active".into()),
                     last_update_status: c.last_update_status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Successful".into()),
                     tags: o.tags().map(|t| t.clone().into_iter().collect()).unwrap_or_default(),
+                    architecture: c.architectures().first().map_or("x86_64", |a| a.as_str()).to_string(),
                     code_location: o.code().and_then(|c| c.location()).map(str::to_string),
                     code_files_differ: None,
                 }))
@@ -570,6 +609,13 @@ fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &m
             out.push(FieldDiff::new(path, bv, av));
         }
     }
+    // Tracing, like the description, only when the spec sets it.
+    if let Some(t) = &after.tracing {
+        let live = b.and_then(|c| c.tracing.as_ref());
+        if live != Some(t) {
+            out.push(FieldDiff::new("tracing", live, t));
+        }
+    }
     // The description is managed only when the spec sets one.
     if let Some(d) = &after.description {
         let live = b.and_then(|c| c.description.as_ref());
@@ -612,6 +658,7 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
                 config: want.config.clone(),
                 source: want.source.clone(),
                 code_sha256: want.code_sha256.clone(),
+                architecture: want.architecture.clone(),
                 tags: want.tags.clone(),
             },
         ));
@@ -635,19 +682,31 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
         ));
     }
     let same_content = f.code_files_differ.as_ref().is_some_and(Vec::is_empty);
-    if f.code_sha256 != want.code_sha256 && !same_content {
+    let new_arch = want.architecture.as_ref().filter(|a| **a != f.architecture);
+    if let Some(a) = new_arch {
+        diffs.push(FieldDiff::new("architecture", &f.architecture, a).note("the code is deployed again, built for this instruction set"));
+    }
+    let new_code = f.code_sha256 != want.code_sha256 && !same_content;
+    if new_code || new_arch.is_some() {
         let which = match &f.code_files_differ {
             Some(files) => format!(": {}", files.join(", ")),
             None => String::new(),
         };
-        diffs.push(
-            FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256)
-                .note(format!("the code in {} differs from the deployed code{which}", want.source.display())),
-        );
+        if new_code {
+            diffs.push(
+                FieldDiff::new("code_sha256", &f.code_sha256, &want.code_sha256)
+                    .note(format!("the code in {} differs from the deployed code{which}", want.source.display())),
+            );
+        }
         steps.push(step(
             &address,
             format!("deploy the code of function {name}"),
-            FunctionOp::UpdateCode { name: name.into(), source: want.source.clone(), code_sha256: want.code_sha256.clone() },
+            FunctionOp::UpdateCode {
+                name: name.into(),
+                source: want.source.clone(),
+                code_sha256: want.code_sha256.clone(),
+                architecture: want.architecture.clone(),
+            },
         ));
         steps.push(step(
             &address,
@@ -802,7 +861,7 @@ async fn already_applied(ctx: &AwsContext, name: &str, config: Option<&FunctionC
 pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
     use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
     match op {
-        FunctionOp::Create { name, config, source, code_sha256, tags } => {
+        FunctionOp::Create { name, config, source, code_sha256, architecture, tags } => {
             let zip = package(source, code_sha256)?;
             let env = environment(ctx, config).await?;
             let runtime = lam::Runtime::from(config.runtime.as_str());
@@ -819,6 +878,8 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
                     .environment(env.clone())
                     .set_description(config.description.clone())
                     .set_vpc_config((!config.subnets.is_empty()).then(|| vpc_config(config)))
+                    .set_tracing_config(tracing_config(config))
+                    .set_architectures(architecture.as_deref().map(|a| vec![lam::Architecture::from(a)]))
                     .set_tags(Some(tags.clone().into_iter().collect()))
                     .code(lam::FunctionCode::builder().zip_file(zip.clone()).build());
                 async move {
@@ -854,6 +915,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
                         .environment(env)
                         .set_description(config.description.clone())
                         .vpc_config(vpc_config(config))
+                        .set_tracing_config(tracing_config(config))
                         .set_revision_id(rev)
                         .send()
                         .await
@@ -863,7 +925,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             })
             .await
         }
-        FunctionOp::UpdateCode { name, source, code_sha256 } => {
+        FunctionOp::UpdateCode { name, source, code_sha256, architecture } => {
             let zip = package(source, code_sha256)?;
             retrying(ctx, name, Some((None, Some(code_sha256.as_str()))), || {
                 let zip = zip.clone();
@@ -873,6 +935,7 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
                         .update_function_code()
                         .function_name(name)
                         .zip_file(zip)
+                        .set_architectures(architecture.as_deref().map(|a| vec![lam::Architecture::from(a)]))
                         .set_revision_id(rev)
                         .send()
                         .await
@@ -922,6 +985,14 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
     }
 }
 
+fn tracing_config(config: &FunctionConfig) -> Option<lam::TracingConfig> {
+    config.tracing.as_deref().map(|m| lam::TracingConfig::builder().mode(lam::TracingMode::from(m)).build())
+}
+
+fn x86() -> String {
+    "x86_64".into()
+}
+
 pub async fn wait_ready(ctx: &AwsContext, name: &str) -> Result<()> {
     wait::until(&format!("function {name} to be ready"), Duration::from_secs(900), || async {
         let c = ctx
@@ -969,8 +1040,15 @@ mod tests {
             subnets: BTreeSet::new(),
             security_groups: BTreeSet::new(),
             description: None,
+            tracing: Some("PassThrough".into()),
         };
-        let want = DesiredFunction { config: config.clone(), source: "src".into(), code_sha256: "ours".into(), tags: BTreeMap::new() };
+        let want = DesiredFunction {
+            config: config.clone(),
+            architecture: None,
+            source: "src".into(),
+            code_sha256: "ours".into(),
+            tags: BTreeMap::new(),
+        };
         let f = |differ: Option<Vec<String>>| LiveFunction {
             arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
             config: config.clone(),
@@ -978,6 +1056,7 @@ mod tests {
             state: "Active".into(),
             last_update_status: "Successful".into(),
             tags: BTreeMap::new(),
+            architecture: "x86_64".into(),
             code_location: None,
             code_files_differ: differ,
         };
@@ -991,6 +1070,21 @@ mod tests {
         assert_eq!(steps.len(), 2);
         // Not compared (no Code.Location): the hashes decide.
         assert_eq!(diff("f", &want, &side(None)).0.action, Action::Update);
+
+        // Another instruction set: the code goes again (UpdateFunctionCode carries it), no hash diff.
+        let mut arm = want.clone();
+        arm.architecture = Some("arm64".into());
+        let (c, steps) = diff("f", &arm, &side(Some(vec![])));
+        assert_eq!(c.diffs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(), ["architecture"]);
+        assert!(matches!(steps[0].op.get::<FunctionOp>(), Some(FunctionOp::UpdateCode { architecture: Some(a), .. }) if a == "arm64"));
+        // Tracing only when the spec says it.
+        let mut active = want.clone();
+        active.code_sha256 = "console".into();
+        active.config.tracing = Some("Active".into());
+        let (c, _) = diff("f", &active, &side(None));
+        assert_eq!(c.diffs, vec![FieldDiff::new("tracing", "PassThrough", "Active")]);
+        active.config.tracing = None;
+        assert_eq!(diff("f", &active, &side(None)).0.action, Action::NoOp);
     }
 
     #[test]

@@ -243,6 +243,29 @@ pub struct TableSpec {
     pub tags: BTreeMap<String, String>,
 }
 
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub enum Tracing {
+    PassThrough,
+    Active,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    /// Lambda's spelling.
+    pub fn aws(&self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
 /// Point-in-time recovery of a table (UpdateContinuousBackups).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(untagged)]
@@ -429,6 +452,12 @@ pub struct FunctionSpec {
     pub security_groups: Vec<String>,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// X-Ray tracing: `PassThrough` (AWS's default) or `Active`. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracing: Option<Tracing>,
+    /// The instruction set: `x86_64` (AWS's default) or `arm64`. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<Architecture>,
     #[serde(default)]
     pub triggers: Vec<TriggerSpec>,
     /// Environment variables whose values are masked in every output (names that look secret,
