@@ -193,6 +193,24 @@ fn tracing_and_the_instruction_set_are_set_when_the_spec_says_them() {
 }
 
 #[test]
+fn the_log_group_is_made_with_its_retention_and_kept_at_it() {
+    let (emu, ws) = stack();
+    let retention = || {
+        emu.py("print([g.get('retentionInDays') for g in logs.describe_log_groups(logGroupNamePrefix='/aws/lambda/cruddur-messaging-stream')['logGroups']])")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(retention(), "[14]");
+    emu.py("logs.put_retention_policy(logGroupName='/aws/lambda/cruddur-messaging-stream', retentionInDays=30)");
+    let drift = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    drift.expect(2);
+    assert!(drift.stdout.contains("log_retention_days"), "{}", drift.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(retention(), "[14]");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

@@ -119,8 +119,8 @@ def fault_error(start_response, service, kind):
         return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "lambda":
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
-    if service in ("tagging", "application-autoscaling"):
-        # The Resource Groups Tagging API and Application Auto Scaling speak JSON 1.1.
+    if service in ("tagging", "application-autoscaling", "logs"):
+        # The Resource Groups Tagging API, Application Auto Scaling and CloudWatch Logs speak JSON 1.1.
         code = ("ThrottlingException" if service == "tagging" else "RateExceeded") if throttle else "InternalServiceException"
         return json11_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "ec2":

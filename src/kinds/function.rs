@@ -56,6 +56,7 @@ fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &
             tracing: spec.tracing.map(|t| format!("{t:?}")),
         },
         architecture: spec.architecture.map(|a| a.aws().to_string()),
+        log_retention_days: spec.log_retention_days,
         source: desired.base_dir.join(&spec.source),
         code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
         tags: super::resolved_tags(&spec.tags, desired, refs),
@@ -113,6 +114,9 @@ impl Kind for Functions {
                     if !spec.subnets.is_empty() {
                         side.subnets = spec.subnets.iter().cloned().collect();
                         side.security_groups = spec.security_groups.iter().cloned().collect();
+                    }
+                    if spec.log_retention_days.is_some() {
+                        side.log_group = Some(read_log_group(ctx, &aws).await?);
                     }
                     if let Some(f) = side.function.as_mut() {
                         compare_code(f, &want, &source).await;
@@ -297,6 +301,8 @@ impl Serialize for FunctionConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredFunction {
     pub config: FunctionConfig,
+    /// The log group's retention, when the spec manages it.
+    pub log_retention_days: Option<i64>,
     /// `x86_64` or `arm64`, when the spec says one.
     pub architecture: Option<String>,
     pub source: PathBuf,
@@ -434,6 +440,7 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
         subnets,
         security_groups,
         environment: config.environment.clone(),
+        log_retention_days: read_log_group(ctx, name).await?.retention_days,
         // What differs from AWS's defaults.
         tracing: (config.tracing.as_deref() == Some("Active")).then_some(crate::spec::Tracing::Active),
         architecture: c.architectures().first().filter(|a| a.as_str() == "arm64").map(|_| crate::spec::Architecture::Arm64),
@@ -464,6 +471,58 @@ pub struct LiveFunctionSide {
     pub function: Option<LiveFunction>,
     pub subnets: BTreeSet<String>,
     pub security_groups: BTreeSet<String>,
+    /// Its log group, read only when the spec manages its retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<LiveLogGroup>,
+}
+
+/// The log group `/aws/lambda/NAME`: whether it exists, and its retention (None: forever).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LiveLogGroup {
+    pub exists: bool,
+    pub retention_days: Option<i64>,
+}
+
+/// The log group Lambda writes a function's logs to.
+pub fn log_group_name(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
+/// DescribeLogGroups by the group's exact name (as a prefix, then matched).
+async fn read_log_group(ctx: &AwsContext, function: &str) -> Result<LiveLogGroup> {
+    let group = log_group_name(function);
+    let out = ctx
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .map_err(|e| aws_error("CloudWatch Logs", "DescribeLogGroups", &group, e))?;
+    let found = out.log_groups().iter().find(|g| g.log_group_name() == Some(group.as_str()));
+    Ok(LiveLogGroup { exists: found.is_some(), retention_days: found.and_then(|g| g.retention_in_days()).map(i64::from) })
+}
+
+/// The log group's steps, first of the function's: made (with its retention) before the
+/// function can write to it, or its retention changed.
+fn log_steps(address: &str, name: &str, want: Option<i64>, live: Option<&LiveLogGroup>, diffs: &mut Vec<FieldDiff>) -> Vec<Step> {
+    let Some(days) = want else { return Vec::new() };
+    let have = live.copied().unwrap_or(LiveLogGroup { exists: false, retention_days: None });
+    if have.exists && have.retention_days == Some(days) {
+        return Vec::new();
+    }
+    let before = match (have.exists, have.retention_days) {
+        (false, _) => serde_json::Value::Null,
+        (true, None) => serde_json::json!("never expire"),
+        (true, Some(d)) => serde_json::json!(d),
+    };
+    diffs.push(FieldDiff::new("log_retention_days", before, days));
+    let group = log_group_name(name);
+    let mut steps = Vec::new();
+    if !have.exists {
+        steps.push(step(address, format!("create the log group {group}"), FunctionOp::CreateLogGroup { group: group.clone() }));
+    }
+    steps.push(step(address, format!("keep the logs in {group} {days} days"), FunctionOp::SetLogRetention { group, days }));
+    steps
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -491,6 +550,15 @@ pub enum FunctionOp {
     },
     WaitReady {
         name: String,
+    },
+    /// CreateLogGroup (one that exists is done).
+    CreateLogGroup {
+        group: String,
+    },
+    /// PutRetentionPolicy.
+    SetLogRetention {
+        group: String,
+        days: i64,
     },
     Tag {
         name: String,
@@ -580,7 +648,7 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
         }
     };
     let (function, (subnets, security_groups)) = tokio::try_join!(function, net)?;
-    Ok(LiveFunctionSide { function, subnets, security_groups })
+    Ok(LiveFunctionSide { function, subnets, security_groups, log_group: None })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,7 +711,7 @@ fn config_diffs(before: Option<&FunctionConfig>, after: &FunctionConfig, out: &m
 pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (ResourceChange, Vec<Step>) {
     let address = format!("{KIND}.{name}");
     let mut diffs = Vec::new();
-    let mut steps = Vec::new();
+    let mut steps = log_steps(&address, name, want.log_retention_days, live.log_group.as_ref(), &mut diffs);
     let Some(f) = &live.function else {
         config_diffs(None, &want.config, &mut diffs);
         diffs.push(FieldDiff::new("code_sha256", None::<String>, &want.code_sha256));
@@ -946,6 +1014,21 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             .await
         }
         FunctionOp::WaitReady { name } => wait_ready(ctx, name).await,
+        FunctionOp::CreateLogGroup { group } => match ctx.logs.create_log_group().log_group_name(group).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => Ok(()),
+            Err(e) => Err(aws_error("CloudWatch Logs", "CreateLogGroup", group, e).into()),
+        },
+        FunctionOp::SetLogRetention { group, days } => {
+            ctx.logs
+                .put_retention_policy()
+                .log_group_name(group)
+                .retention_in_days(*days as i32)
+                .send()
+                .await
+                .map_err(|e| aws_error("CloudWatch Logs", "PutRetentionPolicy", group, e))?;
+            Ok(())
+        }
         FunctionOp::Delete { name } => match ctx.lambda.delete_function().function_name(name).send().await {
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
@@ -1044,6 +1127,7 @@ mod tests {
         };
         let want = DesiredFunction {
             config: config.clone(),
+            log_retention_days: None,
             architecture: None,
             source: "src".into(),
             code_sha256: "ours".into(),
@@ -1060,7 +1144,12 @@ mod tests {
             code_location: None,
             code_files_differ: differ,
         };
-        let side = |differ| LiveFunctionSide { function: Some(f(differ)), subnets: BTreeSet::new(), security_groups: BTreeSet::new() };
+        let side = |differ| LiveFunctionSide {
+            function: Some(f(differ)),
+            subnets: BTreeSet::new(),
+            security_groups: BTreeSet::new(),
+            log_group: None,
+        };
         let (c, steps) = diff("f", &want, &side(Some(vec![])));
         assert_eq!(c.action, Action::NoOp);
         assert!(steps.is_empty());
@@ -1085,6 +1174,23 @@ mod tests {
         assert_eq!(c.diffs, vec![FieldDiff::new("tracing", "PassThrough", "Active")]);
         active.config.tracing = None;
         assert_eq!(diff("f", &active, &side(None)).0.action, Action::NoOp);
+
+        // The log group is made with its retention before the function exists to write to it.
+        let mut logged = want.clone();
+        logged.log_retention_days = Some(14);
+        let absent = LiveFunctionSide { function: None, subnets: BTreeSet::new(), security_groups: BTreeSet::new(), log_group: None };
+        let (_, steps) = diff("f", &logged, &absent);
+        let names: Vec<String> = steps
+            .iter()
+            .map(|s| serde_json::to_value(s.op.get::<FunctionOp>().unwrap()).unwrap()["op"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["create_log_group", "set_log_retention", "create", "wait_ready"]);
+        let mut kept = side(None);
+        kept.function.as_mut().unwrap().code_sha256 = "ours".into();
+        kept.log_group = Some(LiveLogGroup { exists: true, retention_days: None });
+        let (c, steps) = diff("f", &logged, &kept);
+        assert_eq!(c.diffs, vec![FieldDiff::new("log_retention_days", "never expire", 14)]);
+        assert!(matches!(steps[..], [ref s] if matches!(s.op.get::<FunctionOp>(), Some(FunctionOp::SetLogRetention { days: 14, .. }))));
     }
 
     #[test]

@@ -45,7 +45,8 @@ struct Environment {
     #[serde(default)]
     endpoint_url: Option<String>,
     /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts,
-    /// resource_groups_tagging_api, application_auto_scaling.
+    /// resource_groups_tagging_api, application_auto_scaling,
+    /// cloudwatch_logs.
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
     /// Refuse any account but this one (12 digits, quoted).

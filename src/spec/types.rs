@@ -452,6 +452,10 @@ pub struct FunctionSpec {
     pub security_groups: Vec<String>,
     #[serde(default)]
     pub environment: BTreeMap<String, String>,
+    /// Days the log group `/aws/lambda/NAME` keeps the function's logs (1, 3, 5, 7, 14, 30, ...,
+    /// 3653); made with it before the function first writes. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_retention_days: Option<i64>,
     /// X-Ray tracing: `PassThrough` (AWS's default) or `Active`. Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<Tracing>,

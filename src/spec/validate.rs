@@ -460,6 +460,15 @@ impl Checker<'_> {
         if !(1..=900).contains(&f.timeout_s) {
             self.err(&["functions", name, "timeout_s"], format!("timeout must be between 1 and 900 seconds, not {}", f.timeout_s));
         }
+        const RETENTION: &[i64] =
+            &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+        if let Some(d) = f.log_retention_days.filter(|d| !RETENTION.contains(d)) {
+            let allowed: Vec<String> = RETENTION.iter().map(i64::to_string).collect();
+            self.err(
+                &["functions", name, "log_retention_days"],
+                format!("CloudWatch Logs keeps logs {} days, not {d}", allowed.join(", ")),
+            );
+        }
         if let Some(v) = &f.vpc {
             if v != "default" && !is_aws_id(v, "vpc-") {
                 self.err(&["functions", name, "vpc"], format!("`{v}` is neither `default` nor a VPC id (vpc-...)"));

@@ -134,7 +134,7 @@ impl Emulator {
              aws_secret_access_key='test', config=Config(read_timeout=20, retries={{'max_attempts': 2}}))\n\
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
              lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n\
-             aas = boto3.client('application-autoscaling', **kw)\n",
+             aas = boto3.client('application-autoscaling', **kw)\nlogs = boto3.client('logs', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();
