@@ -110,13 +110,18 @@ impl Kind for Functions {
                 // Named subnets and groups are the placement as given; `vpc` is read from EC2.
                 let vpc = if spec.subnets.is_empty() { spec.vpc.as_deref() } else { None };
                 async move {
-                    let mut side = observe(ctx, &aws, vpc).await?;
+                    // The log group is read alongside the function, not after it.
+                    let logs = async {
+                        match spec.log_retention_days {
+                            Some(_) => read_log_group(ctx, &aws).await.map(Some),
+                            None => Ok(None),
+                        }
+                    };
+                    let (mut side, log_group) = tokio::try_join!(observe(ctx, &aws, vpc), logs)?;
+                    side.log_group = log_group;
                     if !spec.subnets.is_empty() {
                         side.subnets = spec.subnets.iter().cloned().collect();
                         side.security_groups = spec.security_groups.iter().cloned().collect();
-                    }
-                    if spec.log_retention_days.is_some() {
-                        side.log_group = Some(read_log_group(ctx, &aws).await?);
                     }
                     if let Some(f) = side.function.as_mut() {
                         compare_code(f, &want, &source).await;
