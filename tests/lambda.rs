@@ -211,6 +211,25 @@ fn the_log_group_is_made_with_its_retention_and_kept_at_it() {
 }
 
 #[test]
+fn reserved_concurrency_is_set_and_kept() {
+    let (emu, ws) = stack();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    ws.write_spec(&spec.replacen("    timeout_s: 10\n", "    timeout_s: 10\n    reserved_concurrency: 5\n", 1));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let reserved = || {
+        emu.py("print(lam.get_function_concurrency(FunctionName='cruddur-messaging-stream').get('ReservedConcurrentExecutions'))")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(reserved(), "5");
+    emu.py("lam.put_function_concurrency(FunctionName='cruddur-messaging-stream', ReservedConcurrentExecutions=2)");
+    emu.cli(ws.path(), &["drift"]).expect(2);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(reserved(), "5");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
 fn an_untouched_source_folder_is_never_a_change_even_after_touch() {
     let (emu, ws) = stack();
     let file = ws.path().join("lambda/cruddur-messaging-stream/lambda_function.py");

@@ -121,7 +121,7 @@ def fault_error(start_response, service, kind):
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
     if service in ("tagging", "application-autoscaling", "logs"):
         # The Resource Groups Tagging API, Application Auto Scaling and CloudWatch Logs speak JSON 1.1.
-        code = ("ThrottlingException" if service == "tagging" else "RateExceeded") if throttle else "InternalServiceException"
+        code = "ThrottlingException" if throttle else "InternalServiceException"
         return json11_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "ec2":
         return xml_error(start_response, "503 Service Unavailable" if throttle else "500 Internal Server Error", "RequestLimitExceeded" if throttle else "InternalError", "Request limit exceeded." if throttle else "An internal error has occurred", ec2=True)

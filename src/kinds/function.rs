@@ -57,6 +57,7 @@ fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &
         },
         architecture: spec.architecture.map(|a| a.aws().to_string()),
         log_retention_days: spec.log_retention_days,
+        reserved_concurrency: spec.reserved_concurrency,
         source: desired.base_dir.join(&spec.source),
         code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
         tags: super::resolved_tags(&spec.tags, desired, refs),
@@ -117,8 +118,14 @@ impl Kind for Functions {
                             None => Ok(None),
                         }
                     };
-                    let (mut side, log_group) = tokio::try_join!(observe(ctx, &aws, vpc), logs)?;
-                    side.log_group = log_group;
+                    let reserved = async {
+                        match spec.reserved_concurrency {
+                            Some(_) => read_concurrency(ctx, &aws).await.map(Some),
+                            None => Ok(None),
+                        }
+                    };
+                    let (mut side, log_group, reserved) = tokio::try_join!(observe(ctx, &aws, vpc), logs, reserved)?;
+                    (side.log_group, side.reserved_concurrency) = (log_group, reserved);
                     if !spec.subnets.is_empty() {
                         side.subnets = spec.subnets.iter().cloned().collect();
                         side.security_groups = spec.security_groups.iter().cloned().collect();
@@ -308,6 +315,8 @@ pub struct DesiredFunction {
     pub config: FunctionConfig,
     /// The log group's retention, when the spec manages it.
     pub log_retention_days: Option<i64>,
+    /// Reserved concurrency, when the spec manages it.
+    pub reserved_concurrency: Option<i64>,
     /// `x86_64` or `arm64`, when the spec says one.
     pub architecture: Option<String>,
     pub source: PathBuf,
@@ -446,6 +455,7 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
         security_groups,
         environment: config.environment.clone(),
         log_retention_days: read_log_group(ctx, name).await?.retention_days,
+        reserved_concurrency: read_concurrency(ctx, name).await?,
         // What differs from AWS's defaults.
         tracing: (config.tracing.as_deref() == Some("Active")).then_some(crate::spec::Tracing::Active),
         architecture: c.architectures().first().filter(|a| a.as_str() == "arm64").map(|_| crate::spec::Architecture::Arm64),
@@ -476,6 +486,9 @@ pub struct LiveFunctionSide {
     pub function: Option<LiveFunction>,
     pub subnets: BTreeSet<String>,
     pub security_groups: BTreeSet<String>,
+    /// Its reserved concurrency (None: none reserved), read only when the spec manages it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrency: Option<Option<i64>>,
     /// Its log group, read only when the spec manages its retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<LiveLogGroup>,
@@ -486,6 +499,15 @@ pub struct LiveFunctionSide {
 pub struct LiveLogGroup {
     pub exists: bool,
     pub retention_days: Option<i64>,
+}
+
+/// GetFunctionConcurrency (None: nothing reserved; a function that does not exist yet has none).
+async fn read_concurrency(ctx: &AwsContext, name: &str) -> Result<Option<i64>> {
+    match ctx.lambda.get_function_concurrency().function_name(name).send().await {
+        Ok(o) => Ok(o.reserved_concurrent_executions().map(i64::from)),
+        Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(aws_error("Lambda", "GetFunctionConcurrency", name, e).into()),
+    }
 }
 
 /// The log group Lambda writes a function's logs to.
@@ -505,6 +527,25 @@ async fn read_log_group(ctx: &AwsContext, function: &str) -> Result<LiveLogGroup
         .map_err(|e| aws_error("CloudWatch Logs", "DescribeLogGroups", &group, e))?;
     let found = out.log_groups().iter().find(|g| g.log_group_name() == Some(group.as_str()));
     Ok(LiveLogGroup { exists: found.is_some(), retention_days: found.and_then(|g| g.retention_in_days()).map(i64::from) })
+}
+
+/// Reserved concurrency as the spec says, when it says.
+fn concurrency_steps(address: &str, name: &str, want: Option<i64>, live: Option<i64>, diffs: &mut Vec<FieldDiff>) -> Vec<Step> {
+    match want {
+        Some(n) if live != Some(n) => {
+            let mut d = FieldDiff::new("reserved_concurrency", live, n);
+            if n == 0 {
+                d = d.note("0 reserved executions: the function is never invoked (its trigger's records wait)");
+            }
+            diffs.push(d);
+            vec![step(
+                address,
+                format!("reserve {n} concurrent executions for function {name}"),
+                FunctionOp::SetConcurrency { name: name.into(), reserved: n },
+            )]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The log group's steps, first of the function's: made (with its retention) before the
@@ -555,6 +596,11 @@ pub enum FunctionOp {
     },
     WaitReady {
         name: String,
+    },
+    /// PutFunctionConcurrency.
+    SetConcurrency {
+        name: String,
+        reserved: i64,
     },
     /// CreateLogGroup (one that exists is done).
     CreateLogGroup {
@@ -653,7 +699,7 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
         }
     };
     let (function, (subnets, security_groups)) = tokio::try_join!(function, net)?;
-    Ok(LiveFunctionSide { function, subnets, security_groups, log_group: None })
+    Ok(LiveFunctionSide { function, subnets, security_groups, log_group: None, reserved_concurrency: None })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,6 +782,7 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
             },
         ));
         steps.push(step(&address, format!("wait until function {name} is Active"), FunctionOp::WaitReady { name: name.into() }));
+        steps.extend(concurrency_steps(&address, name, want.reserved_concurrency, None, &mut diffs));
         let mut change = ResourceChange::new(&address, Action::Create);
         change.diffs = diffs;
         return (change, steps);
@@ -787,6 +834,7 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
             FunctionOp::WaitReady { name: name.into() },
         ));
     }
+    steps.extend(concurrency_steps(&address, name, want.reserved_concurrency, live.reserved_concurrency.flatten(), &mut diffs));
     let (tag_diffs, set, remove) = crate::plan::tag_delta(&want.tags, &f.tags);
     diffs.extend(tag_diffs);
     if !set.is_empty() || !remove.is_empty() {
@@ -1019,6 +1067,16 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             .await
         }
         FunctionOp::WaitReady { name } => wait_ready(ctx, name).await,
+        FunctionOp::SetConcurrency { name, reserved } => {
+            ctx.lambda
+                .put_function_concurrency()
+                .function_name(name)
+                .reserved_concurrent_executions(*reserved as i32)
+                .send()
+                .await
+                .map_err(|e| aws_error("Lambda", "PutFunctionConcurrency", name, e))?;
+            Ok(())
+        }
         FunctionOp::CreateLogGroup { group } => match ctx.logs.create_log_group().log_group_name(group).send().await {
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("ResourceAlreadyExistsException") => Ok(()),
@@ -1133,6 +1191,7 @@ mod tests {
         let want = DesiredFunction {
             config: config.clone(),
             log_retention_days: None,
+            reserved_concurrency: None,
             architecture: None,
             source: "src".into(),
             code_sha256: "ours".into(),
@@ -1154,6 +1213,7 @@ mod tests {
             subnets: BTreeSet::new(),
             security_groups: BTreeSet::new(),
             log_group: None,
+            reserved_concurrency: None,
         };
         let (c, steps) = diff("f", &want, &side(Some(vec![])));
         assert_eq!(c.action, Action::NoOp);
@@ -1183,7 +1243,13 @@ mod tests {
         // The log group is made with its retention before the function exists to write to it.
         let mut logged = want.clone();
         logged.log_retention_days = Some(14);
-        let absent = LiveFunctionSide { function: None, subnets: BTreeSet::new(), security_groups: BTreeSet::new(), log_group: None };
+        let absent = LiveFunctionSide {
+            function: None,
+            subnets: BTreeSet::new(),
+            security_groups: BTreeSet::new(),
+            log_group: None,
+            reserved_concurrency: None,
+        };
         let (_, steps) = diff("f", &logged, &absent);
         let names: Vec<String> = steps
             .iter()
@@ -1196,6 +1262,18 @@ mod tests {
         let (c, steps) = diff("f", &logged, &kept);
         assert_eq!(c.diffs, vec![FieldDiff::new("log_retention_days", "never expire", 14)]);
         assert!(matches!(steps[..], [ref s] if matches!(s.op.get::<FunctionOp>(), Some(FunctionOp::SetLogRetention { days: 14, .. }))));
+
+        // Reserved concurrency, when the spec says it; 0 warns that nothing runs.
+        let mut reserved = want.clone();
+        reserved.code_sha256 = "console".into();
+        reserved.reserved_concurrency = Some(0);
+        let (c, steps) = diff("f", &reserved, &side(None));
+        assert_eq!(c.diffs[0].path, "reserved_concurrency");
+        assert!(c.diffs[0].note.as_deref().unwrap_or("").contains("never invoked"));
+        assert!(matches!(steps[0].op.get::<FunctionOp>(), Some(FunctionOp::SetConcurrency { reserved: 0, .. })));
+        let mut same = side(None);
+        same.reserved_concurrency = Some(Some(0));
+        assert_eq!(diff("f", &reserved, &same).0.action, Action::NoOp);
     }
 
     #[test]

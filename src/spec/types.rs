@@ -456,6 +456,9 @@ pub struct FunctionSpec {
     /// 3653); made with it before the function first writes. Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_retention_days: Option<i64>,
+    /// Concurrent executions reserved for the function (0 stops it). Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_concurrency: Option<i64>,
     /// X-Ray tracing: `PassThrough` (AWS's default) or `Active`. Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracing: Option<Tracing>,

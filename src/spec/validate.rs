@@ -469,6 +469,9 @@ impl Checker<'_> {
                 format!("CloudWatch Logs keeps logs {} days, not {d}", allowed.join(", ")),
             );
         }
+        if let Some(c) = f.reserved_concurrency.filter(|c| !(0..=100_000).contains(c)) {
+            self.err(&["functions", name, "reserved_concurrency"], format!("reserved concurrency is 0 or more executions, not {c}"));
+        }
         if let Some(v) = &f.vpc {
             if v != "default" && !is_aws_id(v, "vpc-") {
                 self.err(&["functions", name, "vpc"], format!("`{v}` is neither `default` nor a VPC id (vpc-...)"));
