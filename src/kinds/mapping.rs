@@ -602,20 +602,26 @@ async fn wait_gone(ctx: &AwsContext, function: &str, uuid: &str) -> Result<()> {
     .await
 }
 
+/// The settings a create and an update both send, in full, on either request builder (the
+/// SDK gives them no common trait).
+macro_rules! with_settings {
+    ($req:expr, $s:expr) => {{
+        let s: &MappingSettings = $s;
+        let types = if s.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
+        $req.batch_size(s.batch_size as i32)
+            .enabled(s.enabled)
+            .set_function_response_types(Some(types))
+            .maximum_retry_attempts(s.tuning.maximum_retry_attempts as i32)
+            .maximum_record_age_in_seconds(s.tuning.maximum_record_age_s as i32)
+            .bisect_batch_on_function_error(s.tuning.bisect_batch_on_error)
+            .parallelization_factor(s.tuning.parallelization_factor as i32)
+            .maximum_batching_window_in_seconds(s.tuning.batching_window_s as i32)
+            .filter_criteria(filter_criteria(&s.tuning))
+    }};
+}
+
 async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()> {
-    let types = if s.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
-    ctx.lambda
-        .update_event_source_mapping()
-        .uuid(uuid)
-        .batch_size(s.batch_size as i32)
-        .enabled(s.enabled)
-        .set_function_response_types(Some(types))
-        .maximum_retry_attempts(s.tuning.maximum_retry_attempts as i32)
-        .maximum_record_age_in_seconds(s.tuning.maximum_record_age_s as i32)
-        .bisect_batch_on_function_error(s.tuning.bisect_batch_on_error)
-        .parallelization_factor(s.tuning.parallelization_factor as i32)
-        .maximum_batching_window_in_seconds(s.tuning.batching_window_s as i32)
-        .filter_criteria(filter_criteria(&s.tuning))
+    with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s)
         .send()
         .await
         .map_err(|e| aws_error("Lambda", "UpdateEventSourceMapping", uuid, e))?;
@@ -641,25 +647,13 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             let start = Instant::now();
             let source = &source;
             retry::retry(&format!("the creation of the mapping of {function}"), retry::AWS, || async move {
-                let types =
-                    if settings.report_batch_item_failures { vec![lam::FunctionResponseType::ReportBatchItemFailures] } else { vec![] };
-                let r = ctx
+                let create = ctx
                     .lambda
                     .create_event_source_mapping()
                     .function_name(function)
                     .event_source_arn(source)
-                    .batch_size(settings.batch_size as i32)
-                    .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)))
-                    .enabled(settings.enabled)
-                    .set_function_response_types(Some(types))
-                    .maximum_retry_attempts(settings.tuning.maximum_retry_attempts as i32)
-                    .maximum_record_age_in_seconds(settings.tuning.maximum_record_age_s as i32)
-                    .bisect_batch_on_function_error(settings.tuning.bisect_batch_on_error)
-                    .parallelization_factor(settings.tuning.parallelization_factor as i32)
-                    .maximum_batching_window_in_seconds(settings.tuning.batching_window_s as i32)
-                    .filter_criteria(filter_criteria(&settings.tuning))
-                    .send()
-                    .await;
+                    .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)));
+                let r = with_settings!(create, settings).send().await;
                 match r {
                     Ok(_) => Ok(()),
                     Err(e) if e.code() == Some("ResourceConflictException") => {
