@@ -369,10 +369,11 @@ fn unset(t: &TriggerSpec, field: &str) -> bool {
     }
 }
 
-/// The settings every create and update sends, filter included (an empty list removes it).
+/// The filter every create and update sends: no patterns is an empty `FilterCriteria` object
+/// (`{}`), which is how AWS documents removing a mapping's filters.
 fn filter_criteria(t: &Tuning) -> lam::FilterCriteria {
-    let filters = t.filter.iter().map(|p| lam::Filter::builder().pattern(p.to_string()).build()).collect();
-    lam::FilterCriteria::builder().set_filters(Some(filters)).build()
+    let filters: Vec<lam::Filter> = t.filter.iter().map(|p| lam::Filter::builder().pattern(p.to_string()).build()).collect();
+    lam::FilterCriteria::builder().set_filters((!filters.is_empty()).then_some(filters)).build()
 }
 
 fn position(p: StartingPosition) -> &'static str {
