@@ -53,7 +53,7 @@ impl Kind for Tables {
         Box::pin(async move {
             let read = super::read_each(KIND, &desired.resources.tables, |name, spec| {
                 let aws = desired.aws_name(name);
-                async move { observe_with_scaling(ctx, &aws, Some(spec)).await }
+                async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(Some(spec))).await }
             });
             super::boxed(read.await)
         })
@@ -126,7 +126,10 @@ impl Kind for Tables {
         Box::pin(async move {
             let names = tagged.names("dynamodb:table").await?;
             let declared = |k: &str| desired.resources.tables.contains_key(k);
-            super::read_undeclared(KIND, names, desired, declared, |aws| async move { observe_with_scaling(ctx, &aws, None).await }).await
+            super::read_undeclared(KIND, names, desired, declared, |aws| async move {
+                observe_with_extras(ctx, &aws, Extras::AsSpecSays(None)).await
+            })
+            .await
         })
     }
 
@@ -155,11 +158,7 @@ impl Kind for Tables {
 
     fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<super::Imported>>> {
         Box::pin(async move {
-            let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
-            if t.billing == Billing::Provisioned {
-                t.scaling = scaling::observe(ctx, name, t.indexes.keys()).await?;
-            }
-            t.pitr = Some(observe_pitr(ctx, name).await?);
+            let Some(t) = observe_with_extras(ctx, name, Extras::All).await? else { return Ok(None) };
             let (spec, comments, notes) = spec_of(&t);
             let mut i = super::Imported::new("tables", name, super::spec_value(&spec), t.tags.clone());
             (i.comments, i.notes) = (comments, notes);
@@ -523,18 +522,30 @@ async fn observe_pitr(ctx: &AwsContext, name: &str) -> Result<LivePitr> {
     })
 }
 
-/// Reads a table and, when `scaling::must_read` says it matters, its scaling. `spec` is the
-/// table's spec (None for a table the spec does not declare).
-pub async fn observe_with_scaling(ctx: &AwsContext, name: &str, spec: Option<&TableSpec>) -> Result<Option<LiveTable>> {
+/// Which of a table's other reads (point-in-time recovery, scaling) to make.
+enum Extras<'a> {
+    /// What the table's spec (None: a table the spec does not declare) needs: point-in-time
+    /// recovery when it manages it, scaling when `scaling::must_read` says it matters.
+    AsSpecSays(Option<&'a TableSpec>),
+    /// Everything there is (import).
+    All,
+}
+
+/// Reads a table and, beside each other, the other reads `extras` asks for.
+async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -> Result<Option<LiveTable>> {
     let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
+    let (pitr_needed, scaling_needed) = match extras {
+        Extras::AsSpecSays(spec) => (spec.is_some_and(|s| s.point_in_time_recovery.is_some()), scaling::must_read(spec, &t)),
+        Extras::All => (true, t.billing == Billing::Provisioned),
+    };
     let pitr = async {
-        match spec.is_some_and(|s| s.point_in_time_recovery.is_some()) {
+        match pitr_needed {
             true => observe_pitr(ctx, name).await.map(Some),
             false => Ok(None),
         }
     };
     let scaled = async {
-        match scaling::must_read(spec, &t) {
+        match scaling_needed {
             true => scaling::observe(ctx, name, t.indexes.keys()).await,
             false => Ok(Vec::new()),
         }
