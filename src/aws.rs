@@ -119,6 +119,34 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Con
     }
 }
 
+/// A connection refused by this machine means nothing listens there (the emulator is not
+/// running, or the port is wrong): no retry can change that within a run, so the user hears it
+/// at once instead of after eight backed-off attempts. A refusal from a remote endpoint is
+/// still retried, as the SDKs do (a proxy or load balancer restarting).
+#[derive(Debug)]
+struct LocalRefusalIsFinal;
+
+impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for LocalRefusalIsFinal {
+    fn classify_retry(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::InterceptorContext,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryAction;
+        let refused = ctx.output_or_error().and_then(|r| r.err()).and_then(|e| e.as_connector_error()).is_some_and(|c| {
+            c.is_io() && aws_smithy_types::error::display::DisplayErrorContext(c).to_string().contains("Connection refused")
+        });
+        if refused {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "cruddur-infra: a connection refused on this machine is final"
+    }
+}
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -366,6 +394,9 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
             let mut conf = $krate::config::Builder::from(&sdk);
             conf.set_retry_partition(Some(partition.clone()));
             conf = conf.retry_classifier(ConnectionClosedIsTransient);
+            if endpoints[$service].as_deref().is_some_and(is_loopback) {
+                conf = conf.retry_classifier(LocalRefusalIsFinal);
+            }
             conf.set_endpoint_url(endpoints[$service].clone());
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);
