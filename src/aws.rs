@@ -163,6 +163,7 @@ pub struct AwsContext {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     /// CloudWatch Logs: a function's log group and its retention.
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sqs: aws_sdk_sqs::Client,
     /// The env's `name_suffix`, for names resolved during apply.
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
@@ -299,7 +300,7 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
 /// The services the tool calls, by their key in an env's `endpoints:` (and, upper-cased, in
 /// `AWS_ENDPOINT_URL_<SERVICE>`).
 pub const SERVICES: &[&str] =
-    &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api", "application_auto_scaling", "cloudwatch_logs"];
+    &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api", "application_auto_scaling", "cloudwatch_logs", "sqs"];
 
 /// One service's endpoint: the service's own (`AWS_ENDPOINT_URL_<SERVICE>`, else the env's
 /// `endpoints:` entry) beats the global one (`--endpoint-url`, else `AWS_ENDPOINT_URL`, else the
@@ -416,6 +417,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         tagging: client!(aws_sdk_resourcegroupstagging, "resource_groups_tagging_api"),
         autoscaling: client!(aws_sdk_applicationautoscaling, "application_auto_scaling"),
         logs: client!(aws_sdk_cloudwatchlogs, "cloudwatch_logs"),
+        sqs: client!(aws_sdk_sqs, "sqs"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
     }

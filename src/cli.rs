@@ -77,8 +77,15 @@ pub enum DriftOutput {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the spec offline (every environment, policy files, Lambda sources); touches nothing.
-    #[command(after_help = "Examples:\n  cruddur-infra validate\n  cruddur-infra -f other/infra.yaml validate")]
-    Validate,
+    #[command(after_help = "Examples:\n  cruddur-infra validate\n  cruddur-infra validate --strict      \
+        fail on an unwaived production check\n  cruddur-infra -f other/infra.yaml validate")]
+    Validate {
+        /// Exit 1 when a production check (pitr, deletion-protection, trigger-retries,
+        /// trigger-on-failure, log-retention, iam-wildcard) reports something the spec does
+        /// not waive.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Read live AWS and show what apply would change, field by field.
     #[command(after_help = "Examples:\n  cruddur-infra plan\n  cruddur-infra --env prod plan --detailed-exitcode\n  \
         cruddur-infra plan --output json | jq '.changes[] | select(.action != \"no-op\")'\n  \
@@ -87,6 +94,10 @@ pub enum Command {
         /// Exit 2 when there are changes (0 when none, 1 on error).
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Exit 1, before reading AWS, when a production check reports something the spec does
+        /// not waive.
+        #[arg(long)]
+        strict: bool,
         #[arg(long, value_enum, default_value = "human")]
         output: Output,
         /// Also save the plan to FILE, for `apply FILE` (no credentials; secrets masked).
@@ -207,6 +218,7 @@ impl Cli {
             region: self.region.clone(),
             profile: self.profile.clone(),
             targets: self.target.clone(),
+            strict: false,
         }
     }
 }
@@ -215,8 +227,9 @@ impl Cli {
 async fn run(cli: Cli) -> Result<ExitCode> {
     let g = cli.global();
     match cli.command {
-        Command::Validate => commands::validate::run(&g),
-        Command::Plan { detailed_exitcode, output, out, allow_data_loss, all_envs } => {
+        Command::Validate { strict } => commands::validate::run(&Global { strict, ..g }),
+        Command::Plan { detailed_exitcode, strict, output, out, allow_data_loss, all_envs } => {
+            let g = Global { strict, ..g };
             let output = match output {
                 Output::Human => commands::plan::Output::Human,
                 Output::Json => commands::plan::Output::Json,

@@ -38,16 +38,33 @@ pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<TaggedByType>
         for r in page.resource_tag_mapping_list() {
             let Some(arn) = r.resource_arn() else { continue };
             let tags: BTreeMap<String, String> = r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            // arn:PARTITION:SERVICE:REGION:ACCOUNT:TYPE/NAME or TYPE:NAME → "SERVICE:TYPE"
-            let mut parts = arn.splitn(6, ':');
-            let service = parts.nth(2).unwrap_or("");
-            let resource = parts.nth(2).unwrap_or("");
-            let kind = resource.split(['/', ':']).next().unwrap_or("");
-            out.entry(format!("{service}:{kind}")).or_default().push((arn.to_string(), tags));
+            out.entry(resource_type(arn)).or_default().push((arn.to_string(), tags));
         }
         match page.pagination_token().filter(|t| !t.is_empty()) {
             Some(t) => token = Some(t.to_string()),
             None => return Ok(out),
         }
+    }
+}
+
+/// The Tagging API's type of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:TYPE/NAME` or
+/// `TYPE:NAME` → "SERVICE:TYPE"; an ARN whose resource is only a name (an SQS queue's) → "SERVICE".
+fn resource_type(arn: &str) -> String {
+    let mut parts = arn.splitn(6, ':');
+    let service = parts.nth(2).unwrap_or("");
+    let resource = parts.nth(2).unwrap_or("");
+    match resource.split_once(['/', ':']) {
+        Some((kind, _)) => format!("{service}:{kind}"),
+        None => service.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_arn_names_its_type_or_only_its_service() {
+        assert_eq!(super::resource_type("arn:aws:dynamodb:us-east-1:1:table/t"), "dynamodb:table");
+        assert_eq!(super::resource_type("arn:aws:lambda:us-east-1:1:function:f"), "lambda:function");
+        assert_eq!(super::resource_type("arn:aws:sqs:us-east-1:1:q"), "sqs");
     }
 }

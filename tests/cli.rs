@@ -81,7 +81,13 @@ fn target_limits_the_plan_to_a_resource_and_its_dependencies() {
         run.json()["changes"].as_array().unwrap().iter().map(|c| c["address"].as_str().unwrap().to_string()).collect();
     assert_eq!(
         addresses,
-        ["dynamodb_table.cruddur-messages", "iam_role.cruddur-messaging-stream", "lambda_function.cruddur-messaging-stream"]
+        [
+            "dynamodb_table.cruddur-messages",
+            // The role's policy names the dead-letter queue.
+            "sqs_queue.cruddur-messaging-stream-dlq",
+            "iam_role.cruddur-messaging-stream",
+            "lambda_function.cruddur-messaging-stream"
+        ]
     );
     // The endpoint is not even read.
     assert_eq!(emu.count("DescribeVpcEndpoints"), 0);
@@ -127,4 +133,33 @@ fn no_color_and_pipes_get_plain_text() {
     assert!(coloured.contains("will be created"), "{coloured}");
     let plain = on_tty(Some("1"));
     assert!(plain.contains("will be created") && !plain.contains('\u{1b}'), "NO_COLOR on a terminal:\n{plain}");
+}
+
+/// `--strict`: an unwaived production check fails validate and plan, before any AWS call; the
+/// shipped spec meets every check.
+#[test]
+fn strict_refuses_an_unwaived_production_check_before_reading_aws_and_a_waiver_lets_it_pass() {
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    emu.cli(ws.path(), &["validate", "--strict"]).expect(0);
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let without =
+        spec.replace("    log_retention_days: 14                   # the log group is made with it, before the first log line\n", "");
+    assert_ne!(without, spec);
+    ws.write_spec(&without);
+    // A warning, not an error, without --strict; and not in the unprotected local env.
+    let run = emu.cli(ws.path(), &["--env", "prod", "validate"]);
+    run.expect(0);
+    assert!(run.stderr.contains("[log-retention] function `cruddur-messaging-stream` keeps its logs forever"), "{}", run.stderr);
+    for args in [&["validate", "--strict"][..], &["--env", "prod", "plan", "--strict"]] {
+        let run = emu.cli(ws.path(), args);
+        run.expect(1);
+        assert!(run.stderr.contains("1 production check(s) not met (log-retention)"), "{args:?}: {}", run.stderr);
+    }
+    assert!(emu.calls().is_empty(), "{:?}", emu.calls());
+    emu.cli(ws.path(), &["plan", "--strict"]).expect(0);
+    ws.write_spec(&format!("{without}waive:\n  log-retention: \"the account's log subscription keeps them 30 days\"\n"));
+    let run = emu.cli(ws.path(), &["validate", "--strict"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("log-retention"), "{}", run.stderr);
 }

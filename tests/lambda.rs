@@ -27,7 +27,7 @@ fn fresh_create_of_the_whole_stack_waits_for_iam_and_converges() {
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(0);
     assert!(run.stderr.contains("IAM has not yet let Lambda assume the role"), "{}", run.stderr);
-    assert!(run.stdout.contains("Apply complete: 5 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 6 added"), "{}", run.stdout);
     emu.reset_calls();
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     assert!(emu.writes().is_empty());
@@ -345,4 +345,66 @@ fn a_stream_arn_made_during_apply_reaches_the_function_and_its_trigger() {
          print(s == e, [x['EventSourceArn'] == s for x in m])");
     assert_eq!(out.trim(), "True [True]");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn the_dead_letter_queue_is_made_first_kept_as_declared_and_released_with_the_trigger() {
+    let (emu, ws) = stack();
+    let state = || {
+        emu.py("u = sqs.get_queue_url(QueueName='cruddur-messaging-stream-dlq')['QueueUrl']\n\
+             a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=['All'])['Attributes']\n\
+             m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+             d = ((m.get('DestinationConfig') or {}).get('OnFailure') or {}).get('Destination')\n\
+             print(a['MessageRetentionPeriod'], a['VisibilityTimeout'], d == a['QueueArn'])")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(state(), "1209600 30 True");
+    // Changed out of band: the queue's settings and the trigger's destination are drift.
+    let out_of_band = "u = sqs.get_queue_url(QueueName='cruddur-messaging-stream-dlq')['QueueUrl']\n\
+         sqs.set_queue_attributes(QueueUrl=u, Attributes={'VisibilityTimeout': '300'})\n\
+         uuid = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]['UUID']\n\
+         lam.update_event_source_mapping(UUID=uuid, DestinationConfig={'OnFailure': {'Destination': ''}})";
+    emu.py(out_of_band);
+    let drift = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    drift.expect(2);
+    let doc = drift.json();
+    let queue = change(&doc, "sqs_queue.cruddur-messaging-stream-dlq");
+    assert_eq!(queue["diffs"][0]["path"], "visibility_timeout_s", "{queue:#}");
+    assert_eq!(queue["diffs"][0]["note"], "not in the spec: back to AWS's default", "{queue:#}");
+    assert_eq!(change(&doc, MAPPING)["diffs"][0]["path"], "on_failure");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(state(), "1209600 30 True");
+
+    // Dropped from the spec with its trigger's `on_failure` (and the role's permission): the
+    // destination is removed (sent as "", since an omitted field means unchanged) and the
+    // queue, ours, is deleted.
+    let shipped = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let (start, end) = (shipped.find("queues:\n").unwrap(), shipped.find("vpc_endpoints:\n").unwrap());
+    let spec = format!("{}{}", &shipped[..start], &shipped[end..]);
+    let line = spec.find("        on_failure:").unwrap();
+    ws.write_spec(&format!("{}{}", &spec[..line], &spec[line + spec[line..].find('\n').unwrap() + 1..]));
+    let policy = std::fs::read_to_string(ws.path().join("policies/cruddur-message-stream-policy.json")).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&policy).unwrap();
+    doc["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "RecordFailedBatchesInTheDeadLetterQueue");
+    ws.write("policies/cruddur-message-stream-policy.json", &serde_json::to_string_pretty(&doc).unwrap());
+    let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).expect(0).json();
+    assert_eq!(change(&plan, "sqs_queue.cruddur-messaging-stream-dlq")["action"], "delete", "{plan:#}");
+    assert_eq!(change(&plan, MAPPING)["diffs"][0]["note"], "not in the spec: back to AWS's default", "{plan:#}");
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let left = emu.py(
+        "m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+         print(((m.get('DestinationConfig') or {}).get('OnFailure') or {}).get('Destination') or None, sqs.list_queues().get('QueueUrls', []))",
+    );
+    assert_eq!(left.trim(), "None []");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+
+    // The queue declared again, but the role not allowed to send to it: Lambda sends a failed
+    // batch with the function's role, so AWS refuses the destination (the proxy checks it as
+    // Lambda does), and the error is one line naming the fix.
+    ws.write_spec(&shipped);
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("does not have permissions to call SendMessage"), "{}", run.stderr);
+    assert!(!run.stderr.contains("InvalidParameterValueException {"), "{}", run.stderr);
 }

@@ -93,7 +93,7 @@ fn a_trigger_dropped_from_a_declared_function_is_deleted() {
     assert_eq!(plan["summary"]["delete"], 1, "{plan:#}");
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     assert_eq!(emu.py("print(len(lam.list_event_source_mappings()['EventSourceMappings']))").trim(), "0");
-    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1");
+    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
 
@@ -271,7 +271,7 @@ fn a_prune_killed_at_any_moment_then_run_again_converges_and_touches_nothing_for
         emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
         emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
         // The table and the endpoint stay; the hand-made function and its role stay.
-        assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1", "killed after {after_ms} ms");
+        assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1", "killed after {after_ms} ms");
         assert_eq!(emu.py("print(lam.list_functions()['Functions'][0]['FunctionName'])").trim(), "hand-made");
     }
 }

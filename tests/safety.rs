@@ -39,7 +39,7 @@ fn a_saved_plan_applies_exactly_and_without_a_question() {
     // No terminal and no --yes: the saved plan is the consent.
     let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
     run.expect(0);
-    assert!(run.stdout.contains("Apply complete: 5 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 6 added"), "{}", run.stdout);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     // The real secret was deployed.
     let env =
@@ -134,14 +134,15 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
          ddb.update_table(TableName='cruddur-messages', DeletionProtectionEnabled=True)");
     let run = emu.cli(ws.path(), &["destroy", "--yes"]);
     run.expect(0);
-    assert!(run.stdout.contains("Destroy complete: 3 deleted."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 4 deleted."), "{}", run.stdout);
     assert!(run.stdout.contains("not tagged as made by this stack and env: left alone"), "{}", run.stdout);
     assert!(run.stdout.contains("a protected table is never deleted"), "{}", run.stdout);
     let deletes: Vec<String> = emu.writes().into_iter().filter(|w| !w.contains("UntagRole") && !w.contains("UpdateTable")).collect();
-    assert_eq!(deletes.len(), 3, "{deletes:?}");
+    assert_eq!(deletes.len(), 4, "{deletes:?}");
     assert!(deletes[0].starts_with("lambda:DELETE /2015-03-31/event-source-mappings/"), "{deletes:?}");
     assert_eq!(deletes[1], "lambda:DELETE /2015-03-31/functions/cruddur-messaging-stream");
     assert_eq!(deletes[2], "ec2:DeleteVpcEndpoints");
+    assert_eq!(deletes[3], "sqs:DeleteQueue");
     let left = emu
         .py("print(len(lam.list_functions()['Functions']), iam.get_role(RoleName='cruddur-messaging-stream')['Role']['RoleName'], \
          ddb.describe_table(TableName='cruddur-messages')['Table']['TableStatus'])");

@@ -21,6 +21,10 @@ With --aws-rules, in front of moto:
   mapping stays listed (and answers GetEventSourceMapping) as `Deleting` for --busy-seconds:
   updating it fails with ResourceInUseException, and a new mapping of the same function on the
   same source fails with ResourceConflictException until it is gone (aws-rules.md rule 28).
+- Lambda: CreateEventSourceMapping / UpdateEventSourceMapping with an on-failure destination
+  fail with InvalidParameterValueException unless the function's execution role allows
+  sqs:SendMessage (sns:Publish) on it (Allow statements of its inline and managed policies,
+  `*` wildcards), as AWS checks (aws-rules.md rule 21).
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 - Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
   unless the table (and the index) exists, is ACTIVE and is provisioned.
@@ -119,6 +123,11 @@ def fault_error(start_response, service, kind):
         return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "lambda":
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
+    if service == "sqs":
+        code = "ThrottlingException" if throttle else "InternalError"
+        body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": "Rate exceeded" if throttle else "Internal error"}).encode()
+        start_response("400 Bad Request" if throttle else "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))])
+        return [body]
     if service in ("tagging", "application-autoscaling", "logs"):
         # The Resource Groups Tagging API, Application Auto Scaling and CloudWatch Logs speak JSON 1.1.
         code = "ThrottlingException" if throttle else "InternalServiceException"
@@ -482,6 +491,76 @@ class Proxy:
                 del self.mappings_deleting[u]
             return {u: m for u, (_, m) in self.mappings_deleting.items()}
 
+    @staticmethod
+    def region_of(environ):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        return auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "us-east-1"
+
+    def function_role(self, environ, function):
+        """The execution role's ARN of a function (by name or ARN), None if unknown."""
+        from moto.awslambda.models import lambda_backends
+
+        for account in list(lambda_backends.keys()):
+            backend = lambda_backends[account].get(self.region_of(environ))
+            try:
+                return backend.get_function(function.split(":")[-1]).role
+            except Exception:
+                continue
+        return None
+
+    @staticmethod
+    def role_allows(role_arn, action, resource):
+        """Whether an Allow statement of the role's inline or managed policies grants `action`
+        on `resource` (wildcards as IAM reads them; Deny and conditions are not evaluated)."""
+        import fnmatch
+
+        from moto.iam.models import iam_backends
+
+        name = (role_arn or "").split("/")[-1]
+        account = (role_arn or "").split(":")[4] if (role_arn or "").count(":") >= 5 else None
+        roles = []
+        for acct in [account] if account in iam_backends else list(iam_backends.keys()):
+            for backend in iam_backends[acct].values():
+                try:
+                    roles.append(backend.get_role(name))
+                except Exception:
+                    continue
+        for role in roles:
+            docs = list(role.policies.values())
+            docs += [v.document for p in role.managed_policies.values() for v in p.versions if v.is_default]
+            for doc in docs:
+                doc = json.loads(doc) if isinstance(doc, str) else doc
+                statements = doc.get("Statement", [])
+                for st in [statements] if isinstance(statements, dict) else statements:
+                    if st.get("Effect") != "Allow":
+                        continue
+                    acts = st.get("Action", [])
+                    res = st.get("Resource", [])
+                    acts = [acts] if isinstance(acts, str) else acts
+                    res = [res] if isinstance(res, str) else res
+                    if any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in acts) and any(
+                        fnmatch.fnmatchcase(resource, r) for r in res
+                    ):
+                        return True
+        return False
+
+    def check_destination(self, environ, function, req, start_response):
+        """AWS refuses an on-failure destination the function's role cannot send to."""
+        dest = ((req.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination") or ""
+        service = dest.split(":")[2] if dest.count(":") >= 5 else ""
+        action = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}.get(service)
+        if not action or not function:
+            return None
+        role = self.function_role(environ, function)
+        if role is None or self.role_allows(role, action, dest):
+            return None
+        verb = action.split(":")[1]
+        return lambda_error(
+            start_response,
+            "InvalidParameterValueException",
+            f"The function execution role does not have permissions to call {verb} on {dest}",
+        )
+
     def check_lambda(self, environ, method, path, req, start_response):
         parts = path.strip("/").split("/")  # 2015-03-31, functions|event-source-mappings, ...
         if len(parts) < 2:
@@ -510,7 +589,18 @@ class Proxy:
                     f"The operation cannot be performed at this time. An update is in progress for resource: {parts[2]}",
                     "409 Conflict",
                 )
+        if parts[1] == "event-source-mappings" and method == "PUT" and len(parts) == 3:
+            env = dict(environ)
+            env["REQUEST_METHOD"], env["PATH_INFO"], env["QUERY_STRING"] = "GET", path, ""
+            status, _, data = self.call_app(env, b"")
+            function = json.loads(data).get("FunctionArn") if status.startswith("200") else None
+            refused = self.check_destination(environ, req.get("FunctionName") or function, req, start_response)
+            if refused is not None:
+                return refused
         if parts[1] == "event-source-mappings" and method == "POST":
+            refused = self.check_destination(environ, req.get("FunctionName"), req, start_response)
+            if refused is not None:
+                return refused
             if self.any_role_fresh():
                 return lambda_error(
                     start_response,

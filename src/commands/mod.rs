@@ -31,6 +31,8 @@ pub struct Global {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub targets: Vec<String>,
+    /// `--strict`: an unwaived production check is an error, before any AWS call.
+    pub strict: bool,
 }
 
 impl Global {
@@ -60,9 +62,10 @@ impl Global {
         if let Some(region) = &self.region {
             desired.region = region.clone();
         }
-        for w in warnings {
+        for w in &warnings {
             log::warn(&w.to_string());
         }
+        strict_checks(self.strict, &warnings)?;
         if !self.targets.is_empty() {
             desired = engine::targeted(&desired, &self.targets)?;
         }
@@ -91,6 +94,20 @@ impl Global {
     pub fn plan(&self, desired: &Desired, live: &Live) -> Plan {
         engine::restrict_to_targets(desired, &self.targets, engine::plan(desired, live))
     }
+}
+
+/// With `--strict`, the production checks' warnings (shown already) are an error.
+pub fn strict_checks(strict: bool, warnings: &[crate::spec::Problem]) -> Result<()> {
+    let checks: Vec<&str> = warnings.iter().filter_map(|w| w.check).collect();
+    if strict && !checks.is_empty() {
+        anyhow::bail!(
+            "{} production check(s) not met ({}): --strict makes them errors. Change the spec, or waive each with a reason \
+             (`waive: {{ ID: \"why\" }}`, at the top of the spec or under the env)",
+            checks.len(),
+            checks.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Every env of the spec with its warnings: the whole file is valid or nothing runs (a broken

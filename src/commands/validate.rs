@@ -12,13 +12,16 @@ pub fn run(g: &Global) -> Result<ExitCode> {
     let doc = SpecDocument::load(&g.file)?;
     let (resolved, problems) = doc.resolve_every_env()?;
     let mut warnings: Vec<_> = resolved.into_iter().flat_map(|(_, _, w)| w).collect();
-    warnings.dedup();
+    // The same finding in several envs (a shared trigger) is said once.
+    let mut seen = std::collections::BTreeSet::new();
+    warnings.retain(|w| seen.insert(w.to_string()));
     for w in &warnings {
         log::warn(&w.to_string());
     }
     if !problems.is_empty() {
         return Err(SpecError::Invalid { problems }.into());
     }
+    super::strict_checks(g.strict, &warnings)?;
     println!("{} is valid (environments: {}).", g.file.display(), doc.env_names().join(", "));
     Ok(ExitCode::SUCCESS)
 }

@@ -410,6 +410,7 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
 
     let mut triggers = Vec::new();
     let mut tables = Vec::new();
+    let mut queues = Vec::new();
     let d = super::mapping::Tuning::aws_default();
     for m in super::mapping::list(ctx, name).await? {
         if m.dying() {
@@ -440,6 +441,16 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
                 .then_some(m.tuning.parallelization_factor),
             batching_window_s: (m.tuning.batching_window_s != d.batching_window_s).then_some(m.tuning.batching_window_s),
             filter: m.tuning.filter.clone(),
+            // A queue of this region is written (and read) as a queue of the spec.
+            on_failure: match m.tuning.on_failure.as_str() {
+                "" => None,
+                arn if arn.starts_with(&format!("arn:{}:sqs:{}:", ctx.identity().await?.partition, ctx.region)) => {
+                    let queue = arn.rsplit(':').next().unwrap_or(arn).to_string();
+                    queues.push(queue.clone());
+                    Some(queue)
+                }
+                arn => Some(arn.to_string()),
+            },
         });
     }
 
@@ -469,6 +480,7 @@ async fn import(ctx: &AwsContext, name: &str) -> Result<Option<super::Imported>>
     i.files = files.into_iter().map(|(p, bytes)| (format!("{source}/{p}"), bytes)).collect();
     i.follow.push(("roles", role));
     i.follow.extend(tables.into_iter().map(|t| ("tables", t)));
+    i.follow.extend(queues.into_iter().map(|q| ("queues", q)));
     i.follow.push(("vpc_endpoints", network_of));
     Ok(Some(i))
 }

@@ -13,7 +13,7 @@ use crate::aws::{aws_error, AwsContext};
 use crate::plan::{Action, FieldDiff, ResourceChange, Step};
 use crate::spec::{Desired, FunctionSpec, Resources, StartingPosition, TriggerSpec};
 
-use super::{function, table, wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
+use super::{function, queue, table, wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub const KIND: &str = "lambda_event_source_mapping";
 
@@ -51,7 +51,11 @@ impl Kind for Mappings {
         let mut out = Vec::new();
         for (f, spec) in &desired.resources.functions {
             for (address, t) in addresses(f, spec).into_iter().zip(&spec.triggers) {
-                let deps = vec![format!("{}.{f}", function::KIND), format!("{}.{}", table::KIND, t.table)];
+                let mut deps = vec![format!("{}.{f}", function::KIND), format!("{}.{}", table::KIND, t.table)];
+                // A queue of the spec as on-failure destination exists first.
+                deps.extend(
+                    t.on_failure.iter().filter(|q| desired.resources.queues.contains_key(*q)).map(|q| format!("{}.{q}", queue::KIND)),
+                );
                 out.push(Declared { address, refers_to: deps.clone(), needs_first: deps });
             }
         }
@@ -91,7 +95,12 @@ impl Kind for Mappings {
                     current: cx.refs.values.get(&key).map(String::as_str),
                     changes: cx.changing.contains(&key),
                 };
-                let mut p = Planned::new(diff(&address, &function, trigger, &stream, live_m));
+                // `diff` sees the on-failure destination as an ARN: a queue of the spec's is its.
+                let mut trigger = trigger.clone();
+                if let Some(q) = trigger.on_failure.as_mut().filter(|q| desired.resources.queues.contains_key(q.as_str())) {
+                    *q = cx.refs.resolve(&format!("${{queues.{q}.arn}}")).0;
+                }
+                let mut p = Planned::new(diff(&address, &function, &trigger, &stream, live_m));
                 // Owned through its function: another env's function's trigger is not ours either.
                 super::block_if_owned_elsewhere(&mut p, owner_tags, desired);
                 out.push(p);
@@ -260,6 +269,7 @@ impl From<&TriggerSpec> for MappingSettings {
                 parallelization_factor: t.parallelization_factor.unwrap_or(d.parallelization_factor),
                 batching_window_s: t.batching_window_s.unwrap_or(d.batching_window_s),
                 filter: canonical_patterns(t.filter.iter().cloned()),
+                on_failure: t.on_failure.clone().unwrap_or_default(),
             },
         }
     }
@@ -275,6 +285,9 @@ pub struct Tuning {
     pub batching_window_s: i64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<serde_json::Value>,
+    /// The on-failure destination's ARN; empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub on_failure: String,
 }
 
 impl Tuning {
@@ -287,6 +300,7 @@ impl Tuning {
             parallelization_factor: 1,
             batching_window_s: 0,
             filter: Vec::new(),
+            on_failure: String::new(),
         }
     }
 
@@ -305,6 +319,8 @@ impl Tuning {
         add("parallelization_factor", json!(self.parallelization_factor), json!(want.parallelization_factor));
         add("batching_window_s", json!(self.batching_window_s), json!(want.batching_window_s));
         add("filter", json!(self.filter), json!(want.filter));
+        let dest = |d: &str| if d.is_empty() { json!(null) } else { json!(d) };
+        add("on_failure", dest(&self.on_failure), dest(&want.on_failure));
         out
     }
 }
@@ -365,6 +381,7 @@ fn unset(t: &TriggerSpec, field: &str) -> bool {
         "parallelization_factor" => t.parallelization_factor.is_none(),
         "batching_window_s" => t.batching_window_s.is_none(),
         "filter" => t.filter.is_empty(),
+        "on_failure" => t.on_failure.is_none(),
         _ => false,
     }
 }
@@ -407,6 +424,7 @@ fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
                 filter: canonical_patterns(
                     patterns.map(|p| serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.into()))),
                 ),
+                on_failure: m.destination_config().and_then(|d| d.on_failure()).and_then(|o| o.destination()).unwrap_or("").to_string(),
             }
         },
     }
@@ -462,6 +480,7 @@ pub struct TableStream<'a> {
     pub changes: bool,
 }
 
+/// `trigger.on_failure` is an ARN (or none): a queue of the spec is resolved by the caller.
 pub fn diff(
     address: &str,
     function: &str,
@@ -621,8 +640,15 @@ macro_rules! with_settings {
     }};
 }
 
+/// The on-failure destination: an update always sends it (`""` removes one, rule 20); a create
+/// only when there is one.
+fn destination(s: &MappingSettings) -> lam::DestinationConfig {
+    lam::DestinationConfig::builder().on_failure(lam::OnFailure::builder().destination(&s.tuning.on_failure).build()).build()
+}
+
 async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()> {
     with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s)
+        .destination_config(destination(s))
         .send()
         .await
         .map_err(|e| aws_error("Lambda", "UpdateEventSourceMapping", uuid, e))?;
@@ -654,7 +680,8 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                     .function_name(function)
                     .event_source_arn(source)
                     .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)));
-                let r = with_settings!(create, settings).send().await;
+                let dest = (!settings.tuning.on_failure.is_empty()).then(|| destination(settings));
+                let r = with_settings!(create, settings).set_destination_config(dest).send().await;
                 match r {
                     Ok(_) => Ok(()),
                     Err(e) if e.code() == Some("ResourceConflictException") => {
@@ -723,6 +750,7 @@ mod tests {
             parallelization_factor: None,
             batching_window_s: None,
             filter: vec![],
+            on_failure: None,
         }
     }
 
@@ -763,6 +791,26 @@ mod tests {
         assert_eq!(c.diffs[0].after, -1);
         let sent = steps[0].op.get::<MappingOp>().cloned();
         assert!(matches!(sent, Some(MappingOp::Update { settings, .. }) if settings.tuning == Tuning::aws_default()));
+    }
+
+    #[test]
+    fn an_on_failure_destination_is_set_and_removed_by_sending_an_empty_one() {
+        let arn = format!("{TABLE_ARN}/stream/s1");
+        let mut t = trigger();
+        t.on_failure = Some("arn:aws:sqs:us-east-1:1:dlq".into());
+        let (c, steps) = diff("m", "f", &t, &stream(Some(&arn), false), &[live("u1", "s1")]);
+        assert_eq!(c.diffs.len(), 1);
+        assert_eq!((c.diffs[0].path.as_str(), &c.diffs[0].after), ("on_failure", &serde_json::json!("arn:aws:sqs:us-east-1:1:dlq")));
+        assert_eq!(ops(&steps), ["update", "wait_settled"]);
+        let mut m = live("u1", "s1");
+        m.tuning.on_failure = "arn:aws:sqs:us-east-1:1:dlq".into();
+        assert_eq!(diff("m", "f", &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&arn), false), &[m]);
+        assert_eq!(c.diffs[0].note.as_deref(), Some("not in the spec: back to AWS's default"));
+        assert_eq!(c.diffs[0].after, serde_json::Value::Null);
+        let Some(MappingOp::Update { settings, .. }) = steps[0].op.get::<MappingOp>() else { panic!() };
+        // The update sends an empty destination: an omitted one would leave it as it is.
+        assert_eq!(destination(settings).on_failure().and_then(|o| o.destination()), Some(""));
     }
 
     fn stream(current: Option<&str>, changes: bool) -> TableStream<'_> {

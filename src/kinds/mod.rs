@@ -8,6 +8,7 @@
 pub mod endpoint;
 pub mod function;
 pub mod mapping;
+pub mod queue;
 pub mod retry;
 pub mod role;
 pub mod table;
@@ -30,7 +31,8 @@ use crate::spec::{Desired, Resources};
 
 /// Every kind, in dependency order: a kind may refer only to kinds before it. Plans list
 /// resources in this order; destroy and prune delete in the reverse order.
-pub static REGISTRY: &[&dyn Kind] = &[&table::Tables, &endpoint::Endpoints, &role::Roles, &function::Functions, &mapping::Mappings];
+pub static REGISTRY: &[&dyn Kind] =
+    &[&table::Tables, &queue::Queues, &endpoint::Endpoints, &role::Roles, &function::Functions, &mapping::Mappings];
 
 /// The kind whose addresses start with `prefix`.
 pub fn kind_of(prefix: &str) -> Option<&'static dyn Kind> {

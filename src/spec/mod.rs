@@ -28,6 +28,9 @@ pub struct Problem {
     /// The field path (`tables.cruddur-messages.capacity`), empty for the whole file.
     pub field: String,
     pub message: String,
+    /// The production check it reports (`pitr`), for a warning that `waive:` can silence and
+    /// `--strict` makes an error.
+    pub check: Option<&'static str>,
 }
 
 impl fmt::Display for Problem {
@@ -132,6 +135,7 @@ impl SpecDocument {
                 pos: None,
                 field: String::new(),
                 message: format!("the spec is {} bytes; more than {MAX_SPEC_BYTES} is refused", meta.len()),
+                check: None,
             }));
         }
         let bytes = std::fs::read(path).map_err(read_err)?;
@@ -145,6 +149,7 @@ impl SpecDocument {
                 pos: Some(Pos { line, column }),
                 field: String::new(),
                 message: "the spec is not valid UTF-8 text".into(),
+                check: None,
             })
         })?;
         Self::parse(path, &source)
@@ -158,6 +163,7 @@ impl SpecDocument {
                 pos: e.location().map(|l| Pos { line: l.line(), column: l.column() }),
                 field: String::new(),
                 message: format!("not valid YAML: {}", strip_location(&e.to_string())),
+                check: None,
             })
         })?;
         if value.is_null() {
@@ -166,6 +172,7 @@ impl SpecDocument {
                 pos: None,
                 field: String::new(),
                 message: "the spec is empty".into(),
+                check: None,
             }));
         }
         let index = PositionIndex::build(source);
@@ -228,7 +235,7 @@ impl SpecDocument {
                 pos = over_pos;
             }
         }
-        Problem { file: self.path.clone(), pos, field: path.join("."), message }
+        Problem { file: self.path.clone(), pos, field: path.join("."), message, check: None }
     }
 
     /// The hash of a Lambda folder's package, built once per folder.
@@ -261,6 +268,7 @@ impl SpecDocument {
         let mut resources = Value::Mapping(Default::default());
         for (k, v) in [
             ("tables", &self.file.tables),
+            ("queues", &self.file.queues),
             ("vpc_endpoints", &self.file.vpc_endpoints),
             ("roles", &self.file.roles),
             ("functions", &self.file.functions),
@@ -328,9 +336,11 @@ fn placeholder() -> SpecFile {
         default_env: String::new(),
         environments: Default::default(),
         tables: Value::Null,
+        queues: Value::Null,
         vpc_endpoints: Value::Null,
         roles: Value::Null,
         functions: Value::Null,
+        waive: Default::default(),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `${...}` references in policy files and string values: `${aws.region}`, `${aws.account_id}`,
-//! `${tables.NAME.name|arn|stream_arn}`, `${roles.NAME.name|arn}`.
+//! `${tables.NAME.name|arn|stream_arn}`, `${roles.NAME.name|arn}`, `${queues.NAME.name|arn|url}`.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,9 @@ pub enum Reference {
     TableStreamArn(String),
     RoleName(String),
     RoleArn(String),
+    QueueName(String),
+    QueueArn(String),
+    QueueUrl(String),
 }
 
 impl Reference {
@@ -23,19 +26,21 @@ impl Reference {
             Reference::Region | Reference::AccountId => None,
             Reference::TableName(n) | Reference::TableArn(n) | Reference::TableStreamArn(n) => Some(("tables", n)),
             Reference::RoleName(n) | Reference::RoleArn(n) => Some(("roles", n)),
+            Reference::QueueName(n) | Reference::QueueArn(n) | Reference::QueueUrl(n) => Some(("queues", n)),
         }
     }
 
-    /// Whether the value exists only once the resource does (a stream ARN); a name or an ARN
-    /// can be written into a policy before.
+    /// Whether the value exists only once the resource does (a stream ARN, a queue's URL); a
+    /// name or an ARN can be written into a policy before.
     pub fn exists_only_once_made(&self) -> bool {
-        matches!(self, Reference::TableStreamArn(_))
+        matches!(self, Reference::TableStreamArn(_) | Reference::QueueUrl(_))
     }
 
     /// The key of an observed value (`tables.t.stream_arn`) in [`RefContext::values`].
     pub fn key(&self) -> Option<String> {
         match self {
             Reference::TableStreamArn(n) => Some(format!("tables.{n}.stream_arn")),
+            Reference::QueueUrl(n) => Some(format!("queues.{n}.url")),
             _ => None,
         }
     }
@@ -83,7 +88,8 @@ pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
         "aws.account_id" => return Ok(Reference::AccountId),
         _ => {}
     }
-    let known = "known references: ${aws.region}, ${aws.account_id}, ${tables.NAME.name|arn|stream_arn}, ${roles.NAME.name|arn}";
+    let known = "known references: ${aws.region}, ${aws.account_id}, ${tables.NAME.name|arn|stream_arn}, ${roles.NAME.name|arn}, \
+                 ${queues.NAME.name|arn|url}";
     if let Some(rest) = expr.strip_prefix("tables.") {
         let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
         return match attr {
@@ -99,6 +105,15 @@ pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
             "name" => Ok(Reference::RoleName(name.into())),
             "arn" => Ok(Reference::RoleArn(name.into())),
             _ => Err(format!("`${{{expr}}}`: a role has `name` and `arn`, not `{attr}`")),
+        };
+    }
+    if let Some(rest) = expr.strip_prefix("queues.") {
+        let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
+        return match attr {
+            "name" => Ok(Reference::QueueName(name.into())),
+            "arn" => Ok(Reference::QueueArn(name.into())),
+            "url" => Ok(Reference::QueueUrl(name.into())),
+            _ => Err(format!("`${{{expr}}}`: a queue has `name`, `arn` and `url`, not `{attr}`")),
         };
     }
     Err(format!("unknown reference `${{{expr}}}`; {known}"))
@@ -119,6 +134,9 @@ pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
         }
         Reference::RoleName(n) | Reference::RoleArn(n) if !resources.roles.contains_key(n) => {
             return Err(format!("`${{{expr}}}` refers to role `{n}`, which this spec does not declare"));
+        }
+        Reference::QueueName(n) | Reference::QueueArn(n) | Reference::QueueUrl(n) if !resources.queues.contains_key(n) => {
+            return Err(format!("`${{{expr}}}` refers to queue `{n}`, which this spec does not declare"));
         }
         _ => {}
     }
@@ -155,7 +173,9 @@ impl RefContext {
         Some(match r {
             Reference::Region => self.region.clone(),
             Reference::AccountId => account?.to_string(),
-            Reference::TableName(n) | Reference::RoleName(n) => format!("{n}{}", self.name_suffix),
+            Reference::TableName(n) | Reference::RoleName(n) | Reference::QueueName(n) => format!("{n}{}", self.name_suffix),
+            Reference::QueueArn(n) => format!("arn:{p}:sqs:{}:{}:{n}{}", self.region, account?, self.name_suffix),
+            Reference::QueueUrl(_) => self.values.get(&r.key()?)?.clone(),
             Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}{}", self.region, account?, self.name_suffix),
             Reference::TableStreamArn(_) => self.values.get(&r.key()?)?.clone(),
             Reference::RoleArn(n) => self.role_arn(n)?,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
-use super::types::{AssumeRoleSpec, FunctionSpec, RoleSpec, TableSpec, VpcEndpointSpec};
+use super::types::{AssumeRoleSpec, FunctionSpec, QueueSpec, RoleSpec, TableSpec, VpcEndpointSpec};
 
 /// A spec of cruddur-infra: the resources of one application, and its environments.
 #[allow(dead_code)]
@@ -24,6 +24,9 @@ struct Spec {
     /// DynamoDB tables by name.
     #[serde(default)]
     tables: BTreeMap<String, TableSpec>,
+    /// SQS queues by name.
+    #[serde(default)]
+    queues: BTreeMap<String, QueueSpec>,
     /// Gateway VPC endpoints by a name of the spec's own.
     #[serde(default)]
     vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
@@ -33,6 +36,10 @@ struct Spec {
     /// Lambda functions by name.
     #[serde(default)]
     functions: BTreeMap<String, FunctionSpec>,
+    /// Production checks not to report (pitr, deletion-protection, trigger-retries,
+    /// trigger-on-failure, log-retention, iam-wildcard), each with why.
+    #[serde(default)]
+    waive: BTreeMap<String, String>,
 }
 
 #[allow(dead_code)]
@@ -46,7 +53,7 @@ struct Environment {
     endpoint_url: Option<String>,
     /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts,
     /// resource_groups_tagging_api, application_auto_scaling,
-    /// cloudwatch_logs.
+    /// cloudwatch_logs, sqs.
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
     /// Refuse any account but this one (12 digits, quoted).
@@ -68,6 +75,9 @@ struct Environment {
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     overrides: Option<Overrides>,
+    /// Production checks not to report in this env, each with why.
+    #[serde(default)]
+    waive: BTreeMap<String, String>,
 }
 
 /// Any part of the resources, deep-merged over them.
@@ -77,6 +87,8 @@ struct Environment {
 struct Overrides {
     #[serde(default)]
     tables: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    queues: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
     vpc_endpoints: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]

@@ -409,6 +409,66 @@ fn problem_display_has_file_line_column_field_message() {
         pos: Some(Pos { line: 3, column: 5 }),
         field: "tables.t.capacity".into(),
         message: "m".into(),
+        check: None,
     };
     assert_eq!(p.to_string(), "infra.yaml:3:5: tables.t.capacity: m");
+}
+
+#[test]
+fn queues_and_on_failure_destinations() {
+    let f = Fixture::new();
+    let with = |queues: &str, on_failure: &str| {
+        edit("      - table: tt1\n", &format!("      - table: tt1\n        on_failure: {on_failure}\n")).replacen(
+            "roles:\n",
+            &format!("queues:\n{queues}roles:\n"),
+            1,
+        )
+    };
+    let dlq = "  dlq:\n    message_retention_s: 1209600\n    encryption: { kms_key: alias/aws/sqs }\n";
+    assert!(f.problems(&with(dlq, "dlq"), "local").is_empty());
+    assert!(f.problems(&with(dlq, "arn:aws:sns:us-east-1:123456789012:alerts"), "local").is_empty());
+    let p = f.problems(&with(dlq, "other"), "local");
+    assert!(p.len() == 1 && p[0].field == "functions.f1.triggers.0.on_failure" && p[0].message.contains("queues: dlq"), "{p:?}");
+    let p = f.problems(&with(dlq, "arn:aws:s3:::bucket"), "local");
+    assert!(p.len() == 1 && p[0].message.contains("not the ARN of an SQS queue or an SNS topic"), "{p:?}");
+    let p = f.problems(&with("  dlq:\n    message_retention_s: 30\n    visibility_timeout_s: 50000\n", "dlq"), "local");
+    let fields: Vec<&str> = p.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["queues.dlq.message_retention_s", "queues.dlq.visibility_timeout_s"], "{p:?}");
+    let p = f.problems(&with("  dlq.fifo: {}\n", "dlq.fifo"), "local");
+    assert!(p.iter().any(|p| p.field == "queues.dlq.fifo" && p.message.contains("FIFO")), "{p:?}");
+    assert!(!f.problems(&with("  dlq:\n    encryption: sometimes\n", "dlq"), "local").is_empty());
+    // References to a queue: its name, ARN and URL.
+    let env = edit("      TABLE_NAME: ${tables.tt1.name}\n", "      TABLE_NAME: ${tables.tt1.name}\n      DLQ: ${queues.dlq.url}\n");
+    let env = env.replacen("roles:\n", &format!("queues:\n{dlq}roles:\n"), 1);
+    assert!(f.problems(&env, "local").is_empty());
+    let p = f.problems(&env.replace("${queues.dlq.url}", "${queues.dlq.size}"), "local");
+    assert!(p.len() == 1 && p[0].message.contains("a queue has `name`, `arn` and `url`"), "{p:?}");
+}
+
+#[test]
+fn production_checks_warn_with_an_id_in_a_protected_env_and_a_waiver_silences_one() {
+    let f = Fixture::new();
+    let ids = |text: &str, env: &str| -> Vec<&'static str> {
+        std::fs::write(f.path(), text).unwrap();
+        let (_, w) = SpecDocument::load(&f.path()).unwrap().resolve(env).unwrap();
+        w.iter().filter_map(|p| p.check).collect()
+    };
+    let protected = edit("  prod:\n    region: ca-central-1\n", "  prod:\n    region: ca-central-1\n    protected: true\n");
+    // The trigger's checks hold everywhere; the others only where the env is protected
+    // (prod's override turns deletion protection on).
+    assert_eq!(ids(&protected, "local"), ["trigger-retries", "trigger-on-failure"]);
+    assert_eq!(ids(&protected, "prod"), ["pitr", "trigger-retries", "trigger-on-failure", "log-retention"]);
+    // Waived at the top (every env) or under one env, each with a reason.
+    let waived = format!("{protected}waive:\n  pitr: restored from the nightly export\n")
+        .replace("    protected: true\n", "    protected: true\n    waive: { log-retention: shipped to the SIEM }\n");
+    assert_eq!(ids(&waived, "prod"), ["trigger-retries", "trigger-on-failure"]);
+    // A wildcard in an inline policy is a check in a protected env.
+    std::fs::write(f.dir.path().join("policies/p.json"), POLICY.replace("dynamodb:PutItem", "dynamodb:Put*")).unwrap();
+    assert!(ids(&waived, "prod").contains(&"iam-wildcard"));
+    assert!(!ids(&waived, "local").contains(&"iam-wildcard"));
+    std::fs::write(f.dir.path().join("policies/p.json"), POLICY).unwrap();
+    // An unknown id, or no reason, is an error.
+    let p = f.problems(&format!("{protected}waive:\n  pitr-ish: because\n  pitr: \"\"\n"), "prod");
+    assert!(p.iter().any(|p| p.field == "waive.pitr-ish" && p.message.contains("not a check; checks: pitr")), "{p:?}");
+    assert!(p.iter().any(|p| p.field == "waive.pitr" && p.message.contains("say why")), "{p:?}");
 }

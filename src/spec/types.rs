@@ -15,11 +15,16 @@ pub struct SpecFile {
     #[serde(default)]
     pub tables: serde_yaml::Value,
     #[serde(default)]
+    pub queues: serde_yaml::Value,
+    #[serde(default)]
     pub vpc_endpoints: serde_yaml::Value,
     #[serde(default)]
     pub roles: serde_yaml::Value,
     #[serde(default)]
     pub functions: serde_yaml::Value,
+    /// Production checks not to report, each with why.
+    #[serde(default)]
+    pub waive: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -50,6 +55,9 @@ pub struct EnvSpec {
     /// A partial spec deep-merged over the resources.
     #[serde(default)]
     pub overrides: Option<serde_yaml::Value>,
+    /// Production checks not to report in this env, each with why.
+    #[serde(default)]
+    pub waive: BTreeMap<String, String>,
 }
 
 /// How an env's account is reached: STS AssumeRole, refreshed before it expires.
@@ -72,6 +80,8 @@ pub struct AssumeRoleSpec {
 pub struct Resources {
     #[serde(default)]
     pub tables: BTreeMap<String, TableSpec>,
+    #[serde(default)]
+    pub queues: BTreeMap<String, QueueSpec>,
     #[serde(default)]
     pub vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
     #[serde(default)]
@@ -419,6 +429,11 @@ pub struct TriggerSpec {
     /// function only if one matches. At most 5.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filter: Vec<serde_json::Value>,
+    /// Where a batch that failed for good is recorded: a queue of this spec (its key under
+    /// `queues:`), or the ARN of an SQS queue or SNS topic. Lambda sends it with the function's
+    /// role, which needs `sqs:SendMessage` (or `sns:Publish`) on it. Left out: nowhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_failure: Option<String>,
 }
 
 fn default_batch_size() -> i64 {
@@ -427,6 +442,47 @@ fn default_batch_size() -> i64 {
 
 fn yes() -> bool {
     true
+}
+
+/// An SQS standard queue, named by its key (plus the env's `name_suffix`). Every setting has
+/// AWS's default when left out, and is brought back to it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSpec {
+    /// How long a message is kept, in seconds: 60 to 1209600 (14 days). AWS's default: 345600
+    /// (4 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_retention_s: Option<i64>,
+    /// How long a received message stays hidden from other consumers, in seconds: 0 to 43200.
+    /// AWS's default: 30.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout_s: Option<i64>,
+    /// Encryption at rest: `sqs_managed` (SSE-SQS, AWS's default), `none`, or `{ kms_key: KEY }`
+    /// (SSE-KMS with a key id, ARN or alias such as `alias/aws/sqs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<QueueEncryption>,
+    /// What happens to the queue (and the messages in it) when a later spec drops it.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A queue's encryption at rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum QueueEncryption {
+    /// `sqs_managed` or `none`.
+    Word(QueueEncryptionWord),
+    /// SSE-KMS with this key.
+    Kms { kms_key: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueEncryptionWord {
+    SqsManaged,
+    None,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]

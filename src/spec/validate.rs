@@ -52,6 +52,27 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_RUNTIME_DIR",
 ];
 
+/// The production checks, by id: what each asks of the spec.
+pub const CHECKS: &[(&str, &str)] = &[
+    (PITR, "a table has point-in-time recovery"),
+    (DELETION_PROTECTION, "a table has deletion protection"),
+    (TRIGGER_RETRIES, "a stream trigger bounds its retries (maximum_retry_attempts or maximum_record_age_s)"),
+    (TRIGGER_ON_FAILURE, "a stream trigger has an on-failure destination"),
+    (LOG_RETENTION, "a function's logs have a retention"),
+    (IAM_WILDCARD, "an inline policy names its actions and resources (no wildcards)"),
+];
+const PITR: &str = "pitr";
+const DELETION_PROTECTION: &str = "deletion-protection";
+const TRIGGER_RETRIES: &str = "trigger-retries";
+const TRIGGER_ON_FAILURE: &str = "trigger-on-failure";
+const LOG_RETENTION: &str = "log-retention";
+const IAM_WILDCARD: &str = "iam-wildcard";
+
+/// A check's message: its id first, how to waive it last.
+fn checked(id: &str, msg: &str) -> String {
+    format!("[{id}] {msg} (or waive it: `waive: {{ {id}: \"why\" }}`)")
+}
+
 /// Policy and source files larger than this are refused.
 const MAX_POLICY_BYTES: u64 = 64 * 1024;
 
@@ -61,6 +82,10 @@ struct Checker<'a> {
     /// The env's name_suffix, part of every table, role and function name.
     suffix: &'a str,
     res: &'a Resources,
+    /// A production env: the production checks apply.
+    protected: bool,
+    /// The checks the spec waives (top level and this env), with why.
+    waived: BTreeMap<String, String>,
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
     /// The policy files read, by the path written in the spec: the plan uses these texts.
@@ -92,6 +117,18 @@ impl Checker<'_> {
 
     fn warn(&mut self, path: &[&str], msg: impl Into<String>) {
         let p = self.doc.problem(path, Some(self.env), msg.into());
+        self.warnings.push(p);
+    }
+
+    /// A production check's finding: a warning with its id, unless the spec waives it. Only in a
+    /// protected env, except for the stream trigger's checks (every env).
+    fn check(&mut self, id: &'static str, path: &[&str], msg: String) {
+        let everywhere = matches!(id, TRIGGER_RETRIES | TRIGGER_ON_FAILURE);
+        if !(self.protected || everywhere) || self.waived.contains_key(id) {
+            return;
+        }
+        let mut p = self.doc.problem(path, Some(self.env), checked(id, &msg));
+        p.check = Some(id);
         self.warnings.push(p);
     }
 
@@ -158,8 +195,17 @@ impl Checker<'_> {
         self.files.insert(rel.to_string(), text.clone());
         for p in policy::check(&text) {
             let field = if p.field.is_empty() { String::new() } else { p.field };
-            let prob = Problem { file: file.clone(), pos: Some(Pos { line: p.line, column: p.column }), field, message: p.message };
+            let mut prob =
+                Problem { file: file.clone(), pos: Some(Pos { line: p.line, column: p.column }), field, message: p.message, check: None };
             if p.warning {
+                // In a protected env a wildcard is a production check (waivable, `--strict`).
+                if self.protected {
+                    if self.waived.contains_key(IAM_WILDCARD) {
+                        continue;
+                    }
+                    prob.message = checked(IAM_WILDCARD, &prob.message);
+                    prob.check = Some(IAM_WILDCARD);
+                }
                 self.warnings.push(prob);
             } else {
                 self.problems.push(prob);
@@ -168,7 +214,13 @@ impl Checker<'_> {
         for occ in refs::occurrences(&text) {
             if let Err(e) = refs::parse(&occ.expr, self.res) {
                 let (line, column) = policy::position_of(&text, &format!("${{{}", occ.expr));
-                self.problems.push(Problem { file: file.clone(), pos: Some(Pos { line, column }), field: String::new(), message: e });
+                self.problems.push(Problem {
+                    file: file.clone(),
+                    pos: Some(Pos { line, column }),
+                    field: String::new(),
+                    message: e,
+                    check: None,
+                });
             }
         }
     }
@@ -319,6 +371,20 @@ impl Checker<'_> {
             }
         }
         self.tags(&["tables", name, "tags"], &t.tags);
+        if !t.point_in_time_recovery.is_some_and(|p| p.enabled()) {
+            self.check(
+                PITR,
+                &base,
+                format!("table `{name}` has no point-in-time recovery: an item deleted or overwritten by mistake cannot be restored (`point_in_time_recovery: true`)"),
+            );
+        }
+        if !t.deletion_protection {
+            self.check(
+                DELETION_PROTECTION,
+                &base,
+                format!("table `{name}` can be deleted by any caller allowed to (`deletion_protection: true`)"),
+            );
+        }
     }
 
     fn endpoint(&mut self, name: &str, e: &VpcEndpointSpec) {
@@ -421,6 +487,27 @@ impl Checker<'_> {
             }
         }
         self.tags(&["roles", name, "tags"], &r.tags);
+    }
+
+    fn queue(&mut self, name: &str, q: &QueueSpec) {
+        let full = format!("{name}{}", self.suffix);
+        if full.ends_with(".fifo") {
+            self.err(&["queues", name], "FIFO queues are not supported (a stream's on-failure destination is a standard queue)");
+        } else if !name_ok(&full, 1, 80, "_-") {
+            self.err(&["queues", name], "a queue name must be 1 to 80 characters of a-z, A-Z, 0-9, `_` and `-`");
+        }
+        if let Some(v) = q.message_retention_s.filter(|v| !(60..=1_209_600).contains(v)) {
+            self.err(&["queues", name, "message_retention_s"], format!("message retention is 60 to 1209600 seconds (14 days), not {v}"));
+        }
+        if let Some(v) = q.visibility_timeout_s.filter(|v| !(0..=43_200).contains(v)) {
+            self.err(&["queues", name, "visibility_timeout_s"], format!("the visibility timeout is 0 to 43200 seconds, not {v}"));
+        }
+        if let Some(QueueEncryption::Kms { kms_key }) = &q.encryption {
+            if kms_key.trim().is_empty() {
+                self.err(&["queues", name, "encryption", "kms_key"], "name a KMS key (id, ARN or alias such as alias/aws/sqs)");
+            }
+        }
+        self.tags(&["queues", name, "tags"], &q.tags);
     }
 
     fn function(&mut self, name: &str, f: &FunctionSpec) {
@@ -561,6 +648,42 @@ impl Checker<'_> {
             if t.filter.len() > 5 {
                 self.err(&["functions", name, "triggers", &idx, "filter"], format!("at most 5 filter patterns, not {}", t.filter.len()));
             }
+            let forever = |v: Option<i64>| v.is_none_or(|v| v == -1);
+            if forever(t.maximum_retry_attempts) && forever(t.maximum_record_age_s) {
+                self.check(
+                    TRIGGER_RETRIES,
+                    &["functions", name, "triggers", &idx],
+                    format!(
+                        "the trigger on `{}` retries a failing batch until its records expire (24 h), and its shard waits \
+                         behind it: bound it (`maximum_retry_attempts: 3`)",
+                        t.table
+                    ),
+                );
+            }
+            if t.on_failure.is_none() {
+                self.check(
+                    TRIGGER_ON_FAILURE,
+                    &["functions", name, "triggers", &idx],
+                    format!("the trigger on `{}` drops a batch that fails for good without a trace: name a queue in `on_failure`", t.table),
+                );
+            }
+            if let Some(dest) = &t.on_failure {
+                let path = ["functions", name, "triggers", &idx, "on_failure"];
+                if dest.starts_with("arn:") {
+                    if !matches!(dest.split(':').nth(2), Some("sqs" | "sns")) || dest.split(':').count() != 6 {
+                        self.err(&path, format!("`{dest}` is not the ARN of an SQS queue or an SNS topic"));
+                    }
+                } else if !self.res.queues.contains_key(dest) {
+                    let known: Vec<&str> = self.res.queues.keys().map(String::as_str).collect();
+                    self.err(
+                        &path,
+                        format!(
+                            "`{dest}` is neither a queue of this spec (queues: {}) nor the ARN of an SQS queue or SNS topic",
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                        ),
+                    );
+                }
+            }
             for (i, p) in t.filter.iter().enumerate() {
                 if !p.is_object() {
                     self.err(
@@ -571,6 +694,9 @@ impl Checker<'_> {
             }
         }
         self.tags(&["functions", name, "tags"], &f.tags);
+        if f.log_retention_days.is_none() {
+            self.check(LOG_RETENTION, &["functions", name], format!("function `{name}` keeps its logs forever (`log_retention_days: 30`)"));
+        }
         if let Some(d) = &f.description {
             self.refs_in(&["functions", name, "description"], d);
         }
@@ -584,6 +710,14 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
         env: &d.env,
         suffix: &d.name_suffix,
         res: &d.resources,
+        protected: d.protected,
+        waived: doc
+            .file
+            .waive
+            .iter()
+            .chain(doc.file.environments.get(&d.env).map(|e| &e.waive).into_iter().flatten())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         problems: Vec::new(),
         warnings: Vec::new(),
         files: BTreeMap::new(),
@@ -630,6 +764,17 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
             }
         }
     }
+    let ids: Vec<&str> = CHECKS.iter().map(|(id, _)| *id).collect();
+    let top = doc.file.waive.iter().map(|w| (vec!["waive"], w));
+    let own = doc.file.environments.get(env).into_iter().flat_map(|e| e.waive.iter().map(|w| (vec!["environments", env, "waive"], w)));
+    for (mut path, (id, why)) in top.chain(own).collect::<Vec<_>>() {
+        path.push(id);
+        if !ids.contains(&id.as_str()) {
+            c.err(&path, format!("`{id}` is not a check; checks: {}", ids.join(", ")));
+        } else if why.trim().is_empty() {
+            c.err(&path, "say why the check is waived");
+        }
+    }
     if !name_ok(env, 1, 64, "_-") {
         c.err(&["environments", env], "an environment name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
     }
@@ -650,11 +795,15 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
         && d.resources.roles.is_empty()
         && d.resources.functions.is_empty()
         && d.resources.vpc_endpoints.is_empty()
+        && d.resources.queues.is_empty()
     {
         c.warn(&[], "the spec declares no resources");
     }
     for (n, t) in &d.resources.tables {
         c.table(n, t);
+    }
+    for (n, q) in &d.resources.queues {
+        c.queue(n, q);
     }
     for (n, e) in &d.resources.vpc_endpoints {
         c.endpoint(n, e);

@@ -112,21 +112,22 @@ impl Emulator {
     }
 
     /// How many of each kind of resource the stack has (tables, roles, functions, mappings,
-    /// endpoints not deleted), as a line.
+    /// endpoints not deleted, queues), as a line.
     pub fn census(&self) -> String {
         self.py("tables = len(ddb.list_tables()['TableNames'])\n\
              roles = len(iam.list_roles()['Roles'])\n\
              fns = len(lam.list_functions()['Functions'])\n\
              esms = len(lam.list_event_source_mappings()['EventSourceMappings'])\n\
              eps = len([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] not in ('deleted', 'deleting')])\n\
-             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps}')")
+             qs = len(sqs.list_queues().get('QueueUrls', []))\n\
+             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps} queues={qs}')")
             .trim()
             .to_string()
     }
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
-    /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam`, `ec2` and `aas`
-    /// (Application Auto Scaling).
+    /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam`, `ec2`, `aas`
+    /// (Application Auto Scaling), `logs` and `sqs`.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, json\nfrom botocore.config import Config\n\
@@ -134,7 +135,8 @@ impl Emulator {
              aws_secret_access_key='test', config=Config(read_timeout=20, retries={{'max_attempts': 2}}))\n\
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
              lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n\
-             aas = boto3.client('application-autoscaling', **kw)\nlogs = boto3.client('logs', **kw)\n",
+             aas = boto3.client('application-autoscaling', **kw)\nlogs = boto3.client('logs', **kw)\n\
+             sqs = boto3.client('sqs', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();
