@@ -265,6 +265,9 @@ fn hint_for(code: &str, message: &str, service: &str) -> Option<String> {
             service.to_ascii_uppercase().replace(' ', "_")
         ));
     }
+    if m.contains("time to live has been modified multiple times") {
+        return Some("AWS allows one time-to-live change per table per hour: apply again an hour after the last change".into());
+    }
     if code == "UnrecognizedClientException" {
         return Some("the endpoint does not accept these credentials: check AWS_PROFILE / --profile and the account".into());
     }

@@ -378,6 +378,7 @@ mod tests {
             stream: StreamView::NewImage,
             deletion_protection: false,
             point_in_time_recovery: None,
+            ttl: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -413,6 +414,7 @@ mod tests {
             deletion_protection: false,
             tags: BTreeMap::new(),
             pitr: None,
+            ttl: None,
             scaling: vec![],
         }
     }

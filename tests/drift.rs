@@ -29,8 +29,8 @@ fn each_kind_of_out_of_band_change_is_drift_named_in_every_output() {
     let ws = Workspace::shipped();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     let (human, json, md) = check(&emu, &ws, 0);
-    assert!(human.contains("In sync: 5 resource(s)"), "{human}");
-    assert_eq!(json["summary"]["no_op"], 5);
+    assert!(human.contains("In sync: 6 resource(s)"), "{human}");
+    assert_eq!(json["summary"]["no_op"], 6);
     assert!(md.contains("in sync"), "{md}");
 
     let cases: [(&str, &str, &str); 7] = [

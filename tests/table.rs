@@ -316,3 +316,44 @@ fn point_in_time_recovery_is_turned_on_kept_on_and_its_period_set() {
     assert!(pitr().starts_with("DISABLED"), "{}", pitr());
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
+
+/// Time to live (aws-rules.md rule 18): the proxy allows one UpdateTimeToLive per table per
+/// hour, as AWS does. The plan says so; a change that needs two is refused with the way
+/// through; AWS's refusal is one readable error at once, never a retry loop.
+#[test]
+fn time_to_live_is_set_once_and_the_hourly_rule_is_said_not_retried() {
+    let emu = Emulator::with_aws_rules();
+    let with = |v: &str| table_spec(&format!("{BASE_TABLE}    ttl: {v}\n"));
+    let ws = Workspace::new(&with("{ attribute: expires_at }"));
+    let plan = emu.cli(ws.path(), &["plan"]);
+    assert!(plan.stdout.contains("set once the table is ACTIVE; AWS allows one time-to-live change per table per hour"), "{}", plan.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let ttl = || {
+        emu.py("d = ddb.describe_time_to_live(TableName='messages')['TimeToLiveDescription']\nprint(d['TimeToLiveStatus'], d.get('AttributeName'))")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(ttl(), "ENABLED expires_at");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+
+    // Another attribute takes two changes an hour apart: refused, saying how, nothing sent.
+    ws.write_spec(&with("{ attribute: gone_at }"));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("Set `ttl: false` and apply, then `ttl: { attribute: gone_at }` an hour later"), "{}", run.stderr);
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
+
+    // Off, within the hour of the last change: AWS refuses; the error says why, at once.
+    ws.write_spec(&with("false"));
+    let plan = emu.cli(ws.path(), &["plan"]);
+    assert!(plan.stdout.contains("items stop expiring"), "{}", plan.stdout);
+    let started = std::time::Instant::now();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(1);
+    assert!(run.stderr.contains("DynamoDB UpdateTimeToLive on messages failed"), "{}", run.stderr);
+    assert!(run.stderr.contains("apply again an hour after the last change"), "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(emu.count("UpdateTimeToLive"), 1, "retried: {:?}", emu.calls());
+    assert_eq!(ttl(), "ENABLED expires_at");
+}

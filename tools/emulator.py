@@ -25,6 +25,9 @@ With --aws-rules, in front of moto:
   fail with InvalidParameterValueException unless the function's execution role allows
   sqs:SendMessage (sns:Publish) on it (Allow statements of its inline and managed policies,
   `*` wildcards), as AWS checks (aws-rules.md rule 21).
+- DynamoDB: a second UpdateTimeToLive of a table within an hour fails with AWS's
+  ValidationException ("Time to live has been modified multiple times within a fixed
+  interval"); a first one on a table that is not there still reaches moto.
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 - Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
   unless the table (and the index) exists, is ACTIVE and is provisioned.
@@ -180,6 +183,8 @@ class Proxy:
         self.decrease_quota = None  # throughput decreases allowed per table (AWS: a daily quota)
         self.decreases = {}
         self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
+        self.ttl_changed = {}  # table -> when its time to live last changed
+        self.ttl_interval = 3600.0  # AWS allows one change per table per hour
         # mapping uuid -> (until, its configuration with State Deleting)
         self.mappings_deleting = {}
         self.lock = threading.Lock()
@@ -284,6 +289,20 @@ class Proxy:
     def check_dynamodb(self, environ, action, req, start_response):
         """Returns an error response, or None to let the call through."""
         table = req.get("TableName")
+        if action == "UpdateTimeToLive" and table:
+            # AWS: one time-to-live change per table per hour (aws-rules.md rule 18).
+            now = time.monotonic()
+            with self.lock:
+                last = self.ttl_changed.get(table)
+                if last is None or now - last >= self.ttl_interval:
+                    self.ttl_changed[table] = now
+                    last = None
+            if last is not None:
+                return ddb_error(
+                    start_response,
+                    "ValidationException",
+                    "Time to live has been modified multiple times within a fixed interval",
+                )
         if action in ("UpdateTable", "DeleteTable") and table:
             with self.lock:
                 st = self.busy_state(table)

@@ -15,6 +15,7 @@ use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, Str
 use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub(crate) mod scaling;
+pub(crate) mod ttl;
 use scaling::{Dim, LiveScaling};
 
 pub const KIND: &str = "dynamodb_table";
@@ -224,6 +225,7 @@ pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<Strin
             Some(days) if days != 35 => crate::spec::Pitr::Period { recovery_period_days: days },
             _ => crate::spec::Pitr::Switch(true),
         }),
+        ttl: ttl::spec_of(t.ttl.as_ref()),
         lifecycle: crate::spec::Lifecycle {
             on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
         },
@@ -280,6 +282,9 @@ pub struct LiveTable {
     /// Point-in-time recovery (read only when the spec manages it, and by import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr: Option<LivePitr>,
+    /// Time to live (read only when the spec manages it, and by import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<ttl::LiveTtl>,
     /// Its Application Auto Scaling targets (read only when `scaling::must_read` says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scaling: Vec<LiveScaling>,
@@ -327,6 +332,12 @@ pub enum TableOp {
     DeleteIndex {
         name: String,
         index: String,
+    },
+    /// UpdateTimeToLive: on with this attribute, or off (naming the attribute it had).
+    SetTtl {
+        name: String,
+        attribute: String,
+        enabled: bool,
     },
     /// UpdateContinuousBackups: point-in-time recovery on (with a period) or off.
     SetPitr {
@@ -502,6 +513,7 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         deletion_protection: t.deletion_protection_enabled.unwrap_or(false),
         tags,
         pitr: None,
+        ttl: None,
         scaling: Vec::new(),
     }))
 }
@@ -534,9 +546,17 @@ enum Extras<'a> {
 /// Reads a table and, beside each other, the other reads `extras` asks for.
 async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -> Result<Option<LiveTable>> {
     let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
-    let (pitr_needed, scaling_needed) = match extras {
-        Extras::AsSpecSays(spec) => (spec.is_some_and(|s| s.point_in_time_recovery.is_some()), scaling::must_read(spec, &t)),
-        Extras::All => (true, t.billing == Billing::Provisioned),
+    let (pitr_needed, ttl_needed, scaling_needed) = match extras {
+        Extras::AsSpecSays(spec) => {
+            (spec.is_some_and(|s| s.point_in_time_recovery.is_some()), spec.is_some_and(|s| s.ttl.is_some()), scaling::must_read(spec, &t))
+        }
+        Extras::All => (true, true, t.billing == Billing::Provisioned),
+    };
+    let ttl = async {
+        match ttl_needed {
+            true => ttl::observe(ctx, name).await.map(Some),
+            false => Ok(None),
+        }
     };
     let pitr = async {
         match pitr_needed {
@@ -550,8 +570,8 @@ async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -
             false => Ok(Vec::new()),
         }
     };
-    let (pitr, scaled) = tokio::try_join!(pitr, scaled)?;
-    (t.pitr, t.scaling) = (pitr, scaled);
+    let (pitr, ttl, scaled) = tokio::try_join!(pitr, ttl, scaled)?;
+    (t.pitr, t.ttl, t.scaling) = (pitr, ttl, scaled);
     Ok(Some(t))
 }
 
@@ -795,6 +815,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         }
         let mut steps = create_steps(&address, name, spec, tags);
         steps.extend(pitr_steps(&address, name, spec, None, d));
+        steps.extend(ttl::steps(&address, name, spec, None, d).0);
         steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), d));
         return (change, steps);
     };
@@ -845,6 +866,10 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
 
     // 1b. Point-in-time recovery, when the spec manages it: another API, on an ACTIVE table.
     steps.extend(pitr_steps(&address, name, spec, live.pitr, &mut diffs));
+
+    // 1c. Time to live, when the spec manages it: once an hour at most (rule 18).
+    let (ttl_steps, ttl_blocked) = ttl::steps(&address, name, spec, live.ttl.as_ref(), &mut diffs);
+    steps.extend(ttl_steps);
 
     // 2. Index deletes, one per UpdateTable, waiting after each (rule 1), after the scaling
     //    that goes (2a, inserted here once the rebuilt indexes are known).
@@ -1019,6 +1044,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
     let action = if diffs.is_empty() { Action::NoOp } else { Action::Update };
     let mut change = ResourceChange::new(&address, action);
     change.diffs = diffs;
+    change.blocked = ttl_blocked;
     (change, steps)
 }
 
@@ -1345,6 +1371,7 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             }
             Ok(())
         }
+        TableOp::SetTtl { name, attribute, enabled } => ttl::set(ctx, name, attribute, *enabled).await,
         TableOp::SetPitr { name, enabled, recovery_period_days } => {
             use super::retry::{self, Next};
             let mut p = ddb::PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(*enabled);
@@ -1422,6 +1449,7 @@ mod tests {
             stream: StreamView::NewImage,
             deletion_protection: false,
             point_in_time_recovery: None,
+            ttl: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -1471,6 +1499,7 @@ mod tests {
             deletion_protection: s.deletion_protection,
             tags: tags(),
             pitr: None,
+            ttl: None,
             scaling: vec![],
         }
     }

@@ -235,6 +235,7 @@ mod tests {
                 stream: StreamView::NewImage,
                 deletion_protection: false,
                 point_in_time_recovery: None,
+                ttl: None,
                 lifecycle: Default::default(),
                 tags: Default::default(),
             },

@@ -246,6 +246,10 @@ pub struct TableSpec {
     /// N days, 1 to 35). Left out: not managed (neither read nor changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub point_in_time_recovery: Option<Pitr>,
+    /// Time to live: `{ attribute: NAME }` (items expire at the epoch seconds in NAME) or
+    /// `false`. AWS allows one change per table per hour. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<Ttl>,
     /// What happens to the table when a later spec drops it.
     #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
     pub lifecycle: Lifecycle,
@@ -296,6 +300,26 @@ impl Pitr {
         match self {
             Pitr::Period { recovery_period_days } => Some(*recovery_period_days),
             Pitr::Switch(_) => None,
+        }
+    }
+}
+
+/// A table's time to live (UpdateTimeToLive).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Ttl {
+    /// On: items expire at the epoch seconds held in this attribute.
+    On { attribute: String },
+    /// `false`: off.
+    Switch(bool),
+}
+
+impl Ttl {
+    /// The attribute when on.
+    pub fn attribute(&self) -> Option<&str> {
+        match self {
+            Ttl::On { attribute } => Some(attribute),
+            Ttl::Switch(_) => None,
         }
     }
 }

@@ -335,6 +335,16 @@ impl Checker<'_> {
                 self.err(&p, format!("a recovery period is 1 to 35 days, not {days}"));
             }
         }
+        match &t.ttl {
+            Some(Ttl::Switch(true)) => self.err(
+                &["tables", name, "ttl"],
+                "name the attribute that holds each item's expiry (`ttl: { attribute: expires_at }`), or say `false`",
+            ),
+            Some(Ttl::On { attribute }) if attribute.is_empty() || attribute.len() > 255 => {
+                self.err(&["tables", name, "ttl", "attribute"], "an attribute name is 1 to 255 characters")
+            }
+            _ => {}
+        }
         if t.global_secondary_indexes.len() > 20 {
             self.err(&["tables", name, "global_secondary_indexes"], "a table has at most 20 global secondary indexes");
         }
