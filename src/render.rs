@@ -379,6 +379,8 @@ mod tests {
             deletion_protection: false,
             point_in_time_recovery: None,
             ttl: None,
+            encryption: None,
+            table_class: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -415,6 +417,8 @@ mod tests {
             tags: BTreeMap::new(),
             pitr: None,
             ttl: None,
+            kms_key: None,
+            table_class: crate::spec::TableClass::Standard,
             scaling: vec![],
         }
     }

@@ -357,3 +357,49 @@ fn time_to_live_is_set_once_and_the_hourly_rule_is_said_not_retried() {
     assert_eq!(emu.count("UpdateTimeToLive"), 1, "retried: {:?}", emu.calls());
     assert_eq!(ttl(), "ENABLED expires_at");
 }
+
+/// Encryption at rest and table class: set at create, kept (drift repaired), changed with one
+/// UpdateTable each; the emulator applies both as AWS does (moto's UpdateTable ignores them).
+#[test]
+fn encryption_and_table_class_are_set_at_create_kept_and_changed_one_update_each() {
+    let emu = Emulator::with_aws_rules();
+    let with = |extra: &str| table_spec(&format!("{BASE_TABLE}{extra}"));
+    let ws = Workspace::new(&with("    encryption: aws_managed\n    table_class: standard_infrequent_access\n"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let storage = || {
+        emu.py(
+            "t = ddb.describe_table(TableName='messages')['Table']\n\
+             print((t.get('SSEDescription') or {}).get('SSEType'), (t.get('SSEDescription') or {}).get('KMSMasterKeyArn', '').split('/')[-1], \
+             (t.get('TableClassSummary') or {}).get('TableClass'))",
+        )
+        .trim()
+        .to_string()
+    };
+    assert_eq!(storage(), "KMS aws-dynamodb-0000-managed STANDARD_INFREQUENT_ACCESS");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+
+    // Changed by hand: drift, repaired.
+    emu.py("ddb.update_table(TableName='messages', TableClass='STANDARD')");
+    let drift = emu.cli(ws.path(), &["drift", "--output", "json"]);
+    drift.expect(2);
+    assert!(drift.stdout.contains("table_class"), "{}", drift.stdout);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(storage(), "KMS aws-dynamodb-0000-managed STANDARD_INFREQUENT_ACCESS");
+
+    // A customer key, and back to standard: two UpdateTable calls, a wait after each.
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    ws.write_spec(&with(&format!("    encryption: {{ kms_key: {key} }}\n    table_class: standard\n")));
+    emu.reset_calls();
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert_eq!(emu.count("UpdateTable"), 2, "{:?}", emu.writes());
+    assert_eq!(storage(), "KMS 1234abcd-12ab-34cd-56ef-1234567890ab STANDARD");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    // Back to AWS's own key.
+    ws.write_spec(&with("    encryption: aws_owned\n"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert_eq!(storage(), "None  STANDARD");
+    // Left out: neither read nor changed.
+    ws.write_spec(&with(""));
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}

@@ -33,6 +33,10 @@ With --aws-rules, in front of moto:
   unless the table (and the index) exists, is ACTIVE and is provisioned.
 - In any mode, UpdateFunctionConfiguration's TracingConfig and UpdateFunctionCode's
   Architectures take effect, as on AWS (moto keeps only what CreateFunction said).
+- In any mode, a table's encryption (SSESpecification) and class (TableClass), which moto's
+  UpdateTable ignores and whose class moto never keeps, take effect as on AWS: DescribeTable
+  says SSEDescription (KMS with the key given, or the account's AWS managed key; none for an
+  AWS owned key) and TableClassSummary.
 - In any mode, GetFunction's Code.Location is a URL of this proxy (/_proxy/code/NAME) serving
   the zip last uploaded, as AWS serves it from S3 (moto gives none for a zip upload).
 - In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
@@ -184,6 +188,7 @@ class Proxy:
         self.decreases = {}
         self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
         self.ttl_changed = {}  # table -> when its time to live last changed
+        self.storage = {}  # table -> {"sse": SSEDescription or None, "class": TableClass or None}
         self.ttl_interval = 3600.0  # AWS allows one change per table per hour
         # mapping uuid -> (until, its configuration with State Deleting)
         self.mappings_deleting = {}
@@ -410,6 +415,47 @@ class Proxy:
                         st["deleting"][g["IndexName"]] = dict(g, IndexStatus="DELETING")
         with self.lock:
             self.busy[table] = st
+
+    def keep_storage(self, environ, action, body, status):
+        """Encryption and class as CreateTable / UpdateTable set them (moto drops them)."""
+        if action not in ("CreateTable", "UpdateTable", "DeleteTable") or not status.startswith("200"):
+            return
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return
+        table = req.get("TableName")
+        if not table:
+            return
+        with self.lock:
+            if action == "DeleteTable":
+                self.storage.pop(table, None)
+                return
+            st = self.storage.setdefault(table, {"sse": None, "class": None})
+            sse = req.get("SSESpecification")
+            if sse is not None:
+                if sse.get("Enabled"):
+                    region = self.region_of(environ)
+                    key = sse.get("KMSMasterKeyId") or f"arn:aws:kms:{region}:123456789012:key/aws-dynamodb-0000-managed"
+                    st["sse"] = {"Status": "ENABLED", "SSEType": "KMS", "KMSMasterKeyArn": key}
+                else:
+                    st["sse"] = None
+            if req.get("TableClass"):
+                st["class"] = req["TableClass"]
+
+    def storage_describe(self, data):
+        doc = json.loads(data)
+        t = doc.get("Table", {})
+        with self.lock:
+            st = self.storage.get(t.get("TableName"))
+        if st is None:
+            return data
+        t.pop("SSEDescription", None)
+        if st["sse"]:
+            t["SSEDescription"] = st["sse"]
+        if st["class"]:
+            t["TableClassSummary"] = {"TableClass": st["class"]}
+        return json.dumps(doc).encode()
 
     def rewrite_describe(self, data):
         doc = json.loads(data)
@@ -863,6 +909,10 @@ class Proxy:
                 data = self.rewrite_lambda(method, path, data, environ.get("QUERY_STRING", ""))
             else:
                 self.after_lambda(method, path, req, data)
+        if service == "dynamodb":
+            self.keep_storage(environ, action, body, status)
+            if action == "DescribeTable" and status.startswith("200"):
+                data = self.storage_describe(data)
         if self.aws_rules and service == "dynamodb" and status.startswith("200"):
             if action == "DescribeTable":
                 data = self.rewrite_describe(data)

@@ -15,6 +15,7 @@ use crate::spec::{AttrType, Billing, Capacity, GsiSpec, KeySpec, Projection, Str
 use super::{wait, Declared, Kind, LiveData, Op, PlanContext, Planned};
 
 pub(crate) mod scaling;
+pub(crate) mod storage;
 pub(crate) mod ttl;
 use scaling::{Dim, LiveScaling};
 
@@ -226,6 +227,8 @@ pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<Strin
             _ => crate::spec::Pitr::Switch(true),
         }),
         ttl: ttl::spec_of(t.ttl.as_ref()),
+        encryption: t.kms_key.as_ref().map(|k| crate::spec::TableEncryption::Kms { kms_key: k.clone() }),
+        table_class: (t.table_class != crate::spec::TableClass::Standard).then_some(t.table_class),
         lifecycle: crate::spec::Lifecycle {
             on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
         },
@@ -282,6 +285,11 @@ pub struct LiveTable {
     /// Point-in-time recovery (read only when the spec manages it, and by import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pitr: Option<LivePitr>,
+    /// The KMS key that encrypts it (its ARN); None: an AWS owned key, AWS's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    #[serde(default)]
+    pub table_class: crate::spec::TableClass,
     /// Time to live (read only when the spec manages it, and by import).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<ttl::LiveTtl>,
@@ -332,6 +340,19 @@ pub enum TableOp {
     DeleteIndex {
         name: String,
         index: String,
+    },
+    /// UpdateTable's SSESpecification: an AWS owned key (`kms_key` None, `kms` false), the AWS
+    /// managed key (`kms`, no key), or a customer managed one.
+    SetEncryption {
+        name: String,
+        kms: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kms_key: Option<String>,
+    },
+    /// UpdateTable's TableClass.
+    SetTableClass {
+        name: String,
+        class: crate::spec::TableClass,
     },
     /// UpdateTimeToLive: on with this attribute, or off (naming the attribute it had).
     SetTtl {
@@ -514,6 +535,8 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         tags,
         pitr: None,
         ttl: None,
+        kms_key: storage::kms_key(&t),
+        table_class: storage::class(&t),
         scaling: Vec::new(),
     }))
 }
@@ -813,6 +836,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
         for (k, v) in tags {
             d.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
         }
+        storage::create_diffs(spec, d);
         let mut steps = create_steps(&address, name, spec, tags);
         steps.extend(pitr_steps(&address, name, spec, None, d));
         steps.extend(ttl::steps(&address, name, spec, None, d).0);
@@ -866,6 +890,10 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
 
     // 1b. Point-in-time recovery, when the spec manages it: another API, on an ACTIVE table.
     steps.extend(pitr_steps(&address, name, spec, live.pitr, &mut diffs));
+
+    // 1b'. Encryption and table class, when the spec manages them: one UpdateTable each, waiting
+    //      after each (the table is UPDATING meanwhile).
+    steps.extend(storage::steps(&address, name, spec, live, &mut diffs));
 
     // 1c. Time to live, when the spec manages it: once an hour at most (rule 18).
     let (ttl_steps, ttl_blocked) = ttl::steps(&address, name, spec, live.ttl.as_ref(), &mut diffs);
@@ -1238,6 +1266,13 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             if let Some(v) = view_type(spec.stream) {
                 req = req.stream_specification(ddb::StreamSpecification::builder().stream_enabled(true).stream_view_type(v).build()?);
             }
+            let (kms, kms_key) = storage::wanted_sse(spec);
+            if kms {
+                req = req.sse_specification(storage::sse(true, kms_key));
+            }
+            if let Some(c) = spec.table_class {
+                req = req.table_class(storage::table_class(c));
+            }
             for (k, v) in tags {
                 req = req.tags(ddb::Tag::builder().key(k).value(v).build()?);
             }
@@ -1372,6 +1407,15 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             Ok(())
         }
         TableOp::SetTtl { name, attribute, enabled } => ttl::set(ctx, name, attribute, *enabled).await,
+        TableOp::SetEncryption { name, kms, kms_key } => {
+            update_table(ctx, name, || {
+                Ok(ctx.dynamodb.update_table().table_name(name).sse_specification(storage::sse(*kms, kms_key.as_deref())))
+            })
+            .await
+        }
+        TableOp::SetTableClass { name, class } => {
+            update_table(ctx, name, || Ok(ctx.dynamodb.update_table().table_name(name).table_class(storage::table_class(*class)))).await
+        }
         TableOp::SetPitr { name, enabled, recovery_period_days } => {
             use super::retry::{self, Next};
             let mut p = ddb::PointInTimeRecoverySpecification::builder().point_in_time_recovery_enabled(*enabled);
@@ -1450,6 +1494,8 @@ mod tests {
             deletion_protection: false,
             point_in_time_recovery: None,
             ttl: None,
+            encryption: None,
+            table_class: None,
             lifecycle: Default::default(),
             tags: BTreeMap::new(),
         }
@@ -1466,6 +1512,11 @@ mod tests {
 
     fn tags() -> BTreeMap<String, String> {
         BTreeMap::from([("managed-by".into(), "cruddur-infra".into())])
+    }
+
+    /// A table as AWS describes it after creating the tests' usual spec.
+    pub(super) fn live_table() -> LiveTable {
+        live_of(&spec())
     }
 
     /// The table as AWS would describe it after creating `s`.
@@ -1500,6 +1551,8 @@ mod tests {
             tags: tags(),
             pitr: None,
             ttl: None,
+            kms_key: None,
+            table_class: crate::spec::TableClass::Standard,
             scaling: vec![],
         }
     }

@@ -236,6 +236,8 @@ mod tests {
                 deletion_protection: false,
                 point_in_time_recovery: None,
                 ttl: None,
+                encryption: None,
+                table_class: None,
                 lifecycle: Default::default(),
                 tags: Default::default(),
             },

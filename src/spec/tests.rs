@@ -472,3 +472,22 @@ fn production_checks_warn_with_an_id_in_a_protected_env_and_a_waiver_silences_on
     assert!(p.iter().any(|p| p.field == "waive.pitr-ish" && p.message.contains("not a check; checks: pitr")), "{p:?}");
     assert!(p.iter().any(|p| p.field == "waive.pitr" && p.message.contains("say why")), "{p:?}");
 }
+
+#[test]
+fn ttl_encryption_and_table_class_forms() {
+    let f = Fixture::new();
+    let with = |extra: &str| edit("    stream: new_image\n", &format!("    stream: new_image\n{extra}"));
+    for ok in [
+        "    ttl: { attribute: expires_at }\n",
+        "    ttl: false\n",
+        "    encryption: aws_owned\n    table_class: standard_infrequent_access\n",
+        "    encryption: { kms_key: \"arn:aws:kms:us-east-1:123456789012:key/1234abcd\" }\n",
+    ] {
+        assert!(f.problems(&with(ok), "local").is_empty(), "{ok}");
+    }
+    let p = f.problems(&with("    ttl: true\n"), "local");
+    assert!(p.len() == 1 && p[0].field == "tables.tt1.ttl" && p[0].message.contains("name the attribute"), "{p:?}");
+    let p = f.problems(&with("    encryption: { kms_key: alias/mine }\n"), "local");
+    assert!(p.len() == 1 && p[0].field == "tables.tt1.encryption.kms_key" && p[0].message.contains("not a KMS key ARN"), "{p:?}");
+    assert!(!f.problems(&with("    table_class: glacier\n"), "local").is_empty());
+}

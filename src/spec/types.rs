@@ -250,6 +250,14 @@ pub struct TableSpec {
     /// `false`. AWS allows one change per table per hour. Left out: not managed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<Ttl>,
+    /// Encryption at rest: `aws_owned` (AWS's default), `aws_managed` (the KMS key
+    /// `alias/aws/dynamodb`) or `{ kms_key: ARN }` (a customer managed key). Left out: not
+    /// managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<TableEncryption>,
+    /// `standard` (AWS's default) or `standard_infrequent_access`. Left out: not managed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_class: Option<TableClass>,
     /// What happens to the table when a later spec drops it.
     #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
     pub lifecycle: Lifecycle,
@@ -302,6 +310,31 @@ impl Pitr {
             Pitr::Switch(_) => None,
         }
     }
+}
+
+/// A table's encryption at rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum TableEncryption {
+    /// `aws_owned` or `aws_managed`.
+    Word(TableEncryptionWord),
+    /// A customer managed KMS key, by its ARN.
+    Kms { kms_key: String },
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TableEncryptionWord {
+    AwsOwned,
+    AwsManaged,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TableClass {
+    #[default]
+    Standard,
+    StandardInfrequentAccess,
 }
 
 /// A table's time to live (UpdateTimeToLive).

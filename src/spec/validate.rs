@@ -335,6 +335,15 @@ impl Checker<'_> {
                 self.err(&p, format!("a recovery period is 1 to 35 days, not {days}"));
             }
         }
+        if let Some(TableEncryption::Kms { kms_key }) = &t.encryption {
+            let ok = kms_key.starts_with("arn:") && kms_key.split(':').nth(2) == Some("kms") && kms_key.contains(":key/");
+            if !ok {
+                self.err(
+                    &["tables", name, "encryption", "kms_key"],
+                    format!("`{kms_key}` is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID): DescribeTable names the key by its ARN, so the spec does too"),
+                );
+            }
+        }
         match &t.ttl {
             Some(Ttl::Switch(true)) => self.err(
                 &["tables", name, "ttl"],
