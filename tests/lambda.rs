@@ -407,4 +407,13 @@ fn the_dead_letter_queue_is_made_first_kept_as_declared_and_released_with_the_tr
     run.expect(1);
     assert!(run.stderr.contains("does not have permissions to call SendMessage"), "{}", run.stderr);
     assert!(!run.stderr.contains("InvalidParameterValueException {"), "{}", run.stderr);
+
+    // The permission granted in the same apply: Lambda refuses until IAM has propagated the new
+    // policy (the proxy holds it back for its IAM delay), and the update waits that out.
+    ws.write("policies/cruddur-message-stream-policy.json", &policy);
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    assert!(run.stderr.contains("its role changed in this apply and IAM may still be propagating"), "{}", run.stderr);
+    assert_eq!(state(), "1209600 30 True");
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }

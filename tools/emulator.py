@@ -24,7 +24,8 @@ With --aws-rules, in front of moto:
 - Lambda: CreateEventSourceMapping / UpdateEventSourceMapping with an on-failure destination
   fail with InvalidParameterValueException unless the function's execution role allows
   sqs:SendMessage (sns:Publish) on it (Allow statements of its inline and managed policies,
-  `*` wildcards), as AWS checks (aws-rules.md rule 21).
+  `*` wildcards), as AWS checks (aws-rules.md rule 21); for --iam-delay seconds after a
+  PutRolePolicy / AttachRolePolicy on that role, as if the change had not propagated yet.
 - DynamoDB: a second UpdateTimeToLive of a table within an hour fails with AWS's
   ValidationException ("Time to live has been modified multiple times within a fixed
   interval"); a first one on a table that is not there still reaches moto.
@@ -188,6 +189,7 @@ class Proxy:
         self.decreases = {}
         self.limit_exceeded = 0  # the next N UpdateTable calls: too many operations at once
         self.ttl_changed = {}  # table -> when its time to live last changed
+        self.role_policy_changed = {}  # role -> when its policies last changed (IAM propagation)
         self.storage = {}  # table -> {"sse": SSEDescription or None, "class": TableClass or None}
         self.ttl_interval = 3600.0  # AWS allows one change per table per hour
         # mapping uuid -> (until, its configuration with State Deleting)
@@ -617,7 +619,11 @@ class Proxy:
         if not action or not function:
             return None
         role = self.function_role(environ, function)
-        if role is None or self.role_allows(role, action, dest):
+        name = role.split("/")[-1] if role else None
+        with self.lock:
+            changed = self.role_policy_changed.get(name)
+        settled = changed is None or time.monotonic() - changed >= self.iam_delay
+        if role is None or (settled and self.role_allows(role, action, dest)):
             return None
         verb = action.split(":")[1]
         return lambda_error(
@@ -894,6 +900,12 @@ class Proxy:
             name = parse_qs(body.decode("utf-8", "replace")).get("RoleName", [""])[0]
             with self.lock:
                 self.roles_created[name] = time.monotonic()
+        if self.aws_rules and service == "iam" and action in ("PutRolePolicy", "AttachRolePolicy") and status.startswith("200"):
+            from urllib.parse import parse_qs
+
+            name = parse_qs(body.decode("utf-8", "replace")).get("RoleName", [""])[0]
+            with self.lock:
+                self.role_policy_changed[name] = time.monotonic()
         if service == "lambda":
             if method in ("POST", "PUT"):
                 try:

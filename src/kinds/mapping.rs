@@ -100,7 +100,9 @@ impl Kind for Mappings {
                 if let Some(q) = trigger.on_failure.as_mut().filter(|q| desired.resources.queues.contains_key(q.as_str())) {
                     *q = cx.refs.resolve(&format!("${{queues.{q}.arn}}")).0;
                 }
-                let mut p = Planned::new(diff(&address, &function, &trigger, &stream, live_m));
+                let role_changes = cx.changing.contains(&format!("roles.{}.permissions", spec.role));
+                let f = Function { name: &function, role_changes };
+                let mut p = Planned::new(diff(&address, &f, &trigger, &stream, live_m));
                 // Owned through its function: another env's function's trigger is not ours either.
                 super::block_if_owned_elsewhere(&mut p, owner_tags, desired);
                 out.push(p);
@@ -361,6 +363,9 @@ pub enum MappingOp {
         function: String,
         uuid: String,
         settings: MappingSettings,
+        /// The function's role changes in this apply (see [`Function::role_changes`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        role_changes: bool,
     },
     Delete {
         function: String,
@@ -480,14 +485,18 @@ pub struct TableStream<'a> {
     pub changes: bool,
 }
 
+/// The trigger's function, as its mapping's diff needs it.
+pub struct Function<'a> {
+    /// Its AWS name.
+    pub name: &'a str,
+    /// Its role's permissions change in this apply: Lambda may refuse what the new permissions
+    /// allow (an on-failure queue) until IAM has propagated them, so the update retries that.
+    pub role_changes: bool,
+}
+
 /// `trigger.on_failure` is an ARN (or none): a queue of the spec is resolved by the caller.
-pub fn diff(
-    address: &str,
-    function: &str,
-    trigger: &TriggerSpec,
-    stream: &TableStream,
-    live: &[LiveMapping],
-) -> (ResourceChange, Vec<Step>) {
+pub fn diff(address: &str, f: &Function, trigger: &TriggerSpec, stream: &TableStream, live: &[LiveMapping]) -> (ResourceChange, Vec<Step>) {
+    let function = f.name;
     let want = MappingSettings::from(trigger);
     let on_table: Vec<&LiveMapping> =
         live.iter().filter(|m| !m.dying() && m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
@@ -546,7 +555,12 @@ pub fn diff(
                     steps.push(step(
                         address,
                         format!("update the mapping {} of {function}", c.uuid),
-                        MappingOp::Update { function: function.into(), uuid: c.uuid.clone(), settings: want.clone() },
+                        MappingOp::Update {
+                            function: function.into(),
+                            uuid: c.uuid.clone(),
+                            settings: want.clone(),
+                            role_changes: f.role_changes,
+                        },
                     ));
                     steps.push(step(
                         address,
@@ -704,7 +718,30 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             })
             .await
         }
-        MappingOp::Update { uuid, settings, .. } => update(ctx, uuid, settings).await,
+        MappingOp::Update { uuid, settings, role_changes: false, .. } => update(ctx, uuid, settings).await,
+        MappingOp::Update { function, uuid, settings, role_changes: true } => {
+            use super::retry::{self, Next};
+            let start = Instant::now();
+            retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
+                match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), settings)
+                    .destination_config(destination(settings))
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    // The role's new permissions (an on-failure queue) may not have propagated yet.
+                    Err(e) if e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
+                        Err(Next::Retry(format!(
+                            "Lambda refuses the update of the mapping of {function} ({}); its role changed in this apply and IAM may \
+                             still be propagating",
+                            e.message().unwrap_or("")
+                        )))
+                    }
+                    Err(e) => Err(Next::Fail(aws_error("Lambda", "UpdateEventSourceMapping", uuid, e).into())),
+                }
+            })
+            .await
+        }
         MappingOp::Delete { function, uuid } => {
             match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
                 Ok(_) => {}
@@ -773,7 +810,7 @@ mod tests {
         t.bisect_batch_on_error = Some(true);
         t.filter = vec![serde_json::json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}})];
         let mut m = live("u1", "s1");
-        let (c, steps) = diff("m", "f", &t, &stream(Some(&format!("{TABLE_ARN}/stream/s1")), false), std::slice::from_ref(&m));
+        let (c, steps) = diff("m", &F, &t, &stream(Some(&format!("{TABLE_ARN}/stream/s1")), false), std::slice::from_ref(&m));
         let paths: Vec<&str> = c.diffs.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["maximum_retry_attempts", "bisect_batch_on_error", "filter"]);
         assert_eq!(ops(&steps), ["update", "wait_settled"]);
@@ -784,9 +821,9 @@ mod tests {
                 .into_iter(),
         );
         let arn = format!("{TABLE_ARN}/stream/s1");
-        assert_eq!(diff("m", "f", &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+        assert_eq!(diff("m", &F, &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
         // Removed from the spec: the update sends AWS's defaults, and the plan says so.
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&arn), false), std::slice::from_ref(&m));
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&arn), false), std::slice::from_ref(&m));
         assert!(c.diffs.iter().all(|d| d.note.as_deref() == Some("not in the spec: back to AWS's default")), "{:?}", c.diffs);
         assert_eq!(c.diffs[0].after, -1);
         let sent = steps[0].op.get::<MappingOp>().cloned();
@@ -798,20 +835,22 @@ mod tests {
         let arn = format!("{TABLE_ARN}/stream/s1");
         let mut t = trigger();
         t.on_failure = Some("arn:aws:sqs:us-east-1:1:dlq".into());
-        let (c, steps) = diff("m", "f", &t, &stream(Some(&arn), false), &[live("u1", "s1")]);
+        let (c, steps) = diff("m", &F, &t, &stream(Some(&arn), false), &[live("u1", "s1")]);
         assert_eq!(c.diffs.len(), 1);
         assert_eq!((c.diffs[0].path.as_str(), &c.diffs[0].after), ("on_failure", &serde_json::json!("arn:aws:sqs:us-east-1:1:dlq")));
         assert_eq!(ops(&steps), ["update", "wait_settled"]);
         let mut m = live("u1", "s1");
         m.tuning.on_failure = "arn:aws:sqs:us-east-1:1:dlq".into();
-        assert_eq!(diff("m", "f", &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&arn), false), &[m]);
+        assert_eq!(diff("m", &F, &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&arn), false), &[m]);
         assert_eq!(c.diffs[0].note.as_deref(), Some("not in the spec: back to AWS's default"));
         assert_eq!(c.diffs[0].after, serde_json::Value::Null);
         let Some(MappingOp::Update { settings, .. }) = steps[0].op.get::<MappingOp>() else { panic!() };
         // The update sends an empty destination: an omitted one would leave it as it is.
         assert_eq!(destination(settings).on_failure().and_then(|o| o.destination()), Some(""));
     }
+
+    const F: Function = Function { name: "f", role_changes: false };
 
     fn stream(current: Option<&str>, changes: bool) -> TableStream<'_> {
         TableStream { name: "t", table_arn: TABLE_ARN.into(), current, changes }
@@ -830,7 +869,7 @@ mod tests {
     #[test]
     fn the_mapping_on_the_current_stream_is_a_no_op() {
         let cur = format!("{TABLE_ARN}/stream/2");
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("u1", "2")]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), false), &[live("u1", "2")]);
         assert_eq!(c.action, Action::NoOp);
         assert!(steps.is_empty());
     }
@@ -838,13 +877,13 @@ mod tests {
     #[test]
     fn a_mapping_on_an_old_stream_is_deleted_and_one_is_made_on_the_current_stream() {
         let cur = format!("{TABLE_ARN}/stream/2");
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1")]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), false), &[live("old", "1")]);
         assert_eq!(c.action, Action::Replace);
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
         let Some(MappingOp::Create { source_arn, .. }) = steps[1].op.get::<MappingOp>().cloned() else { panic!() };
         assert_eq!(source_arn.as_deref(), Some(cur.as_str()));
         // With the current one present too, only the stale one goes.
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[live("old", "1"), live("u2", "2")]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), false), &[live("old", "1"), live("u2", "2")]);
         assert_eq!(c.action, Action::Update);
         assert_eq!(ops(&steps), ["delete"]);
     }
@@ -852,13 +891,13 @@ mod tests {
     #[test]
     fn a_stream_that_this_apply_changes_replaces_the_mapping_with_a_late_source() {
         let cur = format!("{TABLE_ARN}/stream/2");
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), true), &[live("u2", "2")]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), true), &[live("u2", "2")]);
         assert_eq!(c.action, Action::Replace);
         assert!(c.reason.as_deref().unwrap().contains("stream changes → the mapping is replaced"));
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
         assert!(matches!(steps[1].op.get::<MappingOp>(), Some(MappingOp::Create { source_arn: None, .. })));
         // A table created by this apply: a plain create, source known after apply.
-        let (c, _) = diff("m", "f", &trigger(), &stream(None, true), &[]);
+        let (c, _) = diff("m", &F, &trigger(), &stream(None, true), &[]);
         assert_eq!(c.action, Action::Create);
     }
 
@@ -868,11 +907,11 @@ mod tests {
         let mut dying = live("u1", "2");
         dying.state = "Deleting".into();
         // Only a dying one on the current stream: the trigger must be created, nothing deleted.
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[dying.clone()]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), false), &[dying.clone()]);
         assert_eq!(c.action, Action::Create);
         assert_eq!(ops(&steps), ["create", "wait_settled"]);
         // Beside the live one: no change at all.
-        let (c, steps) = diff("m", "f", &trigger(), &stream(Some(&cur), false), &[dying, live("u2", "2")]);
+        let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&cur), false), &[dying, live("u2", "2")]);
         assert_eq!(c.action, Action::NoOp);
         assert!(steps.is_empty());
     }
@@ -883,14 +922,14 @@ mod tests {
         let mut t = trigger();
         t.batch_size = 25;
         t.enabled = false;
-        let (c, steps) = diff("m", "f", &t, &stream(Some(&cur), false), &[live("u2", "2")]);
+        let (c, steps) = diff("m", &F, &t, &stream(Some(&cur), false), &[live("u2", "2")]);
         assert_eq!(c.action, Action::Update);
         let paths: Vec<&str> = c.diffs.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["batch_size", "enabled"]);
         assert_eq!(ops(&steps), ["update", "wait_settled"]);
         let mut t = trigger();
         t.starting_position = StartingPosition::TrimHorizon;
-        let (c, steps) = diff("m", "f", &t, &stream(Some(&cur), false), &[live("u2", "2")]);
+        let (c, steps) = diff("m", &F, &t, &stream(Some(&cur), false), &[live("u2", "2")]);
         assert_eq!(c.action, Action::Replace);
         assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
     }

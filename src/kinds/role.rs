@@ -81,7 +81,13 @@ impl Kind for Roles {
                 let want = desired_role(cx.desired, spec, cx.refs);
                 let live = cx.live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref);
                 let aws = cx.desired.aws_name(name);
-                super::found_by_name(KIND, name, cx.desired, live.map(|r| &r.tags), diff(&aws, &want, live))
+                let mut p = super::found_by_name(KIND, name, cx.desired, live.map(|r| &r.tags), diff(&aws, &want, live));
+                // What the role may do changes: kinds that Lambda checks against it (a trigger's
+                // on-failure queue) allow for IAM's propagation.
+                if !p.steps.is_empty() {
+                    p.changes_references.push(format!("roles.{name}.permissions"));
+                }
+                p
             })
             .collect()
     }
