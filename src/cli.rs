@@ -188,6 +188,9 @@ pub enum Command {
         /// A DynamoDB table to import (with its autoscaling). Repeatable.
         #[arg(long = "table", value_name = "NAME")]
         tables: Vec<String>,
+        /// An SQS queue to import. Repeatable.
+        #[arg(long = "queue", value_name = "NAME")]
+        queues: Vec<String>,
         /// The folder to write the project into.
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
@@ -256,8 +259,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             commands::drift::run(&g, output, all_envs).await
         }
-        Command::Import { functions, tables, out, stack, force } => {
-            commands::import::run(&g, commands::import::Options { functions, tables, out, stack, force }).await
+        Command::Import { functions, tables, queues, out, stack, force } => {
+            commands::import::run(&g, commands::import::Options { functions, tables, queues, out, stack, force }).await
         }
         Command::Schema => Ok(commands::schema::run()),
         Command::Completions { shell } => Ok(commands::completions::run(&mut <Cli as clap::CommandFactory>::command(), shell)),

@@ -210,6 +210,11 @@ fn the_shipped_stack_round_trips_through_import_with_no_change_at_all() {
     let run = import(&emu, &ws, &["--function", "cruddur-messaging-stream", "--out", "again"]);
     run.expect(0);
     assert!(run.stdout.contains("stack cruddur, env local"), "taken from the ownership tags: {}", run.stdout);
+    // The trigger's dead-letter queue came with it, named by its key in the trigger and the policy.
+    let spec = std::fs::read_to_string(ws.path().join("again/infra.yaml")).unwrap();
+    assert!(spec.contains("on_failure: cruddur-messaging-stream-dlq") && spec.contains("message_retention_s: 1209600"), "{spec}");
+    let policy = std::fs::read_to_string(ws.path().join("again/policies/cruddur-message-stream-policy.json")).unwrap();
+    assert!(policy.contains("${queues.cruddur-messaging-stream-dlq.arn}"), "{policy}");
     emu.reset_calls();
     emu.cli(&ws.path().join("again"), &["plan", "--detailed-exitcode"]).expect(0);
     assert!(emu.writes().is_empty());

@@ -16,14 +16,15 @@ use crate::{aws, log};
 pub struct Options {
     pub functions: Vec<String>,
     pub tables: Vec<String>,
+    pub queues: Vec<String>,
     pub out: PathBuf,
     pub stack: Option<String>,
     pub force: bool,
 }
 
 pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
-    if o.functions.is_empty() && o.tables.is_empty() {
-        bail!("import needs at least one resource: --table NAME or --function NAME (each repeatable)");
+    if o.functions.is_empty() && o.tables.is_empty() && o.queues.is_empty() {
+        bail!("import needs at least one resource: --table NAME, --function NAME or --queue NAME (each repeatable)");
     }
     let spec_path = o.out.join("infra.yaml");
     if spec_path.exists() && !o.force {
@@ -37,6 +38,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     let mut queue: std::collections::VecDeque<(&'static str, String, bool)> =
         o.functions.iter().map(|f| ("functions", f.clone(), true)).collect();
     queue.extend(o.tables.iter().map(|t| ("tables", t.clone(), true)));
+    queue.extend(o.queues.iter().map(|q| ("queues", q.clone(), true)));
     let mut seen = std::collections::BTreeSet::new();
     let mut found: Vec<Imported> = Vec::new();
     let mut missing = Vec::new();

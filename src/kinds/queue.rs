@@ -155,7 +155,11 @@ impl Kind for Queues {
                 lifecycle: Default::default(),
                 tags: super::user_tags(&q.tags, &[]),
             };
-            Ok(Some(super::Imported::new("queues", name, super::spec_value(&spec), q.tags.clone())))
+            let mut i = super::Imported::new("queues", name, super::spec_value(&spec), q.tags.clone());
+            // The queue's ARN and URL in policies and environments become references.
+            i.refs.push((q.arn.clone(), format!("${{queues.{name}.arn}}")));
+            i.refs.push((q.url.clone(), format!("${{queues.{name}.url}}")));
+            Ok(Some(i))
         })
     }
 
