@@ -111,3 +111,37 @@ print(code(dereg), len(aas.describe_scaling_policies(ServiceNamespace='dynamodb'
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines, ["ValidationException ValidationException ValidationException", "ok", "ok 0 ObjectNotFoundException"]);
 }
+
+/// Time to live once an hour; encryption and class kept as AWS keeps them (moto's UpdateTable
+/// ignores both).
+#[test]
+fn the_proxy_allows_one_ttl_change_an_hour_and_keeps_a_tables_encryption_and_class() {
+    let emu = Emulator::with_busy_seconds("0.2");
+    let out = emu.py(&format!(
+        "{CODE}{}",
+        r#"
+import time
+ddb.create_table(TableName='ttt', AttributeDefinitions=[{'AttributeName': 'pk', 'AttributeType': 'S'}],
+    KeySchema=[{'AttributeName': 'pk', 'KeyType': 'HASH'}], BillingMode='PAY_PER_REQUEST')
+time.sleep(0.3)
+spec = lambda on: {'Enabled': on, 'AttributeName': 'exp'}
+print(code(lambda: ddb.update_time_to_live(TableName='ttt', TimeToLiveSpecification=spec(True))))
+print(code(lambda: ddb.update_time_to_live(TableName='ttt', TimeToLiveSpecification=spec(False))))
+t = ddb.describe_table(TableName='ttt')['Table']
+print(t.get('SSEDescription'), t.get('TableClassSummary'))
+ddb.update_table(TableName='ttt', SSESpecification={'Enabled': True, 'SSEType': 'KMS', 'KMSMasterKeyId': 'arn:aws:kms:us-east-1:123456789012:key/k'})
+time.sleep(0.3)
+ddb.update_table(TableName='ttt', TableClass='STANDARD_INFREQUENT_ACCESS')
+t = ddb.describe_table(TableName='ttt')['Table']
+print(t['SSEDescription']['KMSMasterKeyArn'], t['TableClassSummary']['TableClass'])
+time.sleep(0.3)
+ddb.update_table(TableName='ttt', SSESpecification={'Enabled': False})
+print(ddb.describe_table(TableName='ttt')['Table'].get('SSEDescription'))
+"#
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        ["ok", "ValidationException", "None None", "arn:aws:kms:us-east-1:123456789012:key/k STANDARD_INFREQUENT_ACCESS", "None"]
+    );
+}
