@@ -178,7 +178,8 @@ fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
     let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
     assert!(uses.iter().any(|u| u.starts_with("aws-actions/configure-aws-credentials@")), "{uses:?}");
     let run = steps.iter().filter_map(|s| s["run"].as_str()).collect::<Vec<_>>().join("\n");
-    assert!(run.contains("--env prod drift --output markdown"));
+    assert!(run.contains("drift --all-envs --output markdown"), "every env in one job");
+    assert!(run.contains("scripts/emulator start"), "the local env needs the emulator");
     assert!(run.contains("GITHUB_STEP_SUMMARY"));
     assert!(run.contains("exit \"$code\""), "the job must fail on drift (exit 2)");
     // Issue 22 §9: only the prod job may mint an OIDC token, and never for a pull request.
@@ -196,7 +197,7 @@ fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
     assert!(pr["permissions"].is_null());
     let pr_text = serde_yaml::to_string(pr).unwrap();
     assert!(!pr_text.contains("configure-aws-credentials") && !pr_text.contains("AWS_DRIFT_ROLE_ARN"), "{pr_text}");
-    assert!(pr_text.contains("cruddur-infra validate") && pr_text.contains("scripts/emulator start"), "{pr_text}");
+    assert!(pr_text.contains("cruddur-infra validate --strict") && pr_text.contains("scripts/emulator start"), "{pr_text}");
     // The documented trust is pinned to main.
     let trust: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("docs/ci/drift-trust-policy.json")).unwrap()).unwrap();
