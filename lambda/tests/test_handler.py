@@ -278,7 +278,9 @@ def test_the_move_is_one_transaction_of_deletes_and_puts(env):
 
 
 def test_the_inline_policy_allows_exactly_what_the_handler_calls(env):
-    """Query on the index; PutItem and DeleteItem (inside TransactWriteItems) on the table."""
+    """Query on the index; PutItem and DeleteItem (inside TransactWriteItems) on the table; and,
+    for Lambda itself, SendMessage on exactly the trigger's on-failure queue (Lambda sends a
+    failed batch there with the function's role)."""
     ddb, stream, calls = env
     seeded(ddb, stream)
     put_message(ddb, "2026-11-02T09:00:01.000000+00:00", "x")
@@ -295,8 +297,12 @@ def test_the_inline_policy_allows_exactly_what_the_handler_calls(env):
         resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
         for a in actions:
             for r in resources:
+                if a.startswith("sqs:"):
+                    granted.add((a, r))
+                    continue
                 kind = "index" if re.search(r"/index/", r) else "table"
                 granted.add((a, kind))
+    used.add(("sqs:SendMessage", "${queues.%s.arn}" % spec_trigger()["on_failure"]))
     assert granted == used
 
 
