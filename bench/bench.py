@@ -236,7 +236,7 @@ def main():
         # Discovery: the same plan without discovery (--target every resource reads only those),
         # with it, and with 300 foreign resources beside the stack.
         every = []
-        for addr in ("dynamodb_table.cruddur-messages", "vpc_endpoint.dynamodb", "iam_role.cruddur-messaging-stream",
+        for addr in ("dynamodb_table.cruddur-messages", "sqs_queue.cruddur-messaging-stream-dlq", "vpc_endpoint.dynamodb", "iam_role.cruddur-messaging-stream",
                      "lambda_function.cruddur-messaging-stream", "lambda_event_source_mapping.cruddur-messaging-stream"):
             every += ["--target", addr]
         rows = []
