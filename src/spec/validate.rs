@@ -68,11 +68,6 @@ const TRIGGER_ON_FAILURE: &str = "trigger-on-failure";
 const LOG_RETENTION: &str = "log-retention";
 const IAM_WILDCARD: &str = "iam-wildcard";
 
-/// A check's message: its id first, how to waive it last.
-fn checked(id: &str, msg: &str) -> String {
-    format!("[{id}] {msg} (or waive it: `waive: {{ {id}: \"why\" }}`)")
-}
-
 /// Policy and source files larger than this are refused.
 const MAX_POLICY_BYTES: u64 = 64 * 1024;
 
@@ -120,16 +115,26 @@ impl Checker<'_> {
         self.warnings.push(p);
     }
 
-    /// A production check's finding: a warning with its id, unless the spec waives it. Only in a
-    /// protected env, except for the stream trigger's checks (every env).
+    /// A production check's finding at `path`: a warning with its id (see [`Self::as_check`]).
     fn check(&mut self, id: &'static str, path: &[&str], msg: String) {
+        let p = self.doc.problem(path, Some(self.env), msg);
+        if let Some(p) = self.as_check(id, p) {
+            self.warnings.push(p);
+        }
+    }
+
+    /// `p` as the finding of check `id`: its id and how to waive it in the message. None when the
+    /// check does not apply here (only in a protected env, except the stream trigger's, which
+    /// apply everywhere) or the spec waives it.
+    fn as_check(&self, id: &'static str, mut p: Problem) -> Option<Problem> {
         let everywhere = matches!(id, TRIGGER_RETRIES | TRIGGER_ON_FAILURE);
         if !(self.protected || everywhere) || self.waived.contains_key(id) {
-            return;
+            return None;
         }
-        let mut p = self.doc.problem(path, Some(self.env), checked(id, &msg));
+        // Its id first, how to waive it last.
+        p.message = format!("[{id}] {} (or waive it: `waive: {{ {id}: \"why\" }}`)", p.message);
         p.check = Some(id);
-        self.warnings.push(p);
+        Some(p)
     }
 
     fn refs_in(&mut self, path: &[&str], text: &str) {
@@ -195,18 +200,13 @@ impl Checker<'_> {
         self.files.insert(rel.to_string(), text.clone());
         for p in policy::check(&text) {
             let field = if p.field.is_empty() { String::new() } else { p.field };
-            let mut prob =
+            let prob =
                 Problem { file: file.clone(), pos: Some(Pos { line: p.line, column: p.column }), field, message: p.message, check: None };
             if p.warning {
-                // In a protected env a wildcard is a production check (waivable, `--strict`).
-                if self.protected {
-                    if self.waived.contains_key(IAM_WILDCARD) {
-                        continue;
-                    }
-                    prob.message = checked(IAM_WILDCARD, &prob.message);
-                    prob.check = Some(IAM_WILDCARD);
-                }
-                self.warnings.push(prob);
+                // In a protected env a wildcard is a production check (waivable, `--strict`);
+                // elsewhere a plain warning.
+                let prob = if self.protected { self.as_check(IAM_WILDCARD, prob) } else { Some(prob) };
+                self.warnings.extend(prob);
             } else {
                 self.problems.push(prob);
             }
@@ -724,24 +724,27 @@ impl Checker<'_> {
 
 /// Validates one resolved environment. Returns (errors, warnings, the policy files' texts).
 pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>, BTreeMap<String, String>) {
+    // The waivers, with where each is written: at the top of the spec, and under this env.
+    let env = d.env.as_str();
+    let top = doc.file.waive.iter().map(|(id, why)| (vec!["waive"], id, why));
+    let own = doc
+        .file
+        .environments
+        .get(env)
+        .into_iter()
+        .flat_map(|e| e.waive.iter().map(|(id, why)| (vec!["environments", env, "waive"], id, why)));
+    let waivers: Vec<(Vec<&str>, &String, &String)> = top.chain(own).collect();
     let mut c = Checker {
         doc,
         env: &d.env,
         suffix: &d.name_suffix,
         res: &d.resources,
         protected: d.protected,
-        waived: doc
-            .file
-            .waive
-            .iter()
-            .chain(doc.file.environments.get(&d.env).map(|e| &e.waive).into_iter().flatten())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        waived: waivers.iter().map(|(_, id, why)| (id.to_string(), why.to_string())).collect(),
         problems: Vec::new(),
         warnings: Vec::new(),
         files: BTreeMap::new(),
     };
-    let env = d.env.as_str();
     if doc.file.version != 1 {
         c.err(&["version"], format!("version {} is not supported; this tool reads version 1", doc.file.version));
     }
@@ -784,9 +787,7 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
         }
     }
     let ids: Vec<&str> = CHECKS.iter().map(|(id, _)| *id).collect();
-    let top = doc.file.waive.iter().map(|w| (vec!["waive"], w));
-    let own = doc.file.environments.get(env).into_iter().flat_map(|e| e.waive.iter().map(|w| (vec!["environments", env, "waive"], w)));
-    for (mut path, (id, why)) in top.chain(own).collect::<Vec<_>>() {
+    for (mut path, id, why) in waivers {
         path.push(id);
         if !ids.contains(&id.as_str()) {
             c.err(&path, format!("`{id}` is not a check; checks: {}", ids.join(", ")));
