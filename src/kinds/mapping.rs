@@ -660,13 +660,26 @@ fn destination(s: &MappingSettings) -> lam::DestinationConfig {
     lam::DestinationConfig::builder().on_failure(lam::OnFailure::builder().destination(&s.tuning.on_failure).build()).build()
 }
 
-async fn update(ctx: &AwsContext, uuid: &str, s: &MappingSettings) -> Result<()> {
-    with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s)
-        .destination_config(destination(s))
-        .send()
-        .await
-        .map_err(|e| aws_error("Lambda", "UpdateEventSourceMapping", uuid, e))?;
-    Ok(())
+/// Updates a mapping with every setting. `role_changes`: its function's role changed in this
+/// apply, so a refusal of what the new permissions allow (an on-failure queue) is retried while
+/// IAM propagates; otherwise it fails at once.
+async fn update(ctx: &AwsContext, function: &str, uuid: &str, s: &MappingSettings, role_changes: bool) -> Result<()> {
+    use super::retry::{self, Next};
+    let start = Instant::now();
+    retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
+        match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s).destination_config(destination(s)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if role_changes && e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
+                Err(Next::Retry(format!(
+                    "Lambda refuses the update of the mapping of {function} ({}); its role changed in this apply and IAM may \
+                     still be propagating",
+                    e.message().unwrap_or("")
+                )))
+            }
+            Err(e) => Err(Next::Fail(aws_error("Lambda", "UpdateEventSourceMapping", uuid, e).into())),
+        }
+    })
+    .await
 }
 
 pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
@@ -682,7 +695,7 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             // Never a second mapping: one may exist from an attempt whose answer was lost.
             if let Some(m) = find(ctx, function, &source).await? {
                 crate::log::info(&format!("  the mapping of {function} on this stream already exists ({}): updating it", m.uuid));
-                return update(ctx, &m.uuid, settings).await;
+                return update(ctx, function, &m.uuid, settings, false).await;
             }
             use super::retry::{self, Next};
             let start = Instant::now();
@@ -701,7 +714,7 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                     Err(e) if e.code() == Some("ResourceConflictException") => {
                         let found = find(ctx, function, source).await.map_err(Next::Fail)?;
                         match found {
-                            Some(m) => update(ctx, &m.uuid, settings).await.map_err(Next::Fail),
+                            Some(m) => update(ctx, function, &m.uuid, settings, false).await.map_err(Next::Fail),
                             // Only a mapping being deleted is there (rule 28): it will be gone.
                             None => Err(Next::Retry(format!("a mapping of {function} on this stream is still being deleted"))),
                         }
@@ -718,30 +731,7 @@ pub async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             })
             .await
         }
-        MappingOp::Update { uuid, settings, role_changes: false, .. } => update(ctx, uuid, settings).await,
-        MappingOp::Update { function, uuid, settings, role_changes: true } => {
-            use super::retry::{self, Next};
-            let start = Instant::now();
-            retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
-                match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), settings)
-                    .destination_config(destination(settings))
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    // The role's new permissions (an on-failure queue) may not have propagated yet.
-                    Err(e) if e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
-                        Err(Next::Retry(format!(
-                            "Lambda refuses the update of the mapping of {function} ({}); its role changed in this apply and IAM may \
-                             still be propagating",
-                            e.message().unwrap_or("")
-                        )))
-                    }
-                    Err(e) => Err(Next::Fail(aws_error("Lambda", "UpdateEventSourceMapping", uuid, e).into())),
-                }
-            })
-            .await
-        }
+        MappingOp::Update { function, uuid, settings, role_changes } => update(ctx, function, uuid, settings, *role_changes).await,
         MappingOp::Delete { function, uuid } => {
             match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
                 Ok(_) => {}
