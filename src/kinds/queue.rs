@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
@@ -205,45 +207,37 @@ pub enum QueueOp {
 // ---------------------------------------------------------------------------------------------
 // observe
 
-/// A queue's URL, None when it does not exist.
-async fn url_of(ctx: &AwsContext, name: &str) -> Result<Option<String>> {
-    match ctx.sqs.get_queue_url().queue_name(name).send().await {
-        Ok(o) => Ok(o.queue_url().map(str::to_string)),
-        Err(e) if is_missing(e.code()) => Ok(None),
-        Err(e) => Err(aws_error("SQS", "GetQueueUrl", name, e).into()),
+/// An SQS call's answer, None when the queue is not there. SQS's JSON protocol says
+/// `AWS.SimpleQueueService.NonExistentQueue` where the query protocol said `QueueDoesNotExist`.
+fn unless_missing<T, E>(r: Result<T, SdkError<E, HttpResponse>>, operation: &'static str, name: &str) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match r {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if matches!(e.code(), Some("QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue")) => Ok(None),
+        Err(e) => Err(aws_error("SQS", operation, name, e).into()),
     }
 }
 
-/// SQS's JSON protocol says `AWS.SimpleQueueService.NonExistentQueue` where the query protocol
-/// said `QueueDoesNotExist`; both mean the queue is not there.
-fn is_missing(code: Option<&str>) -> bool {
-    matches!(code, Some("QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue"))
+/// A queue's URL, None when it does not exist.
+async fn url_of(ctx: &AwsContext, name: &str) -> Result<Option<String>> {
+    let out = unless_missing(ctx.sqs.get_queue_url().queue_name(name).send().await, "GetQueueUrl", name)?;
+    Ok(out.and_then(|o| o.queue_url().map(str::to_string)))
 }
 
 /// Reads one queue by name: its URL, then its attributes and tags at once.
 pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveQueue>> {
     let Some(url) = url_of(ctx, name).await? else { return Ok(None) };
-    let attrs = async {
-        ctx.sqs.get_queue_attributes().queue_url(&url).attribute_names(Attr::All).send().await.map_err(|e| {
-            if is_missing(e.code()) {
-                return None;
-            }
-            Some(aws_error("SQS", "GetQueueAttributes", name, e))
-        })
-    };
-    let tags = async {
-        ctx.sqs.list_queue_tags().queue_url(&url).send().await.map_err(|e| {
-            if is_missing(e.code()) {
-                return None;
-            }
-            Some(aws_error("SQS", "ListQueueTags", name, e))
-        })
-    };
-    let (attrs, tags) = match tokio::join!(attrs, tags) {
-        (Ok(a), Ok(t)) => (a, t),
+    let (attrs, tags) = tokio::join!(
+        ctx.sqs.get_queue_attributes().queue_url(&url).attribute_names(Attr::All).send(),
+        ctx.sqs.list_queue_tags().queue_url(&url).send(),
+    );
+    let (attrs, tags) = match (unless_missing(attrs, "GetQueueAttributes", name), unless_missing(tags, "ListQueueTags", name)) {
+        (Ok(Some(a)), Ok(Some(t))) => (a, t),
         // Deleted between the calls: not there.
-        (Err(None), _) | (_, Err(None)) => return Ok(None),
-        (Err(Some(e)), _) | (_, Err(Some(e))) => return Err(e.into()),
+        (Ok(None), _) | (_, Ok(None)) => return Ok(None),
+        (Err(e), _) | (_, Err(e)) => return Err(e),
     };
     let a: BTreeMap<String, String> = attrs.attributes().into_iter().flatten().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect();
     let num = |k: &str, d: i64| a.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
@@ -451,11 +445,7 @@ pub async fn execute(ctx: &AwsContext, op: &QueueOp) -> Result<()> {
         QueueOp::Delete { name } => {
             // Already gone (another process deleted it first): done.
             let Some(url) = url_of(ctx, name).await? else { return Ok(()) };
-            match ctx.sqs.delete_queue().queue_url(&url).send().await {
-                Ok(_) => Ok(()),
-                Err(e) if is_missing(e.code()) => Ok(()),
-                Err(e) => Err(aws_error("SQS", "DeleteQueue", name, e).into()),
-            }
+            unless_missing(ctx.sqs.delete_queue().queue_url(&url).send().await, "DeleteQueue", name).map(|_| ())
         }
     }
     .context("sqs queue step")
