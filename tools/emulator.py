@@ -563,17 +563,20 @@ class Proxy:
         auth = environ.get("HTTP_AUTHORIZATION", "")
         return auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "us-east-1"
 
-    def function_role(self, environ, function):
-        """The execution role's ARN of a function (by name or ARN), None if unknown."""
+    def functions_named(self, environ, function):
+        """moto's functions of that name (or ARN) in the caller's region, in every account."""
         from moto.awslambda.models import lambda_backends
 
         for account in list(lambda_backends.keys()):
             backend = lambda_backends[account].get(self.region_of(environ))
             try:
-                return backend.get_function(function.split(":")[-1]).role
+                yield backend.get_function(function.split(":")[-1])
             except Exception:
                 continue
-        return None
+
+    def function_role(self, environ, function):
+        """The execution role's ARN of a function (by name or ARN), None if unknown."""
+        return next((fn.role for fn in self.functions_named(environ, function)), None)
 
     @staticmethod
     def role_allows(role_arn, action, resource):
@@ -740,20 +743,9 @@ class Proxy:
             changes["architectures"] = req["Architectures"]
         if not changes:
             return
-        from moto.awslambda.models import lambda_backends
-
-        auth = environ.get("HTTP_AUTHORIZATION", "")
-        region = auth.split("Credential=")[1].split("/")[2] if "Credential=" in auth else "us-east-1"
-        name = parts[2].split(":")[-1]
-        for account in list(lambda_backends.keys()):
-            backend = lambda_backends[account].get(region)
-            try:
-                fn = backend.get_function(name) if backend else None
-            except Exception:
-                fn = None
-            if fn is not None:
-                for k, v in changes.items():
-                    setattr(fn, k, v)
+        for fn in self.functions_named(environ, parts[2]):
+            for k, v in changes.items():
+                setattr(fn, k, v)
 
     def code_location(self, environ, path, data):
         """GetFunction's Code.Location: a URL of the deployed zip (moto gives none for a zip
