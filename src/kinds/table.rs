@@ -566,6 +566,14 @@ enum Extras<'a> {
     All,
 }
 
+/// What `read` reads when `needed`; None (and no request) otherwise.
+async fn read_if<T>(needed: bool, read: impl std::future::Future<Output = Result<T>>) -> Result<Option<T>> {
+    match needed {
+        true => read.await.map(Some),
+        false => Ok(None),
+    }
+}
+
 /// Reads a table and, beside each other, the other reads `extras` asks for.
 async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -> Result<Option<LiveTable>> {
     let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
@@ -575,26 +583,11 @@ async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -
         }
         Extras::All => (true, true, t.billing == Billing::Provisioned),
     };
-    let ttl = async {
-        match ttl_needed {
-            true => ttl::observe(ctx, name).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let pitr = async {
-        match pitr_needed {
-            true => observe_pitr(ctx, name).await.map(Some),
-            false => Ok(None),
-        }
-    };
-    let scaled = async {
-        match scaling_needed {
-            true => scaling::observe(ctx, name, t.indexes.keys()).await,
-            false => Ok(Vec::new()),
-        }
-    };
+    let pitr = read_if(pitr_needed, observe_pitr(ctx, name));
+    let ttl = read_if(ttl_needed, ttl::observe(ctx, name));
+    let scaled = read_if(scaling_needed, scaling::observe(ctx, name, t.indexes.keys()));
     let (pitr, ttl, scaled) = tokio::try_join!(pitr, ttl, scaled)?;
-    (t.pitr, t.ttl, t.scaling) = (pitr, ttl, scaled);
+    (t.pitr, t.ttl, t.scaling) = (pitr, ttl, scaled.unwrap_or_default());
     Ok(Some(t))
 }
 
