@@ -583,6 +583,12 @@ pub fn forget_change(
     (c, untag(keys))
 }
 
+/// Whether any of these tags holds a `${...}` reference: a kind whose resources' ARNs are made
+/// of their names needs the account id only then.
+pub fn tags_refer<'a>(mut tags: impl Iterator<Item = &'a BTreeMap<String, String>>) -> bool {
+    tags.any(|t| t.values().any(|v| v.contains("${")))
+}
+
 /// The user's tags with references resolved, and the tool's own.
 pub fn resolved_tags(user: &BTreeMap<String, String>, desired: &Desired, refs: &RefContext) -> BTreeMap<String, String> {
     let mut tags = own_tags(desired);

@@ -50,7 +50,7 @@ impl Kind for Queues {
 
     /// A queue's ARN is made of its name: only its tags' references could need the account.
     fn needs_account(&self, desired: &Desired) -> bool {
-        desired.resources.queues.values().any(|q| q.tags.values().any(|v| v.contains("${")))
+        super::tags_refer(desired.resources.queues.values().map(|q| &q.tags))
     }
 
     fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool) {

@@ -44,7 +44,7 @@ impl Kind for Tables {
 
     /// Only a reference in a tag value (an ARN) needs the account.
     fn needs_account(&self, desired: &crate::spec::Desired) -> bool {
-        desired.resources.tables.values().any(|t| t.tags.values().any(|v| v.contains("${")))
+        super::tags_refer(desired.resources.tables.values().map(|t| &t.tags))
     }
 
     fn retain(&self, resources: &mut crate::spec::Resources, keep: &dyn Fn(&str) -> bool) {
