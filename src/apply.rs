@@ -154,7 +154,7 @@ mod tests {
         Step {
             address: address.into(),
             description: address.into(),
-            op: crate::kinds::Op::new(table::KIND, TableOp::WaitActive { name: "x".into() }),
+            op: crate::plan::Op::new(table::KIND, TableOp::WaitActive { name: "x".into() }),
         }
     }
 

@@ -1,10 +1,11 @@
 //! Discovery: what this stack's env owns, found live by its ownership marker (no state file).
 //!
 //! One Resource Groups Tagging API query (`GetResources`, filtered server-side by the marker
-//! tag and by every kind's resource type) finds the tables and functions, whatever else the
-//! account holds; kinds the API does not cover find theirs with their own service's filter
-//! (endpoints: a tag filter on DescribeVpcEndpoints; roles: their path). The engine names no
-//! kind: the types come from [`Kind::tagging_type`].
+//! tag and by every kind's resource type) finds the tables, queues and functions, whatever else
+//! the account holds; it is made on first use ([`Tagged`]), once for every kind. Kinds the API
+//! does not cover find theirs with their own service's filter (endpoints: a tag filter on
+//! DescribeVpcEndpoints; roles: their path). The engine names no kind: the types come from
+//! `Kind::tagging_type`.
 
 use std::collections::BTreeMap;
 
@@ -12,11 +13,43 @@ use anyhow::Result;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use crate::aws::{aws_error, AwsContext};
-use crate::kinds::{owner_id, TaggedByType, OWNER_TAG, REGISTRY};
+use crate::kinds::support::ownership::{owned, owner_id, OWNER_TAG};
+use crate::kinds::REGISTRY;
 use crate::spec::Desired;
 
+/// What the Resource Groups Tagging API finds with this stack env's marker: queried once, on
+/// first use, so that kinds that do not need it (roles, endpoints) start at once.
+pub struct Tagged<'a> {
+    ctx: &'a AwsContext,
+    desired: &'a Desired,
+    found: tokio::sync::OnceCell<TaggedByType>,
+}
+
+/// By resource type ("lambda:function"), each resource's ARN and tags.
+pub type TaggedByType = BTreeMap<String, Vec<TaggedResource>>;
+
+/// One resource the Tagging API found: its ARN and tags.
+pub type TaggedResource = (String, BTreeMap<String, String>);
+
+impl<'a> Tagged<'a> {
+    pub fn new(ctx: &'a AwsContext, desired: &'a Desired) -> Self {
+        Tagged { ctx, desired, found: tokio::sync::OnceCell::new() }
+    }
+
+    /// The AWS names (the ARN's last part) of the resources of `resource_type` that this
+    /// stack env owns.
+    pub async fn names(&self, resource_type: &str) -> Result<Vec<String>> {
+        let found = self.found.get_or_try_init(|| tagged(self.ctx, self.desired)).await?;
+        let all = found.get(resource_type).into_iter().flatten();
+        Ok(all
+            .filter(|(_, tags)| owned(tags, self.desired))
+            .map(|(arn, _)| arn.rsplit([':', '/']).next().unwrap_or(arn).to_string())
+            .collect())
+    }
+}
+
 /// Every resource of the Tagging API's types whose marker is this stack env's.
-pub async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<TaggedByType> {
+async fn tagged(ctx: &AwsContext, desired: &Desired) -> Result<TaggedByType> {
     let types: Vec<String> = REGISTRY.iter().filter_map(|k| k.tagging_type()).map(str::to_string).collect();
     let mut out = TaggedByType::new();
     if types.is_empty() {

@@ -22,7 +22,7 @@ pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
         if desired.partial {
             return Ok(owned);
         }
-        let tagged = crate::kinds::Tagged::new(ctx, desired);
+        let tagged = crate::discover::Tagged::new(ctx, desired);
         let found = futures::future::join_all(REGISTRY.iter().map(|k| {
             let tagged = &tagged;
             async move { (k.kind(), k.discover(ctx, desired, tagged).await) }

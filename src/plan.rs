@@ -1,10 +1,13 @@
 //! The plan: plain serde data computed by pure functions from (Desired, Live). Renderers and
-//! apply read only this.
+//! apply read only this. It is serialized (the JSON plan, saved plans) and never read back:
+//! `apply FILE` plans again and compares the JSON.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::kinds::Op;
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -128,11 +131,83 @@ impl ResourceChange {
 }
 
 /// One step of apply, in order. Waits are steps too.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Step {
     pub address: String,
     pub description: String,
     pub op: Op,
+}
+
+impl Step {
+    /// A step of kind `kind` at `address`: what it does, and its typed operation.
+    pub fn new<T: Call>(kind: &'static str, address: &str, description: String, call: T) -> Self {
+        Step { address: address.to_string(), description, op: Op::new(kind, call) }
+    }
+}
+
+/// A kind's operation, as the engine carries it: the kind's name and its typed call. It
+/// serializes as `{"kind": ..., "call": ...}` (the plan format); the value in memory keeps what
+/// serialization masks (sensitive values), so apply sends the real one. It is never read back.
+#[derive(Clone)]
+pub struct Op {
+    kind: &'static str,
+    call: Arc<dyn Call>,
+}
+
+/// What a kind's operation type is: any serializable value.
+pub trait Call: erased_serde::Serialize + Any + Send + Sync + fmt::Debug {
+    fn as_any(&self) -> &dyn Any;
+}
+
+erased_serde::serialize_trait_object!(Call);
+
+impl<T: Serialize + fmt::Debug + Send + Sync + 'static> Call for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Op {
+    pub fn new<T: Call>(kind: &'static str, call: T) -> Self {
+        Op { kind, call: Arc::new(call) }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The typed call, when it is a `T`.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.call.as_any().downcast_ref::<T>()
+    }
+
+    /// The typed call of a kind's own operation; an error if the engine routed another.
+    pub fn expect<T: 'static>(&self) -> anyhow::Result<&T> {
+        self.get::<T>().ok_or_else(|| anyhow::anyhow!("a {} operation was routed to the wrong kind", self.kind))
+    }
+}
+
+impl fmt::Debug for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{:?}", self.kind, self.call)
+    }
+}
+
+impl PartialEq for Op {
+    fn eq(&self, other: &Self) -> bool {
+        let json = |c: &Arc<dyn Call>| serde_json::to_value(&**c).ok();
+        self.kind == other.kind && json(&self.call) == json(&other.call)
+    }
+}
+
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Op", 2)?;
+        st.serialize_field("kind", self.kind)?;
+        st.serialize_field("call", &*self.call)?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -144,7 +219,7 @@ pub struct Summary {
     pub no_op: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Plan {
     pub format_version: u32,
     pub stack: String,

@@ -362,7 +362,6 @@ mod tests {
 
     fn table_spec() -> TableSpec {
         TableSpec {
-            partition_key: KeySpec { name: "pk".into(), ty: AttrType::S },
             sort_key: Some(KeySpec { name: "sk".into(), ty: AttrType::S }),
             billing: Billing::Provisioned,
             capacity: Some(Capacity::new(5, 5)),
@@ -376,13 +375,7 @@ mod tests {
                 },
             )]),
             stream: StreamView::NewImage,
-            deletion_protection: false,
-            point_in_time_recovery: None,
-            ttl: None,
-            encryption: None,
-            table_class: None,
-            lifecycle: Default::default(),
-            tags: BTreeMap::new(),
+            ..TableSpec::new(KeySpec { name: "pk".into(), ty: AttrType::S })
         }
     }
 

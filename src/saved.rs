@@ -10,8 +10,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use crate::ids::hash;
 use crate::kinds::Live;
 use crate::plan::Plan;
 
@@ -46,11 +46,6 @@ fn salted(salt: &str, place: &str, value: &str) -> String {
 /// Hashes of the sensitive values, salted.
 fn secret_hashes(salt: &str, secrets: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     secrets.iter().map(|(k, v)| (k.clone(), salted(salt, k, v))).collect()
-}
-
-pub fn hash<T: Serialize>(v: &T) -> String {
-    let text = serde_json::to_string(v).unwrap_or_default();
-    crate::ids::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// A fingerprint per live resource (and the account).

@@ -227,19 +227,9 @@ mod tests {
         r.tables.insert(
             "t.1".into(),
             TableSpec {
-                partition_key: KeySpec { name: "pk".into(), ty: AttrType::S },
-                sort_key: None,
                 billing: Billing::OnDemand,
-                capacity: None,
-                global_secondary_indexes: Default::default(),
                 stream: StreamView::NewImage,
-                deletion_protection: false,
-                point_in_time_recovery: None,
-                ttl: None,
-                encryption: None,
-                table_class: None,
-                lifecycle: Default::default(),
-                tags: Default::default(),
+                ..TableSpec::new(KeySpec { name: "pk".into(), ty: AttrType::S })
             },
         );
         r

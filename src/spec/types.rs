@@ -265,6 +265,28 @@ pub struct TableSpec {
     pub tags: BTreeMap<String, String>,
 }
 
+impl TableSpec {
+    /// A table with this partition key and every other field as the spec's defaults (what
+    /// `partition_key:` alone says).
+    pub fn new(partition_key: KeySpec) -> Self {
+        TableSpec {
+            partition_key,
+            sort_key: None,
+            billing: Billing::default(),
+            capacity: None,
+            global_secondary_indexes: BTreeMap::new(),
+            stream: StreamView::default(),
+            deletion_protection: false,
+            point_in_time_recovery: None,
+            ttl: None,
+            encryption: None,
+            table_class: None,
+            lifecycle: Lifecycle::default(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub enum Tracing {
     PassThrough,

@@ -96,17 +96,17 @@ pub(crate) fn steps(address: &str, name: &str, spec: &TableSpec, live: &LiveTabl
         diffs.push(d);
         let (kms, key) = wanted_sse(spec);
         let op = TableOp::SetEncryption { name: name.into(), kms, kms_key: key.map(str::to_string) };
-        steps.push(super::step(address, format!("change the encryption of table {name}"), op));
-        steps.push(super::wait_step(address, name));
+        steps.push(super::diff::step(address, format!("change the encryption of table {name}"), op));
+        steps.push(super::diff::wait_step(address, name));
     }
     if let Some(want) = spec.table_class.filter(|c| *c != live.table_class) {
         diffs.push(FieldDiff::new("table_class", live.table_class, want).note("AWS allows two table class changes per table in 30 days"));
-        steps.push(super::step(
+        steps.push(super::diff::step(
             address,
             format!("change the class of table {name}"),
             TableOp::SetTableClass { name: name.into(), class: want },
         ));
-        steps.push(super::wait_step(address, name));
+        steps.push(super::diff::wait_step(address, name));
     }
     steps
 }

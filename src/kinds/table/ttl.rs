@@ -85,7 +85,7 @@ pub(crate) fn steps(
             let note = if live.is_some() { ONCE_AN_HOUR.to_string() } else { format!("set once the table is ACTIVE; {ONCE_AN_HOUR}") };
             diffs.push(FieldDiff::new("ttl", shown(have), after).note(note));
             let op = TableOp::SetTtl { name: name.into(), attribute: a.into(), enabled: true };
-            (vec![super::step(address, format!("turn on time to live of table {name} (attribute {a})"), op)], None)
+            (vec![super::diff::step(address, format!("turn on time to live of table {name} (attribute {a})"), op)], None)
         }
         (None, true, b) => {
             let b = b.unwrap_or_default().to_string();
@@ -94,7 +94,7 @@ pub(crate) fn steps(
                     .note(format!("items stop expiring; {ONCE_AN_HOUR}: it can be turned on again an hour from now")),
             );
             let op = TableOp::SetTtl { name: name.into(), attribute: b, enabled: false };
-            (vec![super::step(address, format!("turn off time to live of table {name}"), op)], None)
+            (vec![super::diff::step(address, format!("turn off time to live of table {name}"), op)], None)
         }
         (None, false, _) => (Vec::new(), None),
     }

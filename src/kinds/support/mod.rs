@@ -1,0 +1,10 @@
+//! The helpers every kind uses, one file per job. None of them names a kind.
+
+pub mod changes;
+pub mod ec2;
+pub mod import;
+pub mod ownership;
+pub mod reading;
+pub mod references;
+pub mod retry;
+pub mod wait;
