@@ -1,8 +1,8 @@
 //! The command line (the contract of design.md): parsing, and dispatch to `commands::<cmd>`.
 //! No command's work is done here.
 
+use crate::exit::ExitStatus;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -227,7 +227,7 @@ impl Cli {
 }
 
 /// Maps the command line onto a command's options and runs it.
-async fn run(cli: Cli) -> Result<ExitCode> {
+async fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global();
     match cli.command {
         Command::Validate { strict } => commands::validate::run(&Global { strict, ..g }),
@@ -279,7 +279,7 @@ fn report(e: &anyhow::Error) {
     eprintln!("error: {}", crate::render::escape_controls(&format!("{e:#}"), true));
 }
 
-pub fn main() -> ExitCode {
+pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let rust_log_debug = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("debug") || v.contains("trace"));
     log::set_level(if cli.quiet { -1 } else { (cli.verbose as i8).max(rust_log_debug as i8) });
@@ -287,14 +287,14 @@ pub fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
+            return ExitStatus::Failure.into();
         }
     };
     match rt.block_on(run(cli)) {
-        Ok(code) => code,
+        Ok(status) => status.into(),
         Err(e) => {
             report(&e);
-            ExitCode::from(1)
+            ExitStatus::Failure.into()
         }
     }
 }

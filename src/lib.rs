@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod discover;
 pub mod engine;
+pub mod exit;
 pub mod ids;
 pub mod kinds;
 pub mod lease;

@@ -1,8 +1,8 @@
 //! `apply`: show the plan (or read a saved one), refuse what is unsafe, ask, make it so, and
 //! check that it converged.
 
+use crate::exit::ExitStatus;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
@@ -49,7 +49,7 @@ pub fn banner(desired: &Desired, plan: &Plan) -> Option<String> {
     Some(out)
 }
 
-pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     let saved = o.plan_file.as_deref().map(crate::saved::read).transpose()?;
     if let Some(s) = &saved {
         if g.env.as_ref().is_some_and(|e| *e != s.env) {
@@ -75,7 +75,7 @@ async fn locked(
     desired: &Desired,
     ctx: &crate::aws::AwsContext,
     saved: Option<&crate::saved::SavedPlan>,
-) -> Result<ExitCode> {
+) -> Result<ExitStatus> {
     let mut live = super::read(ctx, desired).await?;
     if let Some(s) = &saved {
         live.observed_at = s.observed_at.clone();
@@ -93,7 +93,7 @@ async fn locked(
     }
     print!("{}", render::human(&plan, use_color()));
     if !plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     // A saved plan carries the consent it was made with.
     let mut consent = o.allow_data_loss.clone();
@@ -113,7 +113,7 @@ async fn locked(
         );
         if ask(&q, "apply needs --yes when there is no terminal to ask on; nothing was changed")? != "yes" {
             log::info("Apply cancelled; nothing was changed.");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failure);
         }
     }
     let s = plan.summary.clone();
@@ -122,5 +122,5 @@ async fn locked(
         "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
         s.create, s.update, s.replace, s.delete
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

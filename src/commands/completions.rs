@@ -1,8 +1,8 @@
 //! `completions`: a shell completion script generated from the command line's definition.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
-pub fn run(cmd: &mut clap::Command, shell: clap_complete::Shell) -> ExitCode {
+pub fn run(cmd: &mut clap::Command, shell: clap_complete::Shell) -> ExitStatus {
     clap_complete::generate(shell, cmd, "cruddur-infra", &mut std::io::stdout());
-    ExitCode::SUCCESS
+    ExitStatus::Success
 }

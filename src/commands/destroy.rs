@@ -3,7 +3,7 @@
 //! what it depends on. A protected env is never destroyed; a table only with its address
 //! named in `--allow-data-loss`.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use anyhow::{bail, Result};
 
@@ -15,7 +15,7 @@ pub struct Options {
     pub allow_data_loss: Vec<String>,
 }
 
-pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     // The whole spec: a target's dependents are found, and read, through it.
     let desired = Global { targets: vec![], ..g.clone() }.load(None)?;
     if desired.protected {
@@ -34,14 +34,14 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
     }
     print!("{}", render::human(&plan, use_color()));
     if !plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     apply::guard(&plan, &o.allow_data_loss)?;
     if !o.yes {
         let q = format!("\nThis deletes the resources above, data included. Type the env's name (`{}`) to go on: ", desired.env);
         if ask(&q, "destroy needs --yes when there is no terminal to ask on; nothing was deleted")? != desired.env {
             log::info("Destroy cancelled; nothing was deleted.");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failure);
         }
     }
     // In order: the plan lists what depends on others first.
@@ -49,5 +49,5 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         apply::run_step(&ctx, i, plan.steps.len(), step).await?;
     }
     println!("\nDestroy complete: {} deleted.", plan.summary.delete);
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

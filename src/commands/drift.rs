@@ -1,6 +1,6 @@
 //! `drift`: read-only; exit 0 when live AWS matches the spec, 2 on drift.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use anyhow::Result;
 
@@ -14,7 +14,7 @@ pub enum Output {
     Markdown,
 }
 
-pub async fn run(g: &Global, output: Output, all_envs: bool) -> Result<ExitCode> {
+pub async fn run(g: &Global, output: Output, all_envs: bool) -> Result<ExitStatus> {
     if all_envs {
         let results = super::plan_all_envs(g).await?;
         match output {
@@ -32,5 +32,5 @@ pub async fn run(g: &Global, output: Output, all_envs: bool) -> Result<ExitCode>
         Output::Json => print!("{}", render::json(&plan)),
         Output::Markdown => print!("{}", render::markdown(&plan)),
     }
-    Ok(if plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(ExitStatus::changes_if(plan.has_changes()))
 }

@@ -2,7 +2,7 @@
 //! CloudFormation's `Retain`): this stack's ownership tags are removed from it, after showing
 //! what will change and asking, and nothing else is touched. It is then in no later plan.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use anyhow::{bail, Result};
 
@@ -15,7 +15,7 @@ pub struct Options {
     pub yes: bool,
 }
 
-pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     // The whole spec: the resource is found among what it no longer declares.
     let desired = Global { targets: vec![], ..g.clone() }.load(None)?;
     let declared = engine::addresses(&desired);
@@ -44,7 +44,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         let q = format!("\nStop managing {} and leave it in place? Only 'yes' is accepted: ", o.addresses.join(", "));
         if ask(&q, "forget needs --yes when there is no terminal to ask on; nothing was changed")? != "yes" {
             log::info("Forget cancelled; nothing was changed.");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failure);
         }
     }
     for (i, step) in plan.steps.iter().enumerate() {
@@ -56,5 +56,5 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         desired.stack,
         desired.env
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

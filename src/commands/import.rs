@@ -2,9 +2,9 @@
 //! writes the spec that says it, so that the first plan there adopts it instead of recreating
 //! it. Each kind answers for its own resources (`Kind::import`); this collects and writes.
 
+use crate::exit::ExitStatus;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
@@ -22,7 +22,7 @@ pub struct Options {
     pub force: bool,
 }
 
-pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     if o.functions.is_empty() && o.tables.is_empty() && o.queues.is_empty() {
         bail!("import needs at least one resource: --table NAME, --function NAME or --queue NAME (each repeatable)");
     }
@@ -100,7 +100,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         }
     }
     println!("Next: `cruddur-infra plan` there should show only this tool's ownership tags being added.");
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Files import would write over: refused unless `--force`.

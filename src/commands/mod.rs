@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::aws::{self, AwsContext, ConnectOptions};
+use crate::exit::ExitStatus;
 use crate::kinds::Live;
 use crate::plan::Plan;
 use crate::spec::{Desired, SpecDocument, SpecError};
@@ -144,13 +145,13 @@ pub async fn plan_all_envs(g: &Global) -> Result<Vec<EnvResult>> {
 
 /// The exit code of an `--all-envs` run: 1 when an env could not be read, else 2 when any
 /// has changes (with `changes_exit`), else 0.
-pub fn all_envs_exit(results: &[EnvResult], changes_exit: bool) -> std::process::ExitCode {
+pub fn all_envs_exit(results: &[EnvResult], changes_exit: bool) -> ExitStatus {
     if results.iter().any(|(_, r)| r.is_err()) {
-        std::process::ExitCode::from(1)
+        ExitStatus::Failure
     } else if changes_exit && results.iter().any(|(_, r)| r.as_ref().is_ok_and(Plan::has_changes)) {
-        std::process::ExitCode::from(2)
+        ExitStatus::Changes
     } else {
-        std::process::ExitCode::SUCCESS
+        ExitStatus::Success
     }
 }
 

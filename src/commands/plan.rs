@@ -1,7 +1,7 @@
 //! `plan`: read live AWS and show what apply would change; optionally save it.
 
+use crate::exit::ExitStatus;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Result;
 
@@ -24,7 +24,7 @@ pub struct Options {
     pub all_envs: bool,
 }
 
-pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
+pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     if o.all_envs {
         if o.out.is_some() || !o.allow_data_loss.is_empty() {
             anyhow::bail!("a saved plan (--out, --allow-data-loss) is for one env: drop --all-envs");
@@ -48,5 +48,5 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitCode> {
         Output::Human => print!("{}", render::human(&plan, use_color())),
         Output::Json => print!("{}", render::json(&plan)),
     }
-    Ok(if o.detailed_exitcode && plan.has_changes() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(ExitStatus::changes_if(o.detailed_exitcode && plan.has_changes()))
 }

@@ -1,8 +1,8 @@
 //! `schema`: the JSON Schema of infra.yaml.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
-pub fn run() -> ExitCode {
+pub fn run() -> ExitStatus {
     print!("{}", crate::spec::schema::json());
-    ExitCode::SUCCESS
+    ExitStatus::Success
 }

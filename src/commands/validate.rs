@@ -1,6 +1,6 @@
 //! `validate`: parse and check the spec offline, every env of it.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use anyhow::Result;
 
@@ -8,7 +8,7 @@ use super::Global;
 use crate::log;
 use crate::spec::{SpecDocument, SpecError};
 
-pub fn run(g: &Global) -> Result<ExitCode> {
+pub fn run(g: &Global) -> Result<ExitStatus> {
     let doc = SpecDocument::load(&g.file)?;
     let (resolved, problems) = doc.resolve_every_env()?;
     let mut warnings: Vec<_> = resolved.into_iter().flat_map(|(_, _, w)| w).collect();
@@ -23,5 +23,5 @@ pub fn run(g: &Global) -> Result<ExitCode> {
     }
     super::strict_checks(g.strict, &warnings)?;
     println!("{} is valid (environments: {}).", g.file.display(), doc.env_names().join(", "));
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
