@@ -60,7 +60,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for ReadOnlyGuard {
 }
 
 /// The SDK retries every `LimitExceededException` as throttling. DynamoDB's daily quota of
-/// throughput decreases is one too, and retrying it never helps (aws-rules.md rule 30): this
+/// throughput decreases is one too, and retrying it never helps (docs/aws-behaviour.md rule 30): this
 /// classifier forbids retrying that one, so the tool reports it at once.
 #[derive(Debug)]
 struct DecreaseQuotaIsFinal;

@@ -1,4 +1,4 @@
-//! The command line (the contract of design.md): parsing, and dispatch to `commands::<cmd>`.
+//! The command line (the contract of docs/contract.md): parsing, and dispatch to `commands::<cmd>`.
 //! No command's work is done here.
 
 use crate::exit::ExitStatus;

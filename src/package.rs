@@ -1,6 +1,6 @@
 //! Deterministic deployment packages: the same folder gives the same zip bytes, whatever the
 //! files' timestamps or the order the file system lists them in, so that `CodeSha256` changes
-//! only when the code does (aws-rules.md rule 11).
+//! only when the code does (docs/aws-behaviour.md rule 11).
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read as _, Write};
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-/// Larger packages must go through S3, which this tool does not do (aws-rules.md rule 31).
+/// Larger packages must go through S3, which this tool does not do (docs/aws-behaviour.md rule 31).
 pub const MAX_ZIP_BYTES: usize = 50 * 1024 * 1024;
 /// The most a function may hold unzipped.
 pub const MAX_UNZIPPED_BYTES: u64 = 250 * 1024 * 1024;

@@ -1,5 +1,5 @@
 //! IAM policy documents: offline checks for `validate`, and a normal form so that documents
-//! are compared by meaning (aws-rules.md rule 7): statement order, key order, `"x"` ≡ `["x"]`
+//! are compared by meaning (docs/aws-behaviour.md rule 7): statement order, key order, `"x"` ≡ `["x"]`
 //! and order inside Action / Resource / Principal / Condition value lists do not count.
 
 use serde_json::{Map, Value};

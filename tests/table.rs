@@ -317,7 +317,7 @@ fn point_in_time_recovery_is_turned_on_kept_on_and_its_period_set() {
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
 
-/// Time to live (aws-rules.md rule 18): the proxy allows one UpdateTimeToLive per table per
+/// Time to live (docs/aws-behaviour.md rule 18): the proxy allows one UpdateTimeToLive per table per
 /// hour, as AWS does. The plan says so; a change that needs two is refused with the way
 /// through; AWS's refusal is one readable error at once, never a retry loop.
 #[test]

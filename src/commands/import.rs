@@ -221,7 +221,7 @@ fn folder_name(dir: &Path) -> String {
     }
 }
 
-/// The whole `infra.yaml`, in design.md's order and style.
+/// The whole `infra.yaml`, in docs/contract.md's order and style.
 pub fn write_spec(stack: &str, env: &str, region: &str, endpoint: Option<&str>, found: &[Imported]) -> String {
     use serde_yaml::Value;
     let mut w = Writer::new();

@@ -1,4 +1,4 @@
-//! Writes spec values as people write `infra.yaml` (design.md's style): keys in the order the
+//! Writes spec values as people write `infra.yaml` (docs/contract.md's style): keys in the order the
 //! types declare them, a small mapping or list on one line (`{ name: pk, type: S }`), a large
 //! one as a block, and a comment above a field where the writer has something to say.
 

@@ -1,4 +1,4 @@
-//! The types of `infra.yaml`, exactly the format of design.md. Every struct denies unknown
+//! The types of `infra.yaml`, exactly the format of docs/contract.md. Every struct denies unknown
 //! fields so that a typo is an error, never a silently ignored setting.
 
 use std::collections::BTreeMap;
@@ -166,7 +166,7 @@ pub struct Autoscale {
     pub target_utilization: f64,
 }
 
-/// An index's projection: `all`, `keys_only` or `{ include: [attr, ...] }` (design.md). Read
+/// An index's projection: `all`, `keys_only` or `{ include: [attr, ...] }` (docs/contract.md). Read
 /// and written through [`ProjectionForm`]: serde_yaml would otherwise want a YAML tag
 /// (`!include [...]`) for the last one.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]

@@ -6,7 +6,7 @@
 //!
 //! Two layers, on purpose: the SDK retries one call's transient failures (throttling, 5xx,
 //! dropped connections; `aws::connect`), and this policy retries the conditions of
-//! aws-rules.md that need the tool's knowledge (wait for ACTIVE, for the role, ...).
+//! docs/aws-behaviour.md that need the tool's knowledge (wait for ACTIVE, for the role, ...).
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! A table's Application Auto Scaling (`capacity.autoscale`): read, pure plan, execute.
 //!
 //! Part of the table kind, not a kind of its own: the scaling is an attribute of a capacity,
-//! and its steps are ordered with the table's (rule 23 of aws-rules.md): an index's targets
+//! and its steps are ordered with the table's (rule 23 of docs/aws-behaviour.md): an index's targets
 //! are deregistered before the index is deleted and before a billing switch, registered after
 //! the index (or the table) is ACTIVE. While a dimension is autoscaled, the table's diff takes
 //! any live capacity within [min, max] as in sync and never sends its throughput, except to

@@ -1,5 +1,5 @@
 //! A table's time to live (`ttl:`): read with DescribeTimeToLive, changed with
-//! UpdateTimeToLive. AWS allows one change per table per hour (aws-rules.md rule 18), so a plan
+//! UpdateTimeToLive. AWS allows one change per table per hour (docs/aws-behaviour.md rule 18), so a plan
 //! says when a change spends that allowance, a change that would need two (another attribute)
 //! is refused with the two applies it takes, and AWS's refusal is an error, never retried.
 
