@@ -3,6 +3,8 @@
 rules of ../shared/aws-rules.md that moto does not (see README, "The local emulator").
 
     emulator.py [--host 127.0.0.1] [--port 4566] [--aws-rules] [--busy-seconds 1.5]
+                [--tag-lag 1.0] [--sqs-lag 1.5] [--sqs-deleted-recently 3.0] [--aas-lag 1.0]
+                [--aas-write-gap 0.3] [--max-filters 5] [--no-model-checks]
 
 Prints `READY port=N` on stdout once it accepts connections (port 0 picks a free port).
 
@@ -32,6 +34,37 @@ With --aws-rules, in front of moto:
 - EC2: a repeated ClientToken returns the first answer instead of a second resource.
 - Application Auto Scaling: RegisterScalableTarget on DynamoDB fails with ValidationException
   unless the table (and the index) exists, is ACTIVE and is provisioned.
+- Every request is checked against its service's API model (botocore's, in .venv): required
+  members, lengths, patterns, enums, ranges, list and map sizes, as AWS's front end does; a
+  violation is AWS's "N validation error(s) detected: Value '...' at 'member' failed to satisfy
+  constraint: ..." under the service's own code (ValidationException; ValidationError for IAM
+  and STS; InvalidParameterException for CloudWatch Logs and the tagging API;
+  InvalidParameterValue for EC2), plus the few documented limits the models lack (a log
+  group's retention values) (docs/aws-behaviour.md rule 40; tools/emu/models.py). Off with
+  --no-model-checks.
+- DynamoDB tags lag: for --tag-lag seconds after TagResource / UntagResource (or CreateTable
+  with Tags), ListTagsOfResource answers the tag set from before the first of those writes
+  (the empty set after CreateTable) (docs/aws-behaviour.md rule 33).
+- SQS lags (--sqs-lag): after SetQueueAttributes, GetQueueAttributes answers the changed
+  attributes' previous values; a new queue is NonExistentQueue (QueueDoesNotExist) to
+  GetQueueUrl, GetQueueAttributes and ListQueueTags for a third of the lag; a deleted queue
+  still answers them with its last values; CreateQueue of a name deleted less than
+  --sqs-deleted-recently seconds ago is QueueDeletedRecently (docs/aws-behaviour.md rule 34).
+- Application Auto Scaling lags: for --aas-lag seconds a newly registered target is left out of
+  DescribeScalableTargets and PutScalingPolicy on it is ObjectNotFoundException ("No scalable
+  target registered for ..."), as on a target never registered; a RegisterScalableTarget,
+  PutScalingPolicy or DeregisterScalableTarget on a target less than --aas-write-gap seconds
+  after the previous write to it is ConcurrentUpdateException (docs/aws-behaviour.md rule 35).
+- Lambda: after UpdateEventSourceMapping the mapping is `Updating` for --busy-seconds; while it
+  is Creating or Updating, UpdateEventSourceMapping and DeleteEventSourceMapping on it fail with
+  ResourceInUseException (docs/aws-behaviour.md rule 36).
+- DynamoDB: while a table is CREATING, item calls on it (PutItem, GetItem, UpdateItem,
+  DeleteItem, Query, Scan, BatchWriteItem, BatchGetItem, TransactWriteItems,
+  TransactGetItems) fail with ResourceNotFoundException (docs/aws-behaviour.md rule 37).
+- Lambda: CreateEventSourceMapping / UpdateEventSourceMapping with more than --max-filters
+  filters, or a pattern that is not EventBridge pattern syntax (an ordered `numeric` list
+  among others) or longer than 4096 characters, fail with InvalidParameterValueException
+  ("Invalid filter pattern definition.") (docs/aws-behaviour.md rule 39; tools/emu/filters.py).
 - In any mode, UpdateFunctionConfiguration's TracingConfig and UpdateFunctionCode's
   Architectures take effect, as on AWS (moto keeps only what CreateFunction said).
 - In any mode, a table's encryption (SSESpecification) and class (TableClass), which moto's
@@ -75,8 +108,17 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
+from emu import Reply, filters  # noqa: E402  (tools/emu, beside this script)
+from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
+from emu.models import Validator  # noqa: E402
+
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
 DDB_JSON = "application/x-amz-json-1.0"
+# The calls on a table's items (refused while the table is CREATING, docs/aws-behaviour.md rule 37).
+ITEM_ACTIONS = {
+    "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan",
+    "BatchWriteItem", "BatchGetItem", "TransactWriteItems", "TransactGetItems",
+}
 
 
 def service_of(environ):
@@ -115,6 +157,9 @@ def lambda_error(start_response, kind, message, status="400 Bad Request"):
 
 
 def xml_error(start_response, status, code, message, ec2=False):
+    from xml.sax.saxutils import escape
+
+    message = escape(message)
     if ec2:
         body = f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
     else:
@@ -133,9 +178,7 @@ def fault_error(start_response, service, kind):
         return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
     if service == "sqs":
         code = "ThrottlingException" if throttle else "InternalError"
-        body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": "Rate exceeded" if throttle else "Internal error"}).encode()
-        start_response("400 Bad Request" if throttle else "500 Internal Server Error", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))])
-        return [body]
+        return sqs_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service in ("tagging", "application-autoscaling", "logs"):
         # The Resource Groups Tagging API, Application Auto Scaling and CloudWatch Logs speak JSON 1.1.
         code = "ThrottlingException" if throttle else "InternalServiceException"
@@ -149,6 +192,65 @@ def json11_error(start_response, code, message, status="400 Bad Request"):
     body = json.dumps({"__type": code, "Message": message}).encode()
     start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def sqs_error(start_response, code, message, status="400 Bad Request", query_code=None):
+    """SQS's JSON protocol: the code in __type, and the query protocol's code (which the SDKs
+    report) in x-amzn-query-error, as SQS (and moto) send it."""
+    body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": message}).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))]
+    if query_code:
+        headers.append(("x-amzn-query-error", f"{query_code};Sender"))
+    start_response(status, headers)
+    return [body]
+
+
+def refuse(start_response, service, r, json_request=False):
+    """A Refusal (tools/emu) in the service's own error format (JSON 1.x for a JSON request to
+    a service that also speaks query, such as CloudWatch)."""
+    if service == "dynamodb":
+        return ddb_error(start_response, r.code, r.message, r.status)
+    if service == "lambda":
+        return lambda_error(start_response, r.code, r.message, r.status)
+    if service == "sqs":
+        return sqs_error(start_response, r.code, r.message, r.status, r.query_code)
+    if service in ("tagging", "application-autoscaling", "logs") or json_request:
+        return json11_error(start_response, r.code, r.message, r.status)
+    return xml_error(start_response, r.status, r.code, r.message, ec2=service == "ec2")
+
+
+def encoded(environ, service, answer):
+    """(status, headers, data) of a rule's answer: a Refusal, or a Reply in the request's JSON."""
+    if isinstance(answer, Reply):
+        data = json.dumps(answer.doc, default=str).encode()
+        return answer.status, [("Content-Type", environ.get("CONTENT_TYPE") or DDB_JSON)], data
+    captured = {}
+    data = b"".join(refuse(lambda status, headers: captured.update(status=status, headers=headers), service, answer))
+    return captured["status"], captured["headers"], data
+
+
+def request_json(environ, service, body):
+    """The request's JSON body ({} when it has none or is not an object)."""
+    if not body or (service != "lambda" and "json" not in environ.get("CONTENT_TYPE", "")):
+        return {}
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def item_tables(action, req):
+    """The tables an item call reads or writes (by name)."""
+    if action in ("BatchWriteItem", "BatchGetItem"):
+        names = list(req.get("RequestItems") or {})
+    elif action in ("TransactWriteItems", "TransactGetItems"):
+        names = [op.get("TableName") for item in req.get("TransactItems") or [] for op in item.values() if isinstance(op, dict)]
+    elif action in ITEM_ACTIONS:
+        names = [req.get("TableName")]
+    else:
+        return []
+    return [n.split("/")[-1] if n.startswith("arn:") else n for n in names if isinstance(n, str)]
 
 
 def drop(environ):
@@ -178,10 +280,16 @@ class Proxy:
         self.aws_rules = aws_rules
         self.busy_seconds = busy_seconds
         self.iam_delay = iam_delay
-        # role name -> when it was created; function name -> (until, kind); mapping uuid -> until
+        # role name -> when it was created; function name -> (until, kind);
+        # mapping uuid -> (until, "Creating" | "Updating")
         self.roles_created = {}
         self.functions_busy = {}
-        self.mappings_creating = {}
+        self.mappings_busy = {}
+        # With --aws-rules: the eventual-consistency rules by service (tools/emu/consistency.py),
+        # the API-model checks (tools/emu/models.py, None when off), filters per mapping.
+        self.rules = {}
+        self.validator = None
+        self.max_filters = 5
         self.only = None  # answer only this service, as DynamoDB Local does
         self.recording = False  # keep every answer for bench/replay.py
         self.recorded = []
@@ -227,13 +335,24 @@ class Proxy:
         start_response(status, headers)
         return [data]
 
-    def describe(self, environ, table):
+    def json_call(self, environ, target, payload):
+        """One JSON-protocol call to moto on the caller's credentials: (status, document)."""
         env = dict(environ)
-        env["HTTP_X_AMZ_TARGET"] = "DynamoDB_20120810.DescribeTable"
-        status, _, data = self.call_app(env, json.dumps({"TableName": table}).encode())
-        if not status.startswith("200"):
-            return None
-        return json.loads(data)["Table"]
+        env["HTTP_X_AMZ_TARGET"] = target
+        status, _, data = self.call_app(env, json.dumps(payload).encode())
+        try:
+            return status, json.loads(data or b"{}")
+        except ValueError:
+            return status, {}
+
+    def moto_json(self, environ):
+        """moto(action, payload) in the service of this request (its X-Amz-Target prefix)."""
+        prefix = environ.get("HTTP_X_AMZ_TARGET", "").split(".")[0]
+        return lambda action, payload: self.json_call(environ, f"{prefix}.{action}", payload)
+
+    def describe(self, environ, table):
+        status, doc = self.json_call(environ, "DynamoDB_20120810.DescribeTable", {"TableName": table})
+        return doc["Table"] if status.startswith("200") else None
 
     def control(self, environ, start_response):
         path = environ["PATH_INFO"]
@@ -293,9 +412,17 @@ class Proxy:
             return None
         return st
 
+    def creating(self, tables):
+        """Whether one of these tables is CREATING in the busy model."""
+        with self.lock:
+            return any((self.busy_state(t) or {}).get("status") == "CREATING" for t in tables)
+
     def check_dynamodb(self, environ, action, req, start_response):
         """Returns an error response, or None to let the call through."""
         table = req.get("TableName")
+        if self.creating(item_tables(action, req)):
+            # A table being created is not found by item calls yet (docs/aws-behaviour.md rule 37).
+            return ddb_error(start_response, "ResourceNotFoundException", "Requested resource not found")
         if action == "UpdateTimeToLive" and table:
             # AWS: one time-to-live change per table per hour (aws-rules.md rule 18).
             now = time.monotonic()
@@ -477,11 +604,8 @@ class Proxy:
     # -- Lambda and IAM ----------------------------------------------------------------------
     def autoscaling_call(self, environ, action, payload):
         """One Application Auto Scaling call to moto, on the caller's credentials."""
-        env = dict(environ)
-        env["HTTP_X_AMZ_TARGET"] = f"AnyScaleFrontendService.{action}"
-        env["CONTENT_TYPE"] = "application/x-amz-json-1.1"
-        status, _, data = self.call_app(env, json.dumps(payload).encode())
-        return status, json.loads(data or b"{}")
+        env = dict(environ, CONTENT_TYPE="application/x-amz-json-1.1")
+        return self.json_call(env, f"AnyScaleFrontendService.{action}", payload)
 
     def check_autoscaling(self, environ, action, req, start_response):
         """RegisterScalableTarget on DynamoDB: AWS checks that the table (and the index) exists and
@@ -540,6 +664,15 @@ class Proxy:
                 return None
             return st
 
+    def mapping_busy(self, uuid):
+        """"Creating" or "Updating" while a mapping is, else None."""
+        with self.lock:
+            until, state = self.mappings_busy.get(uuid, (0, None))
+            if until <= time.monotonic():
+                self.mappings_busy.pop(uuid, None)
+                return None
+            return state
+
     def mappings_of(self, environ, source_arn):
         env = dict(environ)
         env["REQUEST_METHOD"] = "GET"
@@ -557,6 +690,15 @@ class Proxy:
             for u in [u for u, (t, _) in self.mappings_deleting.items() if t <= now]:
                 del self.mappings_deleting[u]
             return {u: m for u, (_, m) in self.mappings_deleting.items()}
+
+    @staticmethod
+    def account_of(environ):
+        """The caller's account, as moto tells it from the access key."""
+        from moto.iam.models import get_account_id_from
+
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        key = auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else ""
+        return get_account_id_from(key)
 
     @staticmethod
     def region_of(environ):
@@ -650,6 +792,16 @@ class Proxy:
                 body = json.dumps(self.deleting()[parts[2]], default=str).encode()
                 start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
                 return [body]
+        if parts[1] == "event-source-mappings" and len(parts) == 3 and method in ("PUT", "DELETE") and self.mapping_busy(parts[2]):
+            # Creating or Updating: not until it is Enabled (docs/aws-behaviour.md rule 36).
+            verb = "update" if method == "PUT" else "delete"
+            return lambda_error(
+                start_response, "ResourceInUseException", f"Cannot {verb} the event source mapping because it is in use."
+            )
+        if parts[1] == "event-source-mappings" and method in ("POST", "PUT"):
+            refused = filters.check(req, self.max_filters)  # docs/aws-behaviour.md rule 39
+            if refused is not None:
+                return refuse(start_response, "lambda", refused)
         if parts[1] == "functions" and method == "POST" and len(parts) == 2:
             if self.role_fresh(req.get("Role")):
                 return lambda_error(
@@ -706,8 +858,11 @@ class Proxy:
             elif parts[1] == "event-source-mappings" and method == "POST":
                 uuid = json.loads(data).get("UUID")
                 if uuid:
-                    self.mappings_creating[uuid] = now + self.busy_seconds
+                    self.mappings_busy[uuid] = (now + self.busy_seconds, "Creating")
+            elif parts[1] == "event-source-mappings" and method == "PUT" and len(parts) == 3:
+                self.mappings_busy[parts[2]] = (now + self.busy_seconds, "Updating")
             elif parts[1] == "event-source-mappings" and method == "DELETE" and len(parts) == 3:
+                self.mappings_busy.pop(parts[2], None)
                 m = json.loads(data or b"{}")
                 m["State"] = "Deleting"
                 m.setdefault("UUID", parts[2])
@@ -780,12 +935,10 @@ class Proxy:
                     conf["State"] = "Active"
                     conf["LastUpdateStatus"] = "InProgress"
         elif parts[1] == "event-source-mappings":
-            now = time.monotonic()
-            with self.lock:
-                creating = {u for u, t in self.mappings_creating.items() if t > now}
             for m in doc.get("EventSourceMappings", [doc]):
-                if m.get("UUID") in creating:
-                    m["State"] = "Creating"
+                state = self.mapping_busy(m.get("UUID"))
+                if state:
+                    m["State"] = state
             if "EventSourceMappings" in doc:
                 # A mapping being deleted is still listed, by function or by source.
                 from urllib.parse import parse_qs
@@ -846,6 +999,12 @@ class Proxy:
             drop(environ)
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
+        req = request_json(environ, service, body)
+        if self.aws_rules and self.validator is not None:
+            # The service's API model (docs/aws-behaviour.md rule 40), before anything else.
+            refused = self.validator.check(service, environ, body, req)
+            if refused is not None:
+                return refuse(start_response, service, refused, "HTTP_X_AMZ_TARGET" in environ)
         token = None
         if self.aws_rules and service == "ec2" and b"ClientToken=" in body:
             from urllib.parse import parse_qs
@@ -855,37 +1014,34 @@ class Proxy:
                 seen = self.client_tokens.get(token)
             if seen:
                 return self.respond(start_response, *seen)
-        req = {}
         before = None
         if self.aws_rules and service == "dynamodb":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                req = {}
             refused = self.check_dynamodb(environ, action, req, start_response)
             if refused is not None:
                 return refused
             if action == "UpdateTable":
                 before = self.describe(environ, req.get("TableName", ""))
-        if service == "application-autoscaling":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                req = {}
-            if self.aws_rules:
-                refused = self.check_autoscaling(environ, action, req, start_response)
-                if refused is not None:
-                    return refused
+        if self.aws_rules and service == "application-autoscaling":
+            refused = self.check_autoscaling(environ, action, req, start_response)
+            if refused is not None:
+                return refused
         path = environ.get("PATH_INFO", "")
         if self.aws_rules and service == "lambda":
-            try:
-                req = json.loads(body or b"{}")
-            except ValueError:
-                req = {}
             refused = self.check_lambda(environ, method, path, req, start_response)
             if refused is not None:
                 return refused
+        rule = self.rules.get(service) if self.aws_rules and environ.get("HTTP_X_AMZ_TARGET") else None
+        rule = rule if rule is not None and action in rule.actions else None
+        ctx = {"scope": (self.account_of(environ), self.region_of(environ))} if rule else {}
+        if rule:
+            answer = rule.before(action, req, self.moto_json(environ), ctx)
+            if answer is not None:
+                return self.respond(start_response, *encoded(environ, service, answer))
         status, headers, data = self.call_app(environ, body)
+        if rule:
+            answer = rule.after(action, req, status, data, ctx)
+            if answer is not None:
+                status, headers, data = encoded(environ, service, answer)
         if self.aws_rules and service == "iam" and action == "CreateRole" and status.startswith("200"):
             from urllib.parse import parse_qs
 
@@ -900,12 +1056,8 @@ class Proxy:
                 self.role_policy_changed[name] = time.monotonic()
         if service == "lambda":
             if method in ("POST", "PUT"):
-                try:
-                    sent = req or json.loads(body or b"{}")
-                except ValueError:
-                    sent = {}
-                self.keep_code(method, path, sent, status)
-                self.keep_settings(environ, method, path, sent, status)
+                self.keep_code(method, path, req, status)
+                self.keep_settings(environ, method, path, req, status)
             elif method == "GET" and status.startswith("200"):
                 data = self.code_location(environ, path, data)
         if self.aws_rules and service == "lambda" and status[:1] == "2":
@@ -970,6 +1122,20 @@ def main():
                     help="with --aws-rules: throughput decreases allowed per table; more are LimitExceededException")
     ap.add_argument("--limit-exceeded", type=int, default=0,
                     help="with --aws-rules: the first N UpdateTable calls fail with LimitExceededException (too many at once)")
+    # Eventual consistency and API models (with --aws-rules; 0 turns a lag off).
+    ap.add_argument("--tag-lag", type=float, default=1.0,
+                    help="seconds ListTagsOfResource answers a table's previous tags after a tag change")
+    ap.add_argument("--sqs-lag", type=float, default=1.5,
+                    help="seconds a queue's attribute change or delete takes to show (a new queue: a third of it)")
+    ap.add_argument("--sqs-deleted-recently", type=float, default=3.0,
+                    help="seconds after DeleteQueue that CreateQueue of the name is QueueDeletedRecently (AWS: 60)")
+    ap.add_argument("--aas-lag", type=float, default=1.0,
+                    help="seconds a new scalable target is not described and refuses scaling policies")
+    ap.add_argument("--aas-write-gap", type=float, default=0.3,
+                    help="seconds after a write to a scalable target that another is ConcurrentUpdateException")
+    ap.add_argument("--max-filters", type=int, default=5, help="filter patterns allowed per event source mapping")
+    ap.add_argument("--no-model-checks", action="store_true",
+                    help="do not validate requests against the services' API models")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
@@ -980,6 +1146,13 @@ def main():
     proxy.decrease_quota = args.decrease_quota
     proxy.only = args.only
     proxy.limit_exceeded = args.limit_exceeded
+    proxy.max_filters = args.max_filters
+    proxy.rules = {
+        "dynamodb": DynamoTags(args.tag_lag),
+        "sqs": SqsLag(args.sqs_lag, args.sqs_deleted_recently),
+        "application-autoscaling": ScalingLag(args.aas_lag, args.aas_write_gap),
+    }
+    proxy.validator = None if args.no_model_checks else Validator()
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)
     print(f"READY port={server.server_port}", flush=True)

@@ -1,0 +1,26 @@
+"""The rules of tools/emulator.py's --aws-rules mode that need more than a few lines: AWS's
+eventual consistency (consistency.py), Lambda's event filter patterns (filters.py) and the
+services' API models (models.py). Each module decides; emulator.py answers on the wire, in each
+service's own error format.
+
+A rule answers with a Refusal (an AWS error) or a Reply (a 200 with this JSON document instead
+of moto's answer), or None to let the call through unchanged.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Refusal:
+    code: str
+    message: str
+    status: str = "400 Bad Request"
+    # The code the query protocol gave this error (SQS's JSON protocol still sends it, in the
+    # x-amzn-query-error header, and the SDKs report it as the error's code).
+    query_code: str = None
+
+
+@dataclass
+class Reply:
+    doc: dict = field(default_factory=dict)
+    status: str = "200 OK"

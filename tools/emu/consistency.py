@@ -1,0 +1,286 @@
+"""AWS's eventual consistency: a write is not visible to reads at once (docs/aws-behaviour.md
+rules 33-35). Each rule is told of its service's calls before they reach moto and after:
+
+    rule.before(action, req, moto, ctx) -> Refusal | Reply | None
+    rule.after(action, req, status, data, ctx) -> Refusal | Reply | None
+
+`moto(action, payload)` is one JSON call to moto on the caller's credentials ((status, document));
+`ctx` carries what `before` learnt to `after`, and the caller's account and region (ctx["scope"]).
+A lag of 0 turns a rule off.
+"""
+
+import json
+import threading
+import time
+
+from . import Refusal, Reply
+
+
+class Window:
+    """Per key: until when reads answer an earlier state, and that state (never None). A write
+    while a window is open extends it and keeps the state from before the window's first write
+    (or merges, when told how)."""
+
+    def __init__(self):
+        self.items = {}
+        self.lock = threading.Lock()
+
+    def note(self, key, lag, state, merge=None):
+        if lag <= 0:
+            return
+        now = time.monotonic()
+        with self.lock:
+            cur = self._open(key, now)
+            if cur is not None:
+                state = merge(cur, state) if merge else cur
+            self.items[key] = (now + lag, state)
+
+    def get(self, key):
+        with self.lock:
+            return self._open(key, time.monotonic())
+
+    def drop(self, key):
+        with self.lock:
+            self.items.pop(key, None)
+
+    def _open(self, key, now):
+        entry = self.items.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self.items[key]
+            return None
+        return entry[1]
+
+
+def ok(status):
+    return status.startswith("200")
+
+
+def parsed(data):
+    try:
+        doc = json.loads(data or b"{}")
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+class DynamoTags:
+    """Rule 33: after TagResource / UntagResource (or CreateTable with Tags), ListTagsOfResource
+    answers the previous tag set (empty after CreateTable) for `lag` seconds."""
+
+    actions = {"TagResource", "UntagResource", "CreateTable", "ListTagsOfResource"}
+
+    def __init__(self, lag):
+        self.lag = lag
+        self.window = Window()
+
+    def before(self, action, req, moto, ctx):
+        if action in ("TagResource", "UntagResource") and self.lag > 0:
+            status, doc = moto("ListTagsOfResource", {"ResourceArn": req.get("ResourceArn")})
+            if ok(status):
+                ctx["tags"] = doc.get("Tags", [])
+        return None
+
+    def after(self, action, req, status, data, ctx):
+        if not ok(status):
+            return None
+        if action in ("TagResource", "UntagResource") and "tags" in ctx:
+            self.window.note(req.get("ResourceArn"), self.lag, ctx["tags"])
+        elif action == "CreateTable" and req.get("Tags"):
+            arn = parsed(data).get("TableDescription", {}).get("TableArn")
+            self.window.note(arn, self.lag, [])
+        elif action == "ListTagsOfResource":
+            previous = self.window.get(req.get("ResourceArn"))
+            if previous is not None:
+                return Reply({"Tags": previous})
+        return None
+
+
+def queue_gone():
+    """SQS's answer about a queue it does not know: __type QueueDoesNotExist, and the query
+    protocol's code, which the SDKs report as the error's code."""
+    return Refusal("QueueDoesNotExist", "The specified queue does not exist.", query_code="AWS.SimpleQueueService.NonExistentQueue")
+
+
+class SqsLag:
+    """Rule 34: SetQueueAttributes takes `lag` seconds to show (GetQueueAttributes answers the
+    attributes' previous values); a new queue is not found for lag/3; a deleted queue still
+    answers GetQueueUrl, GetQueueAttributes and ListQueueTags with its last values for `lag`;
+    a name deleted less than `deleted_recently` seconds ago cannot be created again
+    (QueueDeletedRecently)."""
+
+    actions = {"CreateQueue", "GetQueueUrl", "GetQueueAttributes", "ListQueueTags", "SetQueueAttributes", "DeleteQueue"}
+    reads = ("GetQueueUrl", "GetQueueAttributes", "ListQueueTags")
+
+    def __init__(self, lag, deleted_recently):
+        self.lag = lag
+        self.deleted_recently = deleted_recently
+        self.attributes = Window()  # queue -> {attribute: value before the window, None if unset}
+        self.created = Window()  # queue -> True while it is not found yet
+        self.deleted = Window()  # queue -> {"url", "attributes", "tags"} while it still answers
+        self.gone = Window()  # queue -> True while its name cannot be reused
+
+    @staticmethod
+    def queue(req, ctx):
+        """(account, region, name) of the queue a call is about."""
+        account, region = ctx["scope"]
+        url = req.get("QueueUrl")
+        if url:
+            parts = url.rstrip("/").split("/")
+            return (parts[-2] if len(parts) >= 2 else account), region, parts[-1]
+        return req.get("QueueOwnerAWSAccountId") or account, region, req.get("QueueName")
+
+    def before(self, action, req, moto, ctx):
+        q = self.queue(req, ctx)
+        if action == "CreateQueue":
+            if self.gone.get(q) is not None:
+                return Refusal(
+                    "QueueDeletedRecently",
+                    "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
+                    query_code="AWS.SimpleQueueService.QueueDeletedRecently",
+                )
+            ctx["existed"] = ok(moto("GetQueueUrl", {"QueueName": q[2]})[0])
+        elif action in self.reads and self.created.get(q) is not None:
+            return queue_gone()
+        elif action == "SetQueueAttributes" and self.lag > 0:
+            status, doc = moto("GetQueueAttributes", {"QueueUrl": req.get("QueueUrl"), "AttributeNames": ["All"]})
+            if ok(status):
+                current = doc.get("Attributes", {})
+                ctx["previous"] = {a: current.get(a) for a in req.get("Attributes") or {}}
+        elif action == "DeleteQueue" and self.lag > 0:
+            ctx["snapshot"] = self.snapshot(req.get("QueueUrl"), moto)
+        return None
+
+    @staticmethod
+    def snapshot(url, moto):
+        status, attrs = moto("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["All"]})
+        if not ok(status):
+            return None
+        status, tags = moto("ListQueueTags", {"QueueUrl": url})
+        return {"url": url, "attributes": attrs.get("Attributes", {}), "tags": tags.get("Tags", {}) if ok(status) else {}}
+
+    def after(self, action, req, status, data, ctx):
+        q = self.queue(req, ctx)
+        if ok(status):
+            return self.after_ok(action, req, q, data, ctx)
+        missing = b"QueueDoesNotExist" in data or b"NonExistentQueue" in data
+        dead = self.deleted.get(q) if action in self.reads and missing else None
+        if dead is not None:
+            return Reply(self.answer(action, req, dead))
+        return None
+
+    def after_ok(self, action, req, q, data, ctx):
+        if action == "CreateQueue":
+            self.deleted.drop(q)
+            if not ctx.get("existed"):
+                self.created.note(q, self.lag / 3, True)
+        elif action == "SetQueueAttributes" and ctx.get("previous"):
+            self.attributes.note(q, self.lag, ctx["previous"], merge=lambda old, new: {**new, **old})
+        elif action == "DeleteQueue":
+            self.attributes.drop(q)
+            self.created.drop(q)
+            self.gone.note(q, self.deleted_recently, True)
+            if ctx.get("snapshot"):
+                self.deleted.note(q, self.lag, ctx["snapshot"])
+        elif action == "GetQueueAttributes":
+            previous = self.attributes.get(q)
+            if previous is not None:
+                doc = parsed(data)
+                names = req.get("AttributeNames") or []
+                doc["Attributes"] = self.roll_back(doc.get("Attributes", {}), previous, names)
+                return Reply(doc)
+        return None
+
+    @staticmethod
+    def roll_back(attributes, previous, names):
+        """The attributes asked for (`names`), with the changed ones as they were before."""
+        out = dict(attributes)
+        for name, value in previous.items():
+            if "All" not in names and name not in names:
+                continue
+            if value is None:
+                out.pop(name, None)
+            else:
+                out[name] = value
+        return out
+
+    @staticmethod
+    def answer(action, req, dead):
+        """What a queue being deleted still answers."""
+        if action == "GetQueueUrl":
+            return {"QueueUrl": dead["url"]}
+        if action == "ListQueueTags":
+            return {"Tags": dead["tags"]} if dead["tags"] else {}
+        names = req.get("AttributeNames") or []
+        attrs = dead["attributes"]
+        return {"Attributes": attrs if "All" in names else {n: attrs[n] for n in names if n in attrs}}
+
+
+class ScalingLag:
+    """Rule 35: a newly registered scalable target is not described, and PutScalingPolicy on it
+    is ObjectNotFoundException (as on a target never registered), for `lag` seconds; a write to
+    a target less than `gap` seconds after the previous one is ConcurrentUpdateException."""
+
+    actions = {"RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget", "DescribeScalableTargets"}
+    writes = ("RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget")
+
+    def __init__(self, lag, gap):
+        self.lag = lag
+        self.gap = gap
+        self.hidden = Window()  # target -> True while it is not visible yet
+        self.pending = Window()  # target -> True while its last write is still pending
+
+    @staticmethod
+    def target(doc, ctx):
+        """(account, region, namespace, resource, dimension) of a request or a described target."""
+        return ctx["scope"] + (doc.get("ServiceNamespace"), doc.get("ResourceId"), doc.get("ScalableDimension"))
+
+    @staticmethod
+    def words(t):
+        return f"service namespace: {t[2]}, resource ID: {t[3]}, scalable dimension: {t[4]}"
+
+    def before(self, action, req, moto, ctx):
+        if action not in self.writes:
+            return None
+        t = self.target(req, ctx)
+        if self.pending.get(t) is not None:
+            return Refusal(
+                "ConcurrentUpdateException",
+                f"Concurrent updates caused an exception: there is a pending update of the scalable target ({self.words(t)})",
+            )
+        if action == "DeregisterScalableTarget":
+            return None
+        registered = self.registered(req, moto)
+        ctx["new"] = not registered
+        if action == "PutScalingPolicy" and (not registered or self.hidden.get(t) is not None):
+            return Refusal("ObjectNotFoundException", f"No scalable target registered for {self.words(t)}")
+        return None
+
+    @staticmethod
+    def registered(req, moto):
+        query = {k: req.get(k) for k in ("ServiceNamespace", "ScalableDimension")}
+        status, doc = moto("DescribeScalableTargets", dict(query, ResourceIds=[req.get("ResourceId")]))
+        return ok(status) and bool(doc.get("ScalableTargets"))
+
+    def after(self, action, req, status, data, ctx):
+        if not ok(status):
+            return None
+        if action == "DescribeScalableTargets":
+            return self.describe(data, ctx)
+        t = self.target(req, ctx)
+        self.pending.note(t, self.gap, True)
+        if action == "RegisterScalableTarget" and ctx.get("new"):
+            self.hidden.note(t, self.lag, True)
+        elif action == "DeregisterScalableTarget":
+            self.hidden.drop(t)
+        return None
+
+    def describe(self, data, ctx):
+        doc = parsed(data)
+        targets = doc.get("ScalableTargets", [])
+        shown = [s for s in targets if self.hidden.get(self.target(s, ctx)) is None]
+        if len(shown) == len(targets):
+            return None
+        doc["ScalableTargets"] = shown
+        return Reply(doc)
