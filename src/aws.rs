@@ -147,6 +147,43 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Loc
     }
 }
 
+/// The per-account rates AWS documents for calls the tool makes in bulk, as (service,
+/// operations that share the rate, calls per second): they are spaced to stay under them
+/// instead of bursting into throttles that the SDK then backs off from. DynamoDB's API
+/// reference: ListTagsOfResource 10 per second, TagResource and UntagResource 5 (rule 33).
+pub const RATES: &[(&str, &[&str], u32)] = &[("dynamodb", &["ListTagsOfResource"], 10), ("dynamodb", &["TagResource", "UntagResource"], 5)];
+
+/// Spaces calls to a rate, with a burst of one second's worth (a token bucket in the form of
+/// GCRA: the theoretical arrival time of the next call).
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    burst: u32,
+    next: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Pacer {
+    pub fn new(per_second: u32) -> Self {
+        let per_second = per_second.max(1);
+        Pacer { interval: Duration::from_secs(1) / per_second, burst: per_second, next: std::sync::Mutex::new(None) }
+    }
+
+    /// Waits until one more call keeps within the rate, and counts it.
+    pub async fn take(&self) {
+        let wait = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let now = tokio::time::Instant::now();
+            let t = next.map_or(now, |n| n.max(now));
+            let tolerance = self.interval * (self.burst - 1);
+            *next = Some(t + self.interval);
+            t.checked_sub(tolerance).map_or(Duration::ZERO, |start| start.saturating_duration_since(now))
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -168,6 +205,8 @@ pub struct AwsContext {
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
     identity: std::sync::Arc<tokio::sync::OnceCell<Identity>>,
+    /// One pacer per rate of [`RATES`], shared by every reader and writer of this run.
+    paces: std::sync::Arc<Vec<Pacer>>,
 }
 
 /// Who the credentials are: STS GetCallerIdentity.
@@ -178,6 +217,15 @@ pub struct Identity {
 }
 
 impl AwsContext {
+    /// Waits until a call of `operation` keeps within AWS's documented rate for it ([`RATES`]);
+    /// at once for an operation without one.
+    pub async fn pace(&self, service: &str, operation: &str) {
+        let found = RATES.iter().position(|(s, ops, _)| *s == service && ops.contains(&operation));
+        if let Some(pacer) = found.and_then(|i| self.paces.get(i)) {
+            pacer.take().await;
+        }
+    }
+
     /// The caller's account and partition, from one GetCallerIdentity per run.
     pub async fn identity(&self) -> anyhow::Result<Identity> {
         let id = self
@@ -423,6 +471,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         sqs: client!(aws_sdk_sqs, "sqs"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
+        paces: std::sync::Arc::new(RATES.iter().map(|(_, _, per_second)| Pacer::new(*per_second)).collect()),
     }
 }
 
@@ -466,6 +515,21 @@ mod tests {
         // A read goes through the guard (and then fails to connect).
         let err = ctx.dynamodb.describe_table().table_name("t").send().await.unwrap_err();
         assert!(!aws_smithy_types::error::display::DisplayErrorContext(&err).to_string().contains("read-only"));
+    }
+
+    #[tokio::test]
+    async fn a_pacer_allows_a_burst_of_one_second_then_keeps_the_rate() {
+        let p = Pacer::new(20);
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            p.take().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(200), "the burst goes at once");
+        for _ in 0..10 {
+            p.take().await;
+        }
+        // 10 more at 20 per second: half a second at least.
+        assert!(start.elapsed() >= Duration::from_millis(450), "{:?}", start.elapsed());
     }
 
     #[test]

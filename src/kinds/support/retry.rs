@@ -25,6 +25,11 @@ pub struct Policy {
 /// The policy of every control-plane write.
 pub const AWS: Policy = Policy { deadline: Duration::from_secs(600), first: Duration::from_secs(1), max: Duration::from_secs(20) };
 
+/// The least pause before a retry "at once": a try that waited for a state (ACTIVE) and is
+/// refused again at once (AWS may say ACTIVE a moment before it takes the next update) must not
+/// become a tight loop of calls until the deadline.
+pub const MIN_PAUSE: Duration = Duration::from_millis(500);
+
 /// What one failed try says.
 pub enum Next {
     /// Worth another try after a backoff; the text says why.
@@ -68,6 +73,7 @@ where
             delay = (delay * 2).min(policy.max);
         } else {
             crate::log::info(&format!("  {what}: {reason}; trying again ({}s elapsed)", elapsed.as_secs()));
+            tokio::time::sleep(MIN_PAUSE.min(policy.deadline - elapsed)).await;
         }
     }
 }
@@ -100,6 +106,22 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(2));
         let e = retry::<(), _, _>("thing", fast, || async { Err(Next::Fail(anyhow::anyhow!("no"))) }).await.unwrap_err();
         assert_eq!(e.to_string(), "no");
+    }
+
+    #[tokio::test]
+    async fn a_retry_at_once_still_pauses_so_it_is_never_a_tight_loop() {
+        let policy = Policy { deadline: Duration::from_secs(2), first: Duration::from_secs(1), max: Duration::from_secs(1) };
+        let start = Instant::now();
+        let mut tries = 0;
+        let e = retry::<(), _, _>("thing", policy, || {
+            tries += 1;
+            async { Err(Next::RetryNow("ACTIVE but still refused".into())) }
+        })
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("deadline of 2s passed"), "{e}");
+        assert!(tries <= 5, "{tries} tries in 2 s: a pause of at least {MIN_PAUSE:?} each");
+        assert!(start.elapsed() >= Duration::from_secs(2));
     }
 
     #[test]

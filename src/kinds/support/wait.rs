@@ -47,3 +47,56 @@ where
         delay = (delay * 3 / 2).min(Duration::from_secs(5));
     }
 }
+
+/// Like [`until`], but done only once `check` says so `times` polls in a row: for what AWS
+/// makes visible eventually, where one read may see the change and the next one not (tags,
+/// queue attributes, scalable targets).
+pub async fn settled<F, Fut>(what: &str, timeout: Duration, times: usize, mut check: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll>>,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let seen = AtomicUsize::new(0);
+    let seen = &seen;
+    until(what, timeout, || {
+        let poll = check();
+        async move {
+            Ok(match poll.await? {
+                Poll::Done => {
+                    let n = seen.fetch_add(1, Relaxed) + 1;
+                    if n >= times {
+                        Poll::Done
+                    } else {
+                        Poll::Pending(format!("seen {n} time(s), waiting for {times} in a row"))
+                    }
+                }
+                Poll::Pending(s) => {
+                    seen.store(0, Relaxed);
+                    Poll::Pending(s)
+                }
+            })
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn settled_needs_the_answer_several_times_in_a_row() {
+        // Seen, not seen (an eventually consistent read), then seen twice: done on the fourth poll.
+        let answers = std::cell::RefCell::new(vec![true, false, true, true, false].into_iter());
+        let mut polls = 0;
+        settled("x", Duration::from_secs(60), 2, || {
+            polls += 1;
+            let done = answers.borrow_mut().next().unwrap_or(true);
+            async move { Ok(if done { Poll::Done } else { Poll::Pending("no".into()) }) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(polls, 4);
+    }
+}
