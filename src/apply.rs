@@ -109,13 +109,24 @@ pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate
 
 /// Runs the plan's steps, then re-observes. Returns the plan computed after apply (no-op).
 /// `targets`: the same restriction as the plan's, so that the check judges only what apply did.
-pub async fn run(ctx: &AwsContext, desired: &Desired, targets: &[String], plan: &Plan, allow_data_loss: &[String]) -> Result<Plan> {
+/// `lease`: the apply lease held, checked before every step (a lost lease stops apply).
+pub async fn run(
+    ctx: &AwsContext,
+    desired: &Desired,
+    targets: &[String],
+    plan: &Plan,
+    allow_data_loss: &[String],
+    lease: Option<&crate::lease::Lease>,
+) -> Result<Plan> {
     guard(plan, allow_data_loss)?;
     let total = plan.steps.len();
     for wave in waves(desired, plan) {
         // Every resource of the wave runs to its end or its first error; then errors stop apply.
         let results = futures::future::join_all(wave.into_iter().map(|(_, steps)| async move {
             for (i, step) in steps {
+                if let Some(l) = lease {
+                    l.check()?;
+                }
                 run_step(ctx, i, total, step).await?;
             }
             anyhow::Ok(())

@@ -1,11 +1,16 @@
 //! The apply lease: two applies of one stack and env never interleave. It lives on AWS, so a
 //! laptop and CI see the same one: an item `STACK/ENV` in a small tool-owned DynamoDB table
-//! ([`TABLE`], on-demand, created on first use), taken with a conditional put. It expires
-//! [`LEASE`] after its last renewal (apply renews it every third of that), so an apply killed
-//! with `kill -9` blocks the next one for at most that long, and at once not at all when the
-//! killed process ran on the same host (its pid is gone). The item says who holds it.
+//! ([`TABLE`], on-demand, created on first use), taken with a conditional put.
+//!
+//! No clock is compared across machines (docs/aws-behaviour.md rule 38; the design of AWS Labs'
+//! DynamoDB Lock Client): the item holds a lease duration and a record version number, which the
+//! holder changes at every renewal (every third of [`LEASE`]). A waiter that sees the same
+//! version for a whole lease duration, measured on its own clock, takes the lease over; so does
+//! one on the holder's host once the holder's process is gone (`kill -9`). The holder, whose
+//! renewals keep failing, stops before its next step once a waiter could have taken over.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Result};
@@ -20,7 +25,9 @@ pub const TABLE: &str = "cruddur-infra-locks";
 /// How long a lease lasts without renewal.
 pub const LEASE: Duration = Duration::from_secs(120);
 
-fn now() -> u64 {
+/// Seconds since the epoch on this host's clock: shown to people, never compared with another
+/// host's.
+fn epoch_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
@@ -40,15 +47,24 @@ pub struct Holder {
     pub host: String,
     pub pid: u32,
     pub token: String,
-    pub since: u64,
-    pub expires: u64,
+    /// The record version number: changed at every renewal ("" for an item of an older tool).
+    pub rvn: String,
+    /// The lease duration the holder promised to renew within.
+    pub lease: Duration,
 }
 
 impl Holder {
     fn of(item: &HashMap<String, AttributeValue>) -> Holder {
         let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-        let n = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
-        Holder { who: s("holder"), host: s("host"), pid: n("pid") as u32, token: s("token"), since: n("since"), expires: n("expires") }
+        let n = |k: &str| item.get(k).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<u64>().ok());
+        Holder {
+            who: s("holder"),
+            host: s("host"),
+            pid: n("pid").unwrap_or(0) as u32,
+            token: s("token"),
+            rvn: s("rvn"),
+            lease: n("lease_ms").map(Duration::from_millis).unwrap_or(LEASE),
+        }
     }
 
     /// Held by a process of this host that no longer runs (killed): its lease is stale.
@@ -56,16 +72,42 @@ impl Holder {
         cfg!(target_os = "linux") && self.host == host() && self.pid != 0 && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 
-    fn describe(&self) -> String {
+    fn describe(&self, unchanged_for: Duration) -> String {
         format!(
-            "{} (pid {} on {}), for {}s; it expires in {}s unless renewed",
+            "{} (pid {} on {}); it is taken over once it goes {}s without renewal, measured here (unchanged for {}s so far)",
             self.who,
             self.pid,
             self.host,
-            now().saturating_sub(self.since),
-            self.expires.saturating_sub(now())
+            self.lease.as_secs(),
+            unchanged_for.as_secs()
         )
     }
+}
+
+/// What a waiter has seen of the holder's item: its version, and since when (on this clock).
+struct Seen {
+    rvn: String,
+    since: Instant,
+}
+
+impl Seen {
+    /// Records the holder's version as seen now; returns how long it has been unchanged.
+    fn observe(seen: &mut Option<Seen>, rvn: &str) -> Duration {
+        match seen {
+            Some(s) if s.rvn == rvn => s.since.elapsed(),
+            _ => {
+                *seen = Some(Seen { rvn: rvn.to_string(), since: Instant::now() });
+                Duration::ZERO
+            }
+        }
+    }
+}
+
+/// Whether the holder of a lease last renewed `since_renewal` ago has lost it: a waiter may
+/// take it over after one whole lease without a new version (measured from its first read,
+/// which can be no earlier than the renewal), so the holder stops a quarter of a lease before.
+pub fn lost(since_renewal: Duration, lease: Duration) -> bool {
+    since_renewal >= lease - lease / 4
 }
 
 /// A lease held by this process; renewed in the background until released.
@@ -73,12 +115,17 @@ pub struct Lease {
     ctx: AwsContext,
     key: String,
     token: String,
+    /// When the lease was last taken or renewed (this clock), and the last renewal's error.
+    renewed: Arc<Mutex<(Instant, Option<String>)>>,
     renewal: tokio::task::JoinHandle<()>,
 }
 
+/// Makes sure the table of leases exists and is ACTIVE (a table another apply has just created
+/// is CREATING, and refuses items until it is ACTIVE: rule 37).
 async fn ensure_table(ctx: &AwsContext) -> Result<()> {
     match ctx.dynamodb.describe_table().table_name(TABLE).send().await {
-        Ok(_) => return Ok(()),
+        Ok(o) if o.table().and_then(|t| t.table_status()) == Some(&ddb::TableStatus::Active) => return Ok(()),
+        Ok(_) => return crate::kinds::table::wait_table(ctx, TABLE, false).await,
         Err(e) if code(&e) == Some("ResourceNotFoundException") => {}
         Err(e) => return Err(aws_error("DynamoDB", "DescribeTable", TABLE, e).into()),
     }
@@ -104,10 +151,9 @@ async fn ensure_table(ctx: &AwsContext) -> Result<()> {
     crate::kinds::table::wait_table(ctx, TABLE, false).await
 }
 
-/// Puts our item if the lease is free (or expired, or `take_over` names the stale holder's
-/// token). `None`: ours now; `Some(holder)`: someone else's.
-async fn try_put(ctx: &AwsContext, key: &str, token: &str, take_over: Option<&str>) -> Result<Option<Holder>> {
-    let t = now();
+/// Puts our item if the lease is free, or `take_over` names the version of a stale holder's
+/// item. `None`: ours now; `Some(holder)`: someone else's.
+async fn try_put(ctx: &AwsContext, key: &str, token: &str, rvn: &str, take_over: Option<&str>) -> Result<Option<Holder>> {
     let mut put = ctx
         .dynamodb
         .put_item()
@@ -117,16 +163,20 @@ async fn try_put(ctx: &AwsContext, key: &str, token: &str, take_over: Option<&st
         .item("host", AttributeValue::S(host()))
         .item("pid", AttributeValue::N(std::process::id().to_string()))
         .item("token", AttributeValue::S(token.into()))
-        .item("since", AttributeValue::N(t.to_string()))
-        .item("expires", AttributeValue::N((t + LEASE.as_secs()).to_string()))
-        .expression_attribute_names("#l", "lock")
-        .expression_attribute_names("#x", "expires")
-        .expression_attribute_values(":now", AttributeValue::N(t.to_string()));
+        .item("rvn", AttributeValue::S(rvn.into()))
+        .item("lease_ms", AttributeValue::N(LEASE.as_millis().to_string()))
+        // Shown to people only (the holder's clock).
+        .item("since", AttributeValue::N(epoch_seconds().to_string()))
+        .expression_attribute_names("#l", "lock");
     put = match take_over {
-        None => put.condition_expression("attribute_not_exists(#l) OR #x < :now"),
+        None => put.condition_expression("attribute_not_exists(#l)"),
+        // The version we watched go unrenewed (an older tool's item has none).
+        Some("") => {
+            put.condition_expression("attribute_not_exists(#l) OR attribute_not_exists(#r)").expression_attribute_names("#r", "rvn")
+        }
         Some(old) => put
-            .condition_expression("attribute_not_exists(#l) OR #x < :now OR #t = :old")
-            .expression_attribute_names("#t", "token")
+            .condition_expression("attribute_not_exists(#l) OR #r = :old")
+            .expression_attribute_names("#r", "rvn")
             .expression_attribute_values(":old", AttributeValue::S(old.into())),
     };
     match put.send().await {
@@ -143,7 +193,7 @@ async fn try_put(ctx: &AwsContext, key: &str, token: &str, take_over: Option<&st
                 .map_err(|e| aws_error("DynamoDB", "GetItem", &format!("{TABLE}/{key}"), e))?;
             match item.item() {
                 // Released in between: try again.
-                None => Box::pin(try_put(ctx, key, token, None)).await,
+                None => Box::pin(try_put(ctx, key, token, rvn, None)).await,
                 // Our own put, whose answer was lost and which the SDK retried.
                 Some(i) if Holder::of(i).token == token => Ok(None),
                 Some(i) => Ok(Some(Holder::of(i))),
@@ -161,60 +211,97 @@ pub async fn acquire(ctx: &AwsContext, desired: &Desired, timeout: Duration) -> 
     let start = Instant::now();
     let mut shown: Option<Instant> = None;
     let mut take_over: Option<String> = None;
+    let mut seen: Option<Seen> = None;
     loop {
-        let Some(holder) = try_put(ctx, &key, &token, take_over.as_deref()).await? else { break };
+        let rvn = crate::ids::random_hex()?;
+        let Some(holder) = try_put(ctx, &key, &token, &rvn, take_over.as_deref()).await? else { break };
         if holder.dead_here() {
             crate::log::info(&format!(
                 "  the lease of {key} is held by pid {} of this host, which no longer runs: taking it over",
                 holder.pid
             ));
-            take_over = Some(holder.token.clone());
+            take_over = Some(holder.rvn.clone());
             continue;
         }
+        let unchanged = Seen::observe(&mut seen, &holder.rvn);
+        if unchanged >= holder.lease {
+            crate::log::info(&format!(
+                "  the lease of {key}, held by {}, was not renewed for {}s: taking it over",
+                holder.who,
+                unchanged.as_secs()
+            ));
+            take_over = Some(holder.rvn.clone());
+            continue;
+        }
+        take_over = None;
         if start.elapsed() >= timeout {
             bail!(
                 "another apply holds the lease of stack {} env {}: {}. Nothing was changed. Wait for it, or run again \
                  with --lock-timeout (e.g. --lock-timeout 10m) to wait in line.",
                 desired.stack,
                 desired.env,
-                holder.describe()
+                holder.describe(unchanged)
             );
         }
         if shown.is_none_or(|s| s.elapsed() >= Duration::from_secs(10)) {
-            crate::log::info(&format!("  waiting for the lease of {key}, held by {}", holder.describe()));
+            crate::log::info(&format!("  waiting for the lease of {key}, held by {}", holder.describe(unchanged)));
             shown = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_secs(2).min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(100))).await;
     }
     crate::log::debug(&format!("holding the lease of {key}"));
-    let renewal = tokio::spawn(renew(ctx.clone(), key.clone(), token.clone()));
-    Ok(Lease { ctx: ctx.clone(), key, token, renewal })
+    let renewed = Arc::new(Mutex::new((Instant::now(), None)));
+    let renewal = tokio::spawn(renew(ctx.clone(), key.clone(), token.clone(), renewed.clone()));
+    Ok(Lease { ctx: ctx.clone(), key, token, renewed, renewal })
 }
 
-/// Extends the lease every third of its length while apply runs.
-async fn renew(ctx: AwsContext, key: String, token: String) {
+/// Gives the lease a new version every third of its length while apply runs.
+async fn renew(ctx: AwsContext, key: String, token: String, renewed: Arc<Mutex<(Instant, Option<String>)>>) {
     loop {
         tokio::time::sleep(LEASE / 3).await;
+        let Ok(rvn) = crate::ids::random_hex() else { continue };
         let r = ctx
             .dynamodb
             .update_item()
             .table_name(TABLE)
             .key("lock", AttributeValue::S(key.clone()))
-            .update_expression("SET #x = :x")
+            .update_expression("SET #r = :r")
             .condition_expression("#t = :t")
-            .expression_attribute_names("#x", "expires")
+            .expression_attribute_names("#r", "rvn")
             .expression_attribute_names("#t", "token")
-            .expression_attribute_values(":x", AttributeValue::N((now() + LEASE.as_secs()).to_string()))
+            .expression_attribute_values(":r", AttributeValue::S(rvn))
             .expression_attribute_values(":t", AttributeValue::S(token.clone()))
             .send()
             .await;
-        if let Err(e) = r {
-            crate::log::warn(&format!("could not renew the lease of {key}: {}", aws_error("DynamoDB", "UpdateItem", &key, e)));
+        let mut state = renewed.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Ok(_) => *state = (Instant::now(), None),
+            Err(e) => {
+                let e = aws_error("DynamoDB", "UpdateItem", &key, e).to_string();
+                crate::log::warn(&format!("could not renew the lease of {key}: {e}"));
+                state.1 = Some(e);
+            }
         }
     }
 }
 
 impl Lease {
+    /// An error once the lease may have passed to another apply (its renewals failed for most
+    /// of a lease): apply stops before its next step.
+    pub fn check(&self) -> Result<()> {
+        let (at, error) = self.renewed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if lost(at.elapsed(), LEASE) {
+            bail!(
+                "the lease of {} was not renewed for {}s (last error: {}): another apply may hold it now, so apply stops \
+                 before its next step. Run apply again: it plans from what is live.",
+                self.key,
+                at.elapsed().as_secs(),
+                error.unwrap_or_else(|| "none".into())
+            );
+        }
+        Ok(())
+    }
+
     /// Gives the lease back (only if it is still ours).
     pub async fn release(self) {
         self.renewal.abort();
@@ -233,11 +320,33 @@ impl Lease {
             Ok(_) => {}
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {}
             Err(e) => crate::log::warn(&format!(
-                "could not release the lease of {} (it expires by itself within {}s): {}",
+                "could not release the lease of {} (another apply takes it over once it goes {}s unrenewed): {}",
                 self.key,
                 LEASE.as_secs(),
                 aws_error("DynamoDB", "DeleteItem", &self.key, e)
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holder_whose_renewals_fail_stops_before_a_waiter_can_take_over() {
+        let lease = Duration::from_secs(120);
+        assert!(!lost(Duration::from_secs(40), lease), "one renewal missed");
+        assert!(!lost(Duration::from_secs(80), lease), "two missed");
+        assert!(lost(Duration::from_secs(90), lease), "a quarter of a lease before any waiter may take it");
+    }
+
+    #[test]
+    fn a_waiter_measures_an_unchanged_version_on_its_own_clock() {
+        let mut seen = None;
+        assert_eq!(Seen::observe(&mut seen, "v1"), Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(Seen::observe(&mut seen, "v1") >= Duration::from_millis(20));
+        assert_eq!(Seen::observe(&mut seen, "v2"), Duration::ZERO, "a renewal starts the count again");
     }
 }

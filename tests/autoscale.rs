@@ -114,7 +114,9 @@ fn a_new_range_updates_the_target_not_the_table_and_turning_it_off_pins_the_spec
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     assert_eq!(emu.count("UpdateTable"), 0, "{:?}", emu.writes());
     assert_eq!(emu.count("RegisterScalableTarget"), 4);
-    assert_eq!(emu.count("PutScalingPolicy"), 4);
+    // A policy put right after its target's update may be refused as a pending update (rule 35),
+    // and is retried: at least one each.
+    assert!(emu.count("PutScalingPolicy") >= 4, "{:?}", emu.writes());
     assert!(targets(&emu).iter().take(4).all(|t| t.ends_with("5..40 [60.0]")), "{:?}", targets(&emu));
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 
@@ -177,4 +179,26 @@ fn a_dropped_scaled_table_is_deregistered_before_it_is_deleted() {
     assert!(plan.stdout.contains("deregister the autoscaling of table messages read capacity"), "{}", plan.stdout);
     emu.cli(ws.path(), &["apply", "--yes", "--allow-data-loss", "dynamodb_table.messages"]).expect(0);
     assert_eq!(targets(&emu), ["policies 0"]);
+}
+
+#[test]
+fn a_saved_plan_of_a_scaled_table_still_applies_after_the_scaler_moved_capacity_within_range() {
+    // What the tool does not treat as drift (a scaler's capacity within its range, the table's
+    // UPDATING while it moves) must not make a saved plan stale: planning again finds no change.
+    let emu = Emulator::with_aws_rules();
+    let ws = Workspace::new(&scaled(AUTO));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    ws.write_spec(&scaled(AUTO).replace("stream: new_image\n", "stream: new_image\n    tags: { team: chat }\n"));
+    emu.cli(ws.path(), &["plan", "--out", "release.plan"]).expect(0);
+    scale(&emu, None, 17, 9);
+    scale(&emu, Some("by-group"), 30, 6);
+    let run = emu.cli(ws.path(), &["apply", "release.plan"]);
+    run.expect(0);
+    assert!(!run.stderr.contains("changed in AWS"), "{}", run.stderr);
+    // Outside the range it is drift, and the saved plan is refused.
+    emu.cli(ws.path(), &["plan", "--out", "second.plan"]).expect(0);
+    scale(&emu, None, 60, 9);
+    let run = emu.cli(ws.path(), &["apply", "second.plan"]);
+    run.expect(1);
+    assert!(run.stderr.contains("dynamodb_table.messages changed in AWS since the plan was made"), "{}", run.stderr);
 }

@@ -55,6 +55,7 @@ fn a_console_made_table_and_its_scaling_are_adopted_with_only_the_ownership_tags
          for d, m in (('Read', 'DynamoDBReadCapacityUtilization'), ('Write', 'DynamoDBWriteCapacityUtilization')):\n\
          \x20   dim = f'dynamodb:table:{d}CapacityUnits'\n\
          \x20   aas.register_scalable_target(ServiceNamespace='dynamodb', ResourceId='table/cruddur-messages', ScalableDimension=dim, MinCapacity=1, MaxCapacity=10)\n\
+         \x20   time.sleep(1.2)  # the new target shows a moment later (rule 35)\n\
          \x20   aas.put_scaling_policy(PolicyName=f'{m}:table/cruddur-messages', ServiceNamespace='dynamodb', ResourceId='table/cruddur-messages',\n\
          \x20       ScalableDimension=dim, PolicyType='TargetTrackingScaling',\n\
          \x20       TargetTrackingScalingPolicyConfiguration={'TargetValue': 70.0, 'PredefinedMetricSpecification': {'PredefinedMetricType': m}})\n",
@@ -200,6 +201,26 @@ fn a_console_made_stack_is_imported_and_adopted_with_nothing_recreated() {
     let after = emu.py(IDS);
     assert_eq!(after, before, "the same table, role, function, code, one endpoint and one mapping");
     assert!(after.contains("['vpce-") && after.matches("vpce-").count() == 1, "{after}");
+}
+
+#[test]
+fn a_function_in_no_vpc_never_adopts_the_default_vpcs_endpoint() {
+    // The default VPC's DynamoDB endpoint is someone else's (it routes every workload there); a
+    // function in no VPC does not use it: importing the function must not adopt it, or `destroy`
+    // would delete it.
+    let emu = Emulator::with_busy_seconds("1.0");
+    let stack = CONSOLE_STACK.replace(",\n    VpcConfig={'SubnetIds': subnets, 'SecurityGroupIds': [sg]})", ")");
+    assert!(!stack.contains("VpcConfig"), "the function is made in no VPC");
+    emu.py(&stack);
+    let ws = Workspace::new("");
+    std::fs::remove_file(ws.path().join("infra.yaml")).unwrap();
+    import(&emu, &ws, &["--function", "cruddur-messaging-stream", "--stack", "cruddur", "--out", "cruddur"]).expect(0);
+    let dir = ws.path().join("cruddur");
+    let text = std::fs::read_to_string(dir.join("infra.yaml")).unwrap();
+    assert!(!text.contains("vpc_endpoints") && !text.contains("adopt:"), "{text}");
+    let plan = emu.cli(&dir, &["plan", "--output", "json"]).json();
+    let addresses: Vec<&str> = plan["changes"].as_array().unwrap().iter().filter_map(|c| c["address"].as_str()).collect();
+    assert!(addresses.iter().all(|a| !a.starts_with("vpc_endpoint.")), "{addresses:?}");
 }
 
 #[test]

@@ -364,7 +364,10 @@ fn the_dead_letter_queue_is_made_first_kept_as_declared_and_released_with_the_tr
     let out_of_band = "u = sqs.get_queue_url(QueueName='cruddur-messaging-stream-dlq')['QueueUrl']\n\
          sqs.set_queue_attributes(QueueUrl=u, Attributes={'VisibilityTimeout': '300'})\n\
          uuid = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]['UUID']\n\
-         lam.update_event_source_mapping(UUID=uuid, DestinationConfig={'OnFailure': {'Destination': ''}})";
+         lam.update_event_source_mapping(UUID=uuid, DestinationConfig={'OnFailure': {'Destination': ''}})\n\
+         import time\n\
+         while sqs.get_queue_attributes(QueueUrl=u, AttributeNames=['VisibilityTimeout'])['Attributes']['VisibilityTimeout'] != '300':\n\
+         \x20   time.sleep(0.2)  # SQS shows an attribute change only after a while (rule 34)";
     emu.py(out_of_band);
     let drift = emu.cli(ws.path(), &["drift", "--output", "json"]);
     drift.expect(2);
@@ -416,4 +419,39 @@ fn the_dead_letter_queue_is_made_first_kept_as_declared_and_released_with_the_tr
     assert!(run.stderr.contains("its role changed in this apply and IAM may still be propagating"), "{}", run.stderr);
     assert_eq!(state(), "1209600 30 True");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_numeric_range_filter_is_sent_as_written_and_a_trigger_found_creating_is_waited_for() {
+    // A range is ordered operator/operand pairs (rule 39): the proxy refuses it sorted, as AWS does.
+    let emu = Emulator::with_delays("2.0", "1.0");
+    let ws = Workspace::shipped();
+    let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let range = r#"          - { eventName: [MODIFY], dynamodb: { NewImage: { unread: { N: [{ numeric: [">", 0, "<=", 5] }] } } } }
+"#;
+    let spec = spec.replace(
+        "          - { eventName: [INSERT], dynamodb: { Keys: { pk: { S: [{ prefix: \"MSG#\" }] } } } }\n",
+        &format!("          - {{ eventName: [INSERT], dynamodb: {{ Keys: {{ pk: {{ S: [{{ prefix: \"MSG#\" }}] }} }} }} }}\n{range}"),
+    );
+    ws.write_spec(&spec);
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    let sent = emu.py("m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+         print([f['Pattern'] for f in m['FilterCriteria']['Filters'] if 'numeric' in f['Pattern']])");
+    assert!(sent.contains(r#"[">",0,"<=",5]"#) || sent.contains(r#"[">", 0, "<=", 5]"#), "{sent}");
+
+    // Someone (a lost create's retry, another tool) has just made the trigger again: it is
+    // Creating, and AWS refuses to update it until it is settled (rule 36).
+    emu.py(
+        "m = lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings'][0]\n\
+         lam.delete_event_source_mapping(UUID=m['UUID'])\n\
+         import time\n\
+         while lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']:\n    time.sleep(0.2)\n\
+         lam.create_event_source_mapping(FunctionName='cruddur-messaging-stream', EventSourceArn=m['EventSourceArn'], StartingPosition='LATEST', BatchSize=7)",
+    );
+    let run = emu.cli(ws.path(), &["apply", "--yes"]);
+    run.expect(0);
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    let count = emu.py("print(len(lam.list_event_source_mappings(FunctionName='cruddur-messaging-stream')['EventSourceMappings']))");
+    assert_eq!(count.trim(), "1");
 }

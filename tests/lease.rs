@@ -5,8 +5,9 @@ mod common;
 
 use common::*;
 
-/// Plants a lease item as another apply would hold it.
-fn plant(emu: &Emulator, host: &str, pid: u32, expires_in: i64) {
+/// Plants a lease item as another apply would hold it, promising renewal within `lease_s`; its
+/// `expires` (another host's clock, here an hour behind) must not count.
+fn plant(emu: &Emulator, host: &str, pid: u32, lease_s: i64) {
     emu.py(&format!(
         "import time\n\
          try:\n    ddb.create_table(TableName='cruddur-infra-locks', BillingMode='PAY_PER_REQUEST', \
@@ -15,7 +16,7 @@ fn plant(emu: &Emulator, host: &str, pid: u32, expires_in: i64) {
          t = int(time.time())\n\
          ddb.put_item(TableName='cruddur-infra-locks', Item={{'lock': {{'S': 'cruddur/local'}}, 'holder': {{'S': 'ci@runner'}}, \
          'host': {{'S': '{host}'}}, 'pid': {{'N': '{pid}'}}, 'token': {{'S': 'theirs'}}, 'since': {{'N': str(t - 60)}}, \
-         'expires': {{'N': str(t + {expires_in})}}}})"
+         'rvn': {{'S': 'v1'}}, 'lease_ms': {{'N': str({lease_s} * 1000)}}, 'expires': {{'N': str(t - 3600)}}}})"
     ));
 }
 
@@ -40,6 +41,34 @@ fn a_held_lease_refuses_apply_naming_the_holder_and_changes_nothing() {
     assert!(run.stderr.contains("ci@runner (pid 4242 on runner-7)") && run.stderr.contains("--lock-timeout"), "{}", run.stderr);
     assert_eq!(functions(&emu), "0");
     assert_eq!(lease_item(&emu), "True", "their lease was touched");
+}
+
+#[test]
+fn a_lease_is_judged_on_the_waiters_clock_never_by_the_holders_expiry() {
+    // The holder's host clock is an hour behind: by its `expires` the lease ran out long ago, but
+    // it promised renewal within 300 s and the waiter has not watched that long.
+    let emu = Emulator::start();
+    let ws = Workspace::shipped();
+    plant(&emu, "runner-7", 4242, 300);
+    let run = emu.cli(ws.path(), &["apply", "--yes", "--lock", "--lock-timeout", "3s"]);
+    run.expect(1);
+    assert!(run.stderr.contains("another apply holds the lease") && run.stderr.contains("measured here"), "{}", run.stderr);
+    assert_eq!(functions(&emu), "0");
+}
+
+#[test]
+fn a_lease_table_still_creating_is_waited_for_before_the_first_put() {
+    // Another apply has just created the table of leases: it is CREATING, and AWS refuses items
+    // until it is ACTIVE (rule 37).
+    let emu = Emulator::with_busy_seconds("2.0");
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    emu.py(
+        "ddb.create_table(TableName='cruddur-infra-locks', BillingMode='PAY_PER_REQUEST', \
+         AttributeDefinitions=[{'AttributeName': 'lock', 'AttributeType': 'S'}], KeySchema=[{'AttributeName': 'lock', 'KeyType': 'HASH'}])",
+    );
+    let run = emu.cli(ws.path(), &["apply", "--yes", "--lock"]);
+    run.expect(0);
+    assert_eq!(emu.py("print(ddb.describe_table(TableName='cruddur-infra-locks')['Table']['TableStatus'])").trim(), "ACTIVE");
 }
 
 #[test]

@@ -29,6 +29,27 @@ fn a_dynamodb_only_endpoint_serves_a_table_only_run_with_dynamodb_calls_only() {
 }
 
 #[test]
+fn a_capacity_change_plans_and_applies_at_a_dynamodb_only_endpoint() {
+    // A capacity that differs from the spec makes the plan look for a scaler that may have moved
+    // it; DynamoDB Local serves no Application Auto Scaling, so there is none, and the capacity
+    // is the spec's to set.
+    let emu = Emulator::with_args(&["--only", "dynamodb"]);
+    let ws = Workspace::new(&table_spec(BASE_TABLE));
+    let target = ["--target", "dynamodb_table.messages"];
+    emu.cli(ws.path(), &[&target[..], &["apply", "--yes"]].concat()).expect(0);
+    ws.write_spec(&table_spec(&BASE_TABLE.replacen("capacity: { read: 5, write: 5 }", "capacity: { read: 8, write: 5 }", 1)));
+    let plan = emu.cli(ws.path(), &[&target[..], &["plan", "--detailed-exitcode"]].concat());
+    plan.expect(2);
+    assert!(plan.stdout.contains("read_capacity"), "{}", plan.stdout);
+    emu.cli(ws.path(), &[&target[..], &["apply", "--yes"]].concat()).expect(0);
+    emu.cli(ws.path(), &[&target[..], &["plan", "--detailed-exitcode"]].concat()).expect(0);
+    assert_eq!(
+        emu.py("print(ddb.describe_table(TableName='messages')['Table']['ProvisionedThroughput']['ReadCapacityUnits'])").trim(),
+        "8"
+    );
+}
+
+#[test]
 fn a_service_endpoint_sends_only_that_service_elsewhere() {
     let (main, ddb) = (Emulator::start(), Emulator::start());
     let ws = Workspace::shipped();

@@ -99,13 +99,17 @@ def reg(rid, dim='table'):
 print(code(reg('table/sss')), code(reg('table/none')), code(reg('table/sss/index/none', 'index')))
 time.sleep(4.1)
 print(code(reg('table/sss')))
+time.sleep(1.2)  # a new target is visible a moment later (rule 35)
 aas.put_scaling_policy(PolicyName='p', ServiceNamespace='dynamodb', ResourceId='table/sss',
     ScalableDimension='dynamodb:table:ReadCapacityUnits', PolicyType='TargetTrackingScaling',
     TargetTrackingScalingPolicyConfiguration={'TargetValue': 70.0,
         'PredefinedMetricSpecification': {'PredefinedMetricType': 'DynamoDBReadCapacityUtilization'}})
 dereg = lambda: aas.deregister_scalable_target(ServiceNamespace='dynamodb', ResourceId='table/sss',
     ScalableDimension='dynamodb:table:ReadCapacityUnits')
-print(code(dereg), len(aas.describe_scaling_policies(ServiceNamespace='dynamodb')['ScalingPolicies']), code(dereg))
+time.sleep(0.4)  # a write right after another to the same target is a pending update (rule 35)
+first = code(dereg)
+time.sleep(0.4)
+print(first, len(aas.describe_scaling_policies(ServiceNamespace='dynamodb')['ScalingPolicies']), code(dereg))
 "#
     ));
     let lines: Vec<&str> = out.lines().collect();

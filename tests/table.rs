@@ -183,8 +183,10 @@ fn out_of_band_tag_and_protection_changes_are_drift_and_are_reverted() {
     let emu = Emulator::with_aws_rules();
     let ws = Workspace::new(&table_spec(&format!("{BASE_TABLE}    tags: {{ app: cruddur }}\n")));
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
-    emu.py("arn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
-         ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])");
+    emu.py("import time\narn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
+         ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])\n\
+         while not any(t['Key'] == 'owner' for t in ddb.list_tags_of_resource(ResourceArn=arn)['Tags']):\n\
+         \x20   time.sleep(0.2)  # a tag shows a moment later (rule 33)");
     let run = emu.cli(ws.path(), &["drift", "--output", "json"]);
     run.expect(2);
     let diffs = &run.json()["changes"][0]["diffs"];

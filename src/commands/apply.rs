@@ -61,7 +61,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     // The lease first, so that what is read and planned is not changed by another apply.
     let lock = o.lock.unwrap_or_else(|| !ctx.endpoint_url.as_deref().is_some_and(aws::is_loopback));
     let lease = if lock { Some(crate::lease::acquire(&ctx, &desired, o.lock_timeout).await?) } else { None };
-    let result = locked(g, &o, &desired, &ctx, saved.as_ref()).await;
+    let result = locked(g, &o, &desired, &ctx, saved.as_ref(), lease.as_ref()).await;
     if let Some(l) = lease {
         l.release().await;
     }
@@ -75,6 +75,7 @@ async fn locked(
     desired: &Desired,
     ctx: &crate::aws::AwsContext,
     saved: Option<&crate::saved::SavedPlan>,
+    lease: Option<&crate::lease::Lease>,
 ) -> Result<ExitStatus> {
     let mut live = super::read(ctx, desired).await?;
     if let Some(s) = &saved {
@@ -117,7 +118,7 @@ async fn locked(
         }
     }
     let s = plan.summary.clone();
-    apply::run(ctx, desired, &g.targets, &plan, &consent).await?;
+    apply::run(ctx, desired, &g.targets, &plan, &consent, lease).await?;
     println!(
         "\nApply complete: {} added, {} changed, {} replaced, {} destroyed. The live state matches the spec.",
         s.create, s.update, s.replace, s.delete

@@ -178,12 +178,37 @@ pub trait LiveData: Any + Send + Sync + fmt::Debug {
 }
 
 /// Most kinds observe one value per declared name.
-impl<T: Serialize + fmt::Debug + Send + Sync + 'static> LiveData for BTreeMap<String, T> {
+impl<T: Fingerprint + fmt::Debug + Send + Sync + 'static> LiveData for BTreeMap<String, T> {
     fn as_any(&self) -> &dyn Any {
         self
     }
     fn fingerprints(&self, kind: &str) -> BTreeMap<String, String> {
-        self.iter().map(|(n, v)| (format!("{kind}.{n}"), crate::ids::hash(v))).collect()
+        self.iter().map(|(n, v)| (format!("{kind}.{n}"), v.fingerprint())).collect()
+    }
+}
+
+/// What a saved plan fingerprints of a live value (`apply FILE` refuses when one changed): all
+/// of it, except what the kind itself does not treat as drift, which would refuse a plan that
+/// planning again finds unchanged (a scaler's capacity within its range, a state that changes on
+/// its own: ACTIVE/UPDATING, Active/Inactive).
+pub trait Fingerprint: Serialize + Sized {
+    fn fingerprint(&self) -> String {
+        crate::ids::hash(self)
+    }
+}
+
+impl<T: Fingerprint> Fingerprint for Option<T> {
+    fn fingerprint(&self) -> String {
+        match self {
+            Some(t) => t.fingerprint(),
+            None => crate::ids::hash(&None::<()>),
+        }
+    }
+}
+
+impl<T: Fingerprint> Fingerprint for Vec<T> {
+    fn fingerprint(&self) -> String {
+        crate::ids::hash(&self.iter().map(Fingerprint::fingerprint).collect::<Vec<_>>())
     }
 }
 

@@ -1,22 +1,151 @@
-//! A trigger's event filter patterns (EventBridge's pattern syntax, docs/aws-behaviour.md rule
-//! 39): compared by meaning.
+//! The spec's event filter patterns of a trigger (EventBridge's pattern syntax, docs/aws-behaviour.md rule
+//! 39): sent as written, compared by meaning. Only lists of alternatives are unordered; inside
+//! a `numeric` matcher the array is ordered operator/operand pairs (`[">", 0, "<=", 5]`, lower
+//! bound first), so sorting it would send a pattern AWS refuses and would confuse a range with
+//! its operands swapped.
 
-/// Filter patterns compared by meaning: key order never counts (JSON objects), the order of
-/// values in a list of alternatives does not either, nor the order of the patterns.
-pub fn canonical_patterns(patterns: impl Iterator<Item = serde_json::Value>) -> Vec<serde_json::Value> {
-    fn canon(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(m) => serde_json::Value::Object(m.into_iter().map(|(k, v)| (k, canon(v))).collect()),
-            serde_json::Value::Array(a) => {
-                let mut a: Vec<serde_json::Value> = a.into_iter().map(canon).collect();
-                a.sort_by_key(|x| x.to_string());
-                serde_json::Value::Array(a)
-            }
-            other => other,
-        }
-    }
-    let mut out: Vec<serde_json::Value> = patterns.map(canon).collect();
-    out.sort_by_key(|x| x.to_string());
+use serde_json::Value;
+
+/// The most patterns a mapping takes (AWS's default quota) and the longest pattern AWS takes.
+pub const MAX_FILTERS: usize = 5;
+pub const MAX_PATTERN_CHARS: usize = 4096;
+
+/// Whether two lists of patterns mean the same: neither the order of the patterns, nor key
+/// order, nor the order inside a list of alternatives counts; the order inside `numeric` does.
+pub fn same(a: &[Value], b: &[Value]) -> bool {
+    canonical(a) == canonical(b)
+}
+
+/// The patterns in one order for comparison (never sent).
+fn canonical(patterns: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = patterns.iter().map(pattern).collect();
+    out.sort_by_key(Value::to_string);
     out.dedup();
     out
+}
+
+/// A pattern: an object whose values are nested patterns or lists of alternatives (`$or`: a
+/// list of patterns).
+fn pattern(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match (k.as_str(), v) {
+                        ("$or", Value::Array(ps)) => Value::Array(canonical(ps)),
+                        (_, Value::Array(alternatives)) => alternatives_of(alternatives),
+                        _ => pattern(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A list of alternatives, in one order: values, or matcher objects.
+fn alternatives_of(alternatives: &[Value]) -> Value {
+    let mut a: Vec<Value> = alternatives.iter().map(matcher).collect();
+    a.sort_by_key(Value::to_string);
+    a.dedup();
+    Value::Array(a)
+}
+
+/// One alternative: a value, or a matcher (`prefix`, `anything-but`, `numeric`, `exists`, ...).
+fn matcher(v: &Value) -> Value {
+    let Value::Object(m) = v else { return v.clone() };
+    let inner = |k: &str, v: &Value| match (k, v) {
+        // Ordered operator/operand pairs.
+        ("numeric", _) => v.clone(),
+        // Anything but these alternatives, or but what a matcher matches.
+        ("anything-but", Value::Array(a)) => alternatives_of(a),
+        ("anything-but", Value::Object(_)) => matcher(v),
+        _ => v.clone(),
+    };
+    Value::Object(m.iter().map(|(k, v)| (k.clone(), inner(k, v))).collect())
+}
+
+/// What is wrong with one pattern as AWS reads it, if anything: its length, and each `numeric`
+/// matcher's grammar (an operator and a number, or a lower bound `>`/`>=` then an upper bound
+/// `<`/`<=` with the lower number first).
+pub fn problem(p: &Value) -> Option<String> {
+    let text = p.to_string();
+    if text.chars().count() > MAX_PATTERN_CHARS {
+        return Some(format!("the pattern is {} characters as sent; AWS takes at most {MAX_PATTERN_CHARS}", text.chars().count()));
+    }
+    let mut found = None;
+    visit_numeric(p, &mut |n| {
+        if found.is_none() {
+            found = numeric_problem(n);
+        }
+    });
+    found
+}
+
+fn visit_numeric(v: &Value, f: &mut dyn FnMut(&Value)) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "numeric" {
+                    f(v);
+                } else {
+                    visit_numeric(v, f);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| visit_numeric(v, f)),
+        _ => {}
+    }
+}
+
+fn numeric_problem(n: &Value) -> Option<String> {
+    const OPS: [&str; 5] = ["<", "<=", "=", ">", ">="];
+    let shown = n.to_string();
+    let bad = |why: &str| {
+        Some(format!("`numeric: {shown}` {why}: write an operator and a number (`[\">\", 0]`), or a range lower bound first (`[\">\", 0, \"<=\", 5]`)"))
+    };
+    let Value::Array(a) = n else { return bad("is not a list") };
+    let pair = |i: usize| -> Option<(&str, f64)> { Some((a.get(i)?.as_str().filter(|o| OPS.contains(o))?, a.get(i + 1)?.as_f64()?)) };
+    match a.len() {
+        2 => pair(0).is_none().then(|| bad("is not an operator and a number")).flatten(),
+        4 => match (pair(0), pair(2)) {
+            (Some((lo, a)), Some((hi, b))) if matches!(lo, ">" | ">=") && matches!(hi, "<" | "<=") && a < b => None,
+            (Some(_), Some(_)) => bad("is not a range with its lower bound (`>`, `>=`) first and the smaller number"),
+            _ => bad("is not two operator and number pairs"),
+        },
+        _ => bad("has neither 2 nor 4 items"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn alternatives_are_unordered_but_a_numeric_range_is_not() {
+        let a = json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 5]}]}}}});
+        let b = json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 5]}]}}}, "eventName": ["MODIFY", "INSERT"]});
+        assert!(same(std::slice::from_ref(&a), std::slice::from_ref(&b)));
+        assert!(same(&[a.clone(), json!({"x": [1]})], &[json!({"x": [1]}), b]), "the order of the patterns does not count");
+        let swapped = json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": ["<=", 5, ">", 0]}]}}}});
+        assert!(!same(std::slice::from_ref(&a), &[swapped]), "a range with its operands swapped is another pattern");
+        let other = json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 6]}]}}}});
+        assert!(!same(&[a], &[other]));
+        assert!(same(&[json!({"k": [{"anything-but": ["b", "a"]}]})], &[json!({"k": [{"anything-but": ["a", "b"]}]})]));
+    }
+
+    #[test]
+    fn a_numeric_matcher_must_be_ordered_pairs_lower_bound_first() {
+        assert_eq!(problem(&json!({"n": [{"numeric": [">", 0, "<=", 5]}]})), None);
+        assert_eq!(problem(&json!({"n": [{"numeric": ["=", 3]}]})), None);
+        // What sorting the array made of it, and other mistakes.
+        for bad in [json!(["<=", ">", 0, 5]), json!(["<=", 5, ">", 0]), json!([">", 5, "<", 1]), json!([">"]), json!(["~", 1])] {
+            let p = json!({"n": [{"numeric": bad}]});
+            assert!(problem(&p).is_some_and(|m| m.contains("numeric")), "{p}");
+        }
+        let long = json!({"k": ["x".repeat(5000)]});
+        assert!(problem(&long).unwrap().contains("at most 4096"));
+    }
 }

@@ -2,6 +2,7 @@
 //! into one [`Desired`] model. Every problem names the file, line, column and field.
 
 pub mod emit;
+pub mod filter;
 pub mod position;
 pub mod refs;
 pub mod schema;

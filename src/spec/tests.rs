@@ -491,3 +491,82 @@ fn ttl_encryption_and_table_class_forms() {
     assert!(p.len() == 1 && p[0].field == "tables.tt1.encryption.kms_key" && p[0].message.contains("not a KMS key ARN"), "{p:?}");
     assert!(!f.problems(&with("    table_class: glacier\n"), "local").is_empty());
 }
+
+/// A problem at `field` (with a line and column) whose message contains `msg`.
+fn expect_field(f: &Fixture, text: &str, field: &str, msg: &str) {
+    let p = f.problems(text, "local");
+    assert!(p.iter().any(|p| p.pos.is_some() && p.field == field && p.message.contains(msg)), "expected {field}: …{msg}… in {p:#?}");
+}
+
+#[test]
+fn what_aws_api_models_refuse_is_refused_by_validate() {
+    // Rule 40: each of these passes moto, and AWS refuses it.
+    let f = Fixture::new();
+    let long = "x".repeat(257);
+    expect_field(
+        &f,
+        &edit("    role: r1\n", &format!("    role: r1\n    description: {long}\n")),
+        "functions.f1.description",
+        "at most 256",
+    );
+    expect_field(
+        &f,
+        &edit("handler: lambda_function.lambda_handler", "handler: \"lambda_function.lambda handler\""),
+        "functions.f1.handler",
+        "no white space",
+    );
+    let handler = format!("handler: lambda_function.{}", "h".repeat(120));
+    expect_field(&f, &edit("handler: lambda_function.lambda_handler", &handler), "functions.f1.handler", "at most 128");
+    expect_field(&f, &edit("      TABLE_NAME: ${tables.tt1.name}", "      T: x"), "functions.f1.environment.T", "one or more letters");
+    expect_field(
+        &f,
+        &edit("    role: r1\n", "    role: r1\n    tags: { team: \"a,b (x)\" }\n"),
+        "functions.f1.tags.team",
+        "Lambda takes only",
+    );
+    expect_field(
+        &f,
+        &edit("      p1: policies/p.json\n", "      p1: policies/p.json\n    tags: { team: \"a,b\" }\n"),
+        "roles.r1.tags.team",
+        "IAM takes only",
+    );
+    expect_field(
+        &f,
+        &edit("      p1: policies/p.json\n", "      p1: policies/p.json\n    description: \"reads — writes\"\n"),
+        "roles.r1.description",
+        "Latin-1",
+    );
+    std::fs::write(f.dir.path().join("policies/q.json"), POLICY.replace("dynamodb:PutItem", "dynamodb:PutItem\",\"dynamodb:GetItem→"))
+        .unwrap();
+    expect_field(&f, &edit("p1: policies/p.json", "p1: policies/q.json"), "roles.r1.inline_policies.p1", "Latin-1");
+    // A table and index whose scaling policy name passes 256 characters.
+    let table = "t".repeat(150);
+    let scaled = edit(
+        "        capacity: { read: 5, write: 5 }",
+        "        capacity: { read: 5, write: 5, autoscale: { min: 5, max: 10, target_utilization: 70 } }",
+    )
+    .replace("gsi1", &"g".repeat(80))
+    .replace("tt1", &table);
+    let field = format!("tables.{table}.global_secondary_indexes.{}.capacity.autoscale", "g".repeat(80));
+    expect_field(&f, &scaled, &field, "Application Auto Scaling takes 256");
+    // The default session name of an assumed role: cruddur-infra-STACK-ENV, at most 64.
+    let stack = edit("stack: s", &format!("stack: {}", "s".repeat(60))).replace(
+        "  local:\n    region: us-east-1\n",
+        "  local:\n    region: us-east-1\n    assume_role: { arn: \"arn:aws:iam::123456789012:role/deployer\" }\n",
+    );
+    expect_field(&f, &stack, "environments.local.assume_role", "set `session_name`");
+    // Filters: a numeric matcher sorted out of order, and more than 5 patterns.
+    let filtered = edit(
+        "      - table: tt1\n",
+        "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\"<=\", \">\", 0, 5] }] } } } }]\n",
+    );
+    expect_field(&f, &filtered, "functions.f1.triggers.0.filter.0", "lower bound");
+    let six = format!("      - table: tt1\n        filter: [{}]\n", ["{ eventName: [INSERT] }"; 6].join(", "));
+    expect_field(&f, &edit("      - table: tt1\n", &six), "functions.f1.triggers.0.filter", "at most 5");
+    // The written range, lower bound first, is valid.
+    let good = edit(
+        "      - table: tt1\n",
+        "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\">\", 0, \"<=\", 5] }] } } } }]\n",
+    );
+    assert!(f.problems(&good, "local").is_empty(), "{:#?}", f.problems(&good, "local"));
+}

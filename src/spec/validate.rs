@@ -102,6 +102,35 @@ fn region_ok(r: &str) -> bool {
         && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// Lambda's and IAM's tag characters (their API models' pattern `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`):
+/// letters, separators, numbers and `_.:/=+-@`.
+fn tag_chars_ok(s: &str) -> bool {
+    let separator = |c: char| {
+        matches!(c, ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}')
+    };
+    s.chars().all(|c| c.is_alphabetic() || c.is_numeric() || separator(c) || "_.:/=+-@".contains(c))
+}
+
+/// IAM's text of descriptions (`[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`) and policy
+/// documents (`[\u0009\u000A\u000D\u0020-\u00FF]+`): Latin-1, printable. The first character it
+/// refuses, if any.
+fn latin1_refused(s: &str, document: bool) -> Option<char> {
+    s.chars().find(|&c| {
+        let ok = matches!(c, '\t' | '\n' | '\r' | ' '..='~')
+            || (if document { ('\u{7f}'..='\u{ff}').contains(&c) } else { ('\u{a1}'..='\u{ff}').contains(&c) });
+        !ok
+    })
+}
+
+/// The longest name a table's scaling policy gets (`scaling::policy_name`: the write
+/// dimension's metric, then `table/NAME[/index/INDEX]`); Application Auto Scaling takes 256.
+fn scaling_policy_name(table: &str, index: Option<&str>) -> String {
+    match index {
+        None => format!("DynamoDBWriteCapacityUtilization:table/{table}"),
+        Some(i) => format!("DynamoDBWriteCapacityUtilization:table/{table}/index/{i}"),
+    }
+}
+
 impl Checker<'_> {
     fn err(&mut self, path: &[&str], msg: impl Into<String>) {
         let p = self.doc.problem(path, Some(self.env), msg.into());
@@ -141,6 +170,17 @@ impl Checker<'_> {
         for occ in refs::occurrences(text) {
             if let Err(e) = refs::parse(&occ.expr, self.res) {
                 self.err(path, e);
+            }
+        }
+    }
+
+    /// Tags of a service whose API model restricts their characters (Lambda, IAM).
+    fn strict_tags(&mut self, base: &[&str], tags: &BTreeMap<String, String>, service: &str) {
+        for (k, v) in tags {
+            let mut p = base.to_vec();
+            p.push(k);
+            if !tag_chars_ok(k) || (!v.contains("${") && !tag_chars_ok(v)) {
+                self.err(&p, format!("{service} takes only letters, numbers, spaces and `_.:/=+-@` in tag keys and values"));
             }
         }
     }
@@ -257,6 +297,15 @@ impl Checker<'_> {
     fn autoscale(&mut self, cpath: &[&str], c: &Capacity, a: &Autoscale) {
         let mut apath = cpath.to_vec();
         apath.push("autoscale");
+        // `tables.T.capacity` or `tables.T.global_secondary_indexes.I.capacity`.
+        let table = format!("{}{}", cpath.get(1).copied().unwrap_or(""), self.suffix);
+        let policy = scaling_policy_name(&table, cpath.get(3).copied());
+        if policy.chars().count() > 256 {
+            self.err(
+                &apath,
+                format!("its scaling policy would be named `{policy}`, {} characters; Application Auto Scaling takes 256: shorten the table or index name", policy.chars().count()),
+            );
+        }
         let at = |field: &'static str| {
             let mut p = apath.clone();
             p.push(field);
@@ -485,10 +534,22 @@ impl Checker<'_> {
                 self.err(&path, "an inline policy name must be 1 to 128 characters of a-z, A-Z, 0-9 and `+=,.@_-`");
             }
             self.policy_file(&path, file);
+            if let Some(c) = self.files.get(file).and_then(|t| latin1_refused(t, true)) {
+                self.err(
+                    &path,
+                    format!("IAM takes only Latin-1 characters in a policy document, not `{c}` (U+{:04X}) in {file}", c as u32),
+                );
+            }
         }
         if let Some(d) = &r.description {
             if d.chars().count() > 1000 {
                 self.err(&["roles", name, "description"], "a role description is at most 1000 characters");
+            }
+            if let Some(c) = latin1_refused(d, false) {
+                self.err(
+                    &["roles", name, "description"],
+                    format!("IAM takes only printable Latin-1 characters in a role description, not `{c}` (U+{:04X})", c as u32),
+                );
             }
         }
         if let Some(p) = &r.path {
@@ -506,6 +567,7 @@ impl Checker<'_> {
             }
         }
         self.tags(&["roles", name, "tags"], &r.tags);
+        self.strict_tags(&["roles", name, "tags"], &r.tags, "IAM");
     }
 
     fn queue(&mut self, name: &str, q: &QueueSpec) {
@@ -537,7 +599,9 @@ impl Checker<'_> {
             self.err(&["functions", name, "runtime"], format!("unknown runtime `{}`; known: {}", f.runtime, RUNTIMES.join(", ")));
         }
         let (module, func) = f.handler.rsplit_once('.').unwrap_or(("", ""));
-        if module.is_empty() || func.is_empty() {
+        if f.handler.chars().count() > 128 || f.handler.chars().any(char::is_whitespace) {
+            self.err(&["functions", name, "handler"], "a handler is at most 128 characters, with no white space");
+        } else if module.is_empty() || func.is_empty() {
             self.err(&["functions", name, "handler"], format!("`{}` is not of the form module.function", f.handler));
         }
         let src = self.doc.base_dir.join(&f.source);
@@ -603,9 +667,14 @@ impl Checker<'_> {
         }
         for (k, v) in &f.environment {
             let path = ["functions", name, "environment", k.as_str()];
-            let ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let ok = k.len() >= 2
+                && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !ok {
-                self.err(&path, "an environment variable name must start with a letter and hold only letters, digits and `_`");
+                self.err(
+                    &path,
+                    "an environment variable name is a letter, then one or more letters, digits and `_` (Lambda takes no shorter name)",
+                );
             }
             if RESERVED_ENV.contains(&k.as_str()) {
                 self.err(&path, format!("`{k}` is reserved by Lambda"));
@@ -664,8 +733,11 @@ impl Checker<'_> {
                     self.err(&["functions", name, "triggers", &idx, field], format!("{field} is {allowed}, not {v}"));
                 }
             }
-            if t.filter.len() > 5 {
-                self.err(&["functions", name, "triggers", &idx, "filter"], format!("at most 5 filter patterns, not {}", t.filter.len()));
+            if t.filter.len() > super::filter::MAX_FILTERS {
+                self.err(
+                    &["functions", name, "triggers", &idx, "filter"],
+                    format!("at most {} filter patterns (AWS's quota per trigger), not {}", super::filter::MAX_FILTERS, t.filter.len()),
+                );
             }
             let forever = |v: Option<i64>| v.is_none_or(|v| v == -1);
             if forever(t.maximum_retry_attempts) && forever(t.maximum_record_age_s) {
@@ -704,20 +776,27 @@ impl Checker<'_> {
                 }
             }
             for (i, p) in t.filter.iter().enumerate() {
+                let path = ["functions", name, "triggers", &idx, "filter", &i.to_string()];
                 if !p.is_object() {
-                    self.err(
-                        &["functions", name, "triggers", &idx, "filter", &i.to_string()],
-                        "a filter pattern is a mapping (`{ eventName: [INSERT] }`)",
-                    );
+                    self.err(&path, "a filter pattern is a mapping (`{ eventName: [INSERT] }`)");
+                } else if let Some(why) = super::filter::problem(p) {
+                    self.err(&path, why);
                 }
             }
         }
         self.tags(&["functions", name, "tags"], &f.tags);
+        self.strict_tags(&["functions", name, "tags"], &f.tags, "Lambda");
         if f.log_retention_days.is_none() {
             self.check(LOG_RETENTION, &["functions", name], format!("function `{name}` keeps its logs forever (`log_retention_days: 30`)"));
         }
         if let Some(d) = &f.description {
             self.refs_in(&["functions", name, "description"], d);
+            if d.chars().count() > 256 {
+                self.err(
+                    &["functions", name, "description"],
+                    format!("a function description is at most 256 characters, not {}", d.chars().count()),
+                );
+            }
         }
     }
 }
@@ -772,12 +851,20 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
                 format!("`{}` is not a role ARN such as arn:aws:iam::123456789012:role/deployer", r.arn),
             );
         }
-        if let Some(n) = &r.session_name {
-            if !name_ok(n, 2, 64, "_+=,.@-") {
-                c.err(
-                    &["environments", env, "assume_role", "session_name"],
-                    "a session name must be 2 to 64 characters of a-z, A-Z, 0-9 and `_+=,.@-`",
-                );
+        match &r.session_name {
+            Some(n) if !name_ok(n, 2, 64, "_+=,.@-") => c.err(
+                &["environments", env, "assume_role", "session_name"],
+                "a session name must be 2 to 64 characters of a-z, A-Z, 0-9 and `_+=,.@-`",
+            ),
+            Some(_) => {}
+            None => {
+                let default = format!("cruddur-infra-{}-{}", d.stack, d.env);
+                if !name_ok(&default, 2, 64, "_+=,.@-") {
+                    c.err(
+                        &["environments", env, "assume_role"],
+                        format!("the default session name `{default}` is not 2 to 64 characters of a-z, A-Z, 0-9 and `_+=,.@-` (STS refuses it): set `session_name`"),
+                    );
+                }
             }
         }
         if let Some(x) = &r.external_id {

@@ -22,7 +22,7 @@ use crate::spec::{Desired, Resources};
 
 use super::support::ownership::{self, Owned, Tags, OWNER_TAG};
 use super::support::{changes, ec2, reading, references};
-use super::{Declared, Discovered, Imported, Kind, Live, Observed, PlanContext, Planned};
+use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 
 pub use super::support::ownership::NAME_TAG;
 pub use diff::diff;
@@ -122,6 +122,10 @@ impl Kind for Endpoints {
 fn declared_live<'a>(live: &'a Live, name: &str) -> Option<&'a LiveEndpoint> {
     live.get::<LiveVpcSide>(KIND, name).and_then(|e| e.endpoint.as_ref())
 }
+
+impl Fingerprint for LiveEndpoint {}
+
+impl Fingerprint for LiveVpcSide {}
 
 impl Owned for LiveEndpoint {
     fn tags(&self) -> &Tags {

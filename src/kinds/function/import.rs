@@ -38,9 +38,12 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
     let files = crate::package::read_zip(&crate::package::download(location).await?, &what)?;
     comments.insert("source".to_string(), "the deployed code, downloaded and unpacked here".to_string());
 
-    // Its network: the whole default VPC says `vpc: default`; anything else, exactly.
-    let (mut vpc, mut subnets, mut security_groups, mut network_of) = (None, Vec::new(), Vec::new(), "default".to_string());
+    // Its network: the whole default VPC says `vpc: default`; anything else, exactly. Only a
+    // function placed in a VPC uses that VPC's gateway endpoint (followed below); one in no VPC
+    // uses none, and another workload's endpoint in the default VPC is not its to adopt.
+    let (mut vpc, mut subnets, mut security_groups, mut network_of) = (None, Vec::new(), Vec::new(), None);
     if !config.subnets.is_empty() {
+        network_of = Some("default".to_string());
         let first = config.subnets.iter().next().cloned().unwrap_or_default();
         let described =
             ctx.ec2.describe_subnets().subnet_ids(&first).send().await.map_err(|e| aws_error("EC2", "DescribeSubnets", &first, e))?;
@@ -53,7 +56,7 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
             subnets = config.subnets.iter().cloned().collect();
             security_groups = config.security_groups.iter().cloned().collect();
             if default.as_deref() != Some(vpc_id.as_str()) {
-                network_of = vpc_id;
+                network_of = Some(vpc_id);
             }
         }
     }
@@ -131,6 +134,6 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
     i.follow.push(("roles", role));
     i.follow.extend(tables.into_iter().map(|t| ("tables", t)));
     i.follow.extend(queues.into_iter().map(|q| ("queues", q)));
-    i.follow.push(("vpc_endpoints", network_of));
+    i.follow.extend(network_of.map(|vpc| ("vpc_endpoints", vpc)));
     Ok(Some(i))
 }

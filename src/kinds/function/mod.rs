@@ -27,7 +27,7 @@ use crate::spec::{Desired, FunctionSpec, Resources};
 
 use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, reading, references};
-use super::{role, Declared, Discovered, Imported, Kind, Observed, PlanContext, Planned};
+use super::{role, Declared, Discovered, Fingerprint, Imported, Kind, Observed, PlanContext, Planned};
 
 pub use diff::diff;
 pub use execute::wait_ready;
@@ -132,6 +132,22 @@ impl Kind for Functions {
 /// The live function of a declared one (None: it does not exist).
 fn declared_live<'a>(live: &'a crate::kinds::Live, name: &str) -> Option<&'a LiveFunction> {
     live.get::<LiveFunctionSide>(KIND, name).and_then(|f| f.function.as_ref())
+}
+
+/// A function's fingerprint leaves out its state (Active, Inactive after weeks idle, Pending):
+/// it changes on its own.
+impl Fingerprint for LiveFunction {
+    fn fingerprint(&self) -> String {
+        let mut f = self.clone();
+        (f.state, f.last_update_status) = (String::new(), String::new());
+        crate::ids::hash(&f)
+    }
+}
+
+impl Fingerprint for LiveFunctionSide {
+    fn fingerprint(&self) -> String {
+        crate::ids::hash(&(self.function.fingerprint(), &self.subnets, &self.security_groups, &self.reserved_concurrency, &self.log_group))
+    }
 }
 
 impl Owned for LiveFunction {

@@ -28,7 +28,7 @@ use crate::spec::{Desired, QueueEncryption, Resources};
 
 use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, reading, references};
-use super::{Declared, Discovered, Imported, Kind, Live, Observed, PlanContext, Planned};
+use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 
 pub use observe::observe;
 
@@ -168,6 +168,8 @@ pub struct LiveQueue {
     pub encryption: QueueEncryption,
     pub tags: Tags,
 }
+
+impl Fingerprint for LiveQueue {}
 
 impl Owned for LiveQueue {
     fn tags(&self) -> &Tags {

@@ -24,7 +24,7 @@ use crate::spec::{Desired, Resources, RoleSpec};
 
 use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, reading, references};
-use super::{Declared, Discovered, Imported, Kind, Live, Observed, PlanContext, Planned};
+use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 
 pub use diff::diff;
 
@@ -129,6 +129,8 @@ impl Kind for Roles {
 fn declared_live<'a>(live: &'a Live, name: &str) -> Option<&'a LiveRole> {
     live.get::<Option<LiveRole>>(KIND, name).and_then(Option::as_ref)
 }
+
+impl Fingerprint for LiveRole {}
 
 impl Owned for LiveRole {
     fn tags(&self) -> &Tags {

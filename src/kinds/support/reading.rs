@@ -6,10 +6,9 @@ use std::fmt;
 
 use anyhow::Result;
 use futures::{stream, StreamExt};
-use serde::Serialize;
 
 use crate::discover::Tagged;
-use crate::kinds::LiveData;
+use crate::kinds::{Fingerprint, LiveData};
 use crate::spec::Desired;
 
 /// Reads every item of one kind, at most [`READ_CONCURRENCY`] at once; an error says which
@@ -59,7 +58,7 @@ pub async fn read_undeclared<T, Fut>(
     read: impl Fn(String) -> Fut,
 ) -> Result<Option<Box<dyn LiveData>>>
 where
-    T: Serialize + fmt::Debug + Send + Sync + 'static,
+    T: Fingerprint + fmt::Debug + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
     let found: BTreeMap<String, String> = names.into_iter().map(|n| (desired.spec_key(&n), n)).filter(|(k, _)| !declared(k)).collect();
@@ -74,7 +73,7 @@ pub async fn observe_each<'a, S, T, F, Fut>(kind: &'a str, items: &'a BTreeMap<S
 where
     F: Fn(&'a String, &'a S) -> Fut,
     Fut: std::future::Future<Output = Result<T>> + 'a,
-    T: Serialize + fmt::Debug + Send + Sync + 'static,
+    T: Fingerprint + fmt::Debug + Send + Sync + 'static,
 {
     boxed(read_each(kind, items, read).await)
 }
@@ -91,7 +90,7 @@ pub async fn discover_tagged<T, Fut>(
     read: impl Fn(String) -> Fut,
 ) -> Result<Option<Box<dyn LiveData>>>
 where
-    T: Serialize + fmt::Debug + Send + Sync + 'static,
+    T: Fingerprint + fmt::Debug + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Option<T>>>,
 {
     let names = tagged.names(tagging_type).await?;

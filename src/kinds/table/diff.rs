@@ -199,12 +199,26 @@ pub(super) fn index_value(g: &GsiSpec) -> serde_json::Value {
     serde_json::to_value(g).unwrap_or_default()
 }
 
-/// The steps that create a table as the spec says.
-pub(super) fn create_steps(address: &str, name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>) -> Vec<Step> {
-    vec![
-        step(address, format!("create table {name}"), TableOp::CreateTable { name: name.into(), spec: spec.clone(), tags: tags.clone() }),
-        wait_step(address, name),
-    ]
+/// The steps that make a table as the spec says, with what a new table gets once it is ACTIVE
+/// (point-in-time recovery, time to live, scaling): for a create and a replacement alike. Their
+/// field diffs go to `diffs`.
+pub(super) fn create_steps(
+    address: &str,
+    name: &str,
+    spec: &TableSpec,
+    tags: &BTreeMap<String, String>,
+    diffs: &mut Vec<FieldDiff>,
+) -> Vec<Step> {
+    let create = TableOp::CreateTable { name: name.into(), spec: spec.clone(), tags: tags.clone() };
+    let mut steps = vec![step(address, format!("create table {name}"), create), wait_step(address, name)];
+    if !tags.is_empty() {
+        let op = TableOp::WaitTags { name: name.into(), tags: tags.clone() };
+        steps.push(step(address, format!("wait until the tags of table {name} show"), op));
+    }
+    steps.extend(pitr_steps(address, name, spec, None, diffs));
+    steps.extend(ttl::steps(address, name, spec, None, diffs).0);
+    steps.extend(register_steps(address, name, spec, None, &BTreeSet::new(), diffs));
+    steps
 }
 
 /// Diffs one table. `tags` are the desired tags with the tool's own tags added and
@@ -231,10 +245,7 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
             d.push(FieldDiff::new(format!("tags.{k}"), None::<String>, v));
         }
         storage::create_diffs(spec, d);
-        let mut steps = create_steps(&address, name, spec, tags);
-        steps.extend(pitr_steps(&address, name, spec, None, d));
-        steps.extend(ttl::steps(&address, name, spec, None, d).0);
-        steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), d));
+        let steps = create_steps(&address, name, spec, tags, d);
         return (change, steps);
     };
 
@@ -263,8 +274,9 @@ pub fn diff(name: &str, spec: &TableSpec, tags: &BTreeMap<String, String>, live:
             ));
         }
         let mut steps = delete_steps(&address, live);
-        steps.extend(create_steps(&address, name, spec, tags));
-        steps.extend(register_steps(&address, name, spec, None, &BTreeSet::new(), &mut Vec::new()));
+        // The new table gets everything a created one gets (its point-in-time recovery and time
+        // to live included): its diffs are the keys', the rest is as the spec says.
+        steps.extend(create_steps(&address, name, spec, tags, &mut Vec::new()));
         return (change, steps);
     }
 

@@ -1,6 +1,7 @@
 //! Running the table's operations: UpdateTable with AWS's refusals understood (busy, too many
 //! at once, the daily decrease quota), and the waits for ACTIVE.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -8,7 +9,7 @@ use aws_sdk_dynamodb::types as ddb;
 
 use super::diff::attributes;
 use super::flex::{attribute_definitions, billing_mode, ddb_projection, key_schema, throughput, view_type};
-use super::observe::observe;
+use super::observe::{observe, observe_tags};
 use super::{scaling, storage, ttl, TableOp};
 use crate::aws::{aws_error, code, AwsContext};
 use crate::kinds::support::wait;
@@ -88,6 +89,27 @@ pub(super) async fn update_table(
 }
 
 /// Waits until the table and all its indexes are ACTIVE (or, with `deleted`, until it is gone).
+/// How long AWS may take to show a table's tag change (rule 33; Terraform's provider waits up
+/// to 2 minutes), and how many reads in a row must show it.
+const TAGS_PROPAGATION: Duration = Duration::from_secs(120);
+const TAGS_SEEN: usize = 2;
+
+/// Waits until ListTagsOfResource shows `set` and none of `removed`, twice in a row: DynamoDB
+/// applies tag changes asynchronously, and answers the previous (or an empty) set meanwhile.
+pub(super) async fn wait_tags(ctx: &AwsContext, name: &str, arn: &str, set: &BTreeMap<String, String>, removed: &[String]) -> Result<()> {
+    let what = format!("the tags of table {name} to show");
+    wait::settled(&what, TAGS_PROPAGATION, TAGS_SEEN, || async {
+        let live = observe_tags(ctx, name, arn).await?;
+        let missing =
+            set.iter().filter(|(k, v)| live.get(*k) != Some(*v)).count() + removed.iter().filter(|k| live.contains_key(*k)).count();
+        Ok(match missing {
+            0 => wait::Poll::Done,
+            n => wait::Poll::Pending(format!("{n} tag change(s) not visible yet")),
+        })
+    })
+    .await
+}
+
 pub async fn wait_table(ctx: &AwsContext, name: &str, deleted: bool) -> Result<()> {
     let what = if deleted { format!("table {name} to be deleted") } else { format!("table {name} to be ACTIVE") };
     wait::until(&what, Duration::from_secs(3600), || async {
@@ -274,20 +296,21 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
         }
         TableOp::Tag { name, set, remove } => {
             let live = observe(ctx, name).await?.with_context(|| format!("table {name} does not exist"))?;
-            // Keys whose value changes are removed first: the emulator would list both values.
-            let mut untag: Vec<String> = remove.clone();
-            untag.extend(set.keys().filter(|k| live.tags.contains_key(*k)).cloned());
-            if !untag.is_empty() {
+            // TagResource overwrites a key's value: only the keys the spec drops are untagged
+            // (untag-then-tag could lose a tag that is in both, rule 33).
+            if !remove.is_empty() {
+                ctx.pace("dynamodb", "UntagResource").await;
                 ctx.dynamodb
                     .untag_resource()
                     .resource_arn(&live.arn)
-                    .set_tag_keys(Some(untag))
+                    .set_tag_keys(Some(remove.clone()))
                     .send()
                     .await
                     .map_err(|e| aws_error("DynamoDB", "UntagResource", name, e))?;
             }
             if !set.is_empty() {
                 let tags = set.iter().map(|(k, v)| ddb::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>()?;
+                ctx.pace("dynamodb", "TagResource").await;
                 ctx.dynamodb
                     .tag_resource()
                     .resource_arn(&live.arn)
@@ -296,7 +319,11 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
                     .await
                     .map_err(|e| aws_error("DynamoDB", "TagResource", name, e))?;
             }
-            Ok(())
+            wait_tags(ctx, name, &live.arn, set, remove).await
+        }
+        TableOp::WaitTags { name, tags } => {
+            let arn = observe(ctx, name).await?.with_context(|| format!("table {name} does not exist"))?.arn;
+            wait_tags(ctx, name, &arn, tags, &[]).await
         }
         TableOp::SetTtl { name, attribute, enabled } => ttl::set(ctx, name, attribute, *enabled).await,
         TableOp::SetEncryption { name, kms, kms_key } => {

@@ -29,7 +29,7 @@ use crate::spec::{AttrType, Billing, Capacity, Desired, GsiSpec, KeySpec, Projec
 
 use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, import::spec_value, reading};
-use super::{Declared, Discovered, Imported, Kind, Live, Observed, PlanContext, Planned};
+use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 use observe::{observe_with_extras, Extras};
 use scaling::{Dim, LiveScaling};
 
@@ -181,6 +181,32 @@ fn declared_live<'a>(live: &'a Live, name: &str) -> Option<&'a LiveTable> {
     live.get::<Option<LiveTable>>(KIND, name).and_then(Option::as_ref)
 }
 
+/// A table's fingerprint leaves out what changes on its own: its status (but DELETING) and its
+/// indexes', and the capacity of a dimension a scaler moves within its registered range.
+impl Fingerprint for LiveTable {
+    fn fingerprint(&self) -> String {
+        let mut t = self.clone();
+        if t.status != "DELETING" {
+            t.status.clear();
+        }
+        t.indexes.values_mut().for_each(|i| i.status.clear());
+        for s in &self.scaling {
+            let capacity = match &s.index {
+                None => &mut t.capacity,
+                Some(i) => match t.indexes.get_mut(i) {
+                    Some(index) => &mut index.capacity,
+                    None => continue,
+                },
+            };
+            let units = if s.dim == Dim::Read { &mut capacity.read } else { &mut capacity.write };
+            if (s.min..=s.max).contains(units) {
+                *units = -1;
+            }
+        }
+        crate::ids::hash(&t)
+    }
+}
+
 impl Owned for LiveTable {
     fn tags(&self) -> &Tags {
         &self.tags
@@ -316,10 +342,16 @@ pub enum TableOp {
         /// Every attribute the table and its indexes need after this step.
         attributes: BTreeMap<String, AttrType>,
     },
+    /// TagResource / UntagResource, then the wait until the change shows (rule 33).
     Tag {
         name: String,
         set: BTreeMap<String, String>,
         remove: Vec<String>,
+    },
+    /// Waits until a new table's tags show (rule 33).
+    WaitTags {
+        name: String,
+        tags: BTreeMap<String, String>,
     },
     /// Application Auto Scaling: register (or re-register with a new range) one dimension.
     RegisterScaling {

@@ -105,9 +105,23 @@ pub(super) async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Ex
         }
         Extras::All => (true, true, t.billing == Billing::Provisioned),
     };
+    // Read only in case a scaler moved the capacity (the spec does not autoscale it): an endpoint
+    // that serves no Application Auto Scaling (DynamoDB Local) has no scaler either.
+    let scaling_optional = match extras {
+        Extras::AsSpecSays(spec) => spec.is_none_or(|s| scaling::wanted(s).is_empty()) && !t.tags.contains_key(scaling::AUTOSCALE_TAG),
+        Extras::All => true,
+    };
     let pitr = read_if(pitr_needed, observe_pitr(ctx, name));
     let ttl = read_if(ttl_needed, ttl::observe(ctx, name));
-    let scaled = read_if(scaling_needed, scaling::observe(ctx, name, t.indexes.keys()));
+    let scaled = async {
+        match read_if(scaling_needed, scaling::observe(ctx, name, t.indexes.keys())).await {
+            Err(e) if scaling_optional && scaling::unserved(&e) => {
+                crate::log::debug(&format!("table {name}: the endpoint serves no Application Auto Scaling: its capacity is fixed"));
+                Ok(None)
+            }
+            r => r,
+        }
+    };
     let (pitr, ttl, scaled) = tokio::try_join!(pitr, ttl, scaled)?;
     (t.pitr, t.ttl, t.scaling) = (pitr, ttl, scaled.unwrap_or_default());
     Ok(Some(t))
@@ -117,6 +131,7 @@ pub(super) async fn observe_tags(ctx: &AwsContext, name: &str, arn: &str) -> Res
     let mut tags = BTreeMap::new();
     let mut token = None;
     loop {
+        ctx.pace("dynamodb", "ListTagsOfResource").await;
         let out = ctx
             .dynamodb
             .list_tags_of_resource()

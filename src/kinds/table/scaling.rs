@@ -14,6 +14,10 @@ use aws_sdk_applicationautoscaling::types as aas;
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::aws::{aws_error, code, AwsContext};
 use crate::plan::FieldDiff;
 use crate::spec::{Autoscale, Billing, Capacity, TableSpec};
@@ -221,6 +225,12 @@ pub fn imported(scaling: &[LiveScaling], index: Option<&str>, live: &Capacity) -
 // ---------------------------------------------------------------------------------------------
 // read
 
+/// Whether `e` says the endpoint does not serve Application Auto Scaling at all (DynamoDB Local
+/// answers every other service UnknownOperationException).
+pub fn unserved(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<crate::aws::AwsError>().is_some_and(|a| a.code == "UnknownOperationException" || a.message.starts_with("not a "))
+}
+
 /// Reads the scalable targets of a table and its indexes, and their target-tracking policies:
 /// one DescribeScalableTargets, then one DescribeScalingPolicies per scaled resource.
 pub async fn observe(ctx: &AwsContext, table: &str, indexes: impl Iterator<Item = &String>) -> Result<Vec<LiveScaling>> {
@@ -306,57 +316,133 @@ fn units(v: i64) -> i32 {
     v.clamp(0, i32::MAX as i64) as i32
 }
 
-/// RegisterScalableTarget: idempotent, and re-registering changes min and max.
-pub async fn register(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim, min: i64, max: i64) -> Result<()> {
-    let rid = resource_id(table, index);
-    ctx.autoscaling
-        .register_scalable_target()
+/// How long Application Auto Scaling may take to show its own writes (rule 35; Terraform's
+/// provider allows 2 minutes), and how many reads in a row must show them.
+const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
+const READS_IN_A_ROW: usize = 2;
+
+/// Application Auto Scaling's refusals that pass (rule 35): a target just registered is not
+/// found yet (ObjectNotFoundException), or another update of it is pending
+/// (ConcurrentUpdateException). Retried by the one retry policy; anything else is final.
+async fn eventually<T, E, F, Fut>(what: &str, rid: &str, operation: &'static str, call: F) -> Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use crate::kinds::support::retry::{self, Next, Policy};
+    let policy = Policy { deadline: PROPAGATION, ..retry::AWS };
+    retry::retry(what, policy, || async {
+        match call().await {
+            Ok(t) => Ok(t),
+            Err(e) if matches!(code(&e), Some("ObjectNotFoundException" | "ConcurrentUpdateException")) => {
+                Err(Next::Retry(format!("{} ({})", e.message().unwrap_or("not visible yet"), code(&e).unwrap_or(""))))
+            }
+            Err(e) => Err(Next::Fail(aws_error(SERVICE, operation, rid, e).into())),
+        }
+    })
+    .await
+}
+
+/// The scalable target of one dimension as DescribeScalableTargets answers now: (min, max).
+async fn target(ctx: &AwsContext, rid: &str, dim: &str) -> Result<Option<(i64, i64)>> {
+    let out = ctx
+        .autoscaling
+        .describe_scalable_targets()
         .service_namespace(aas::ServiceNamespace::Dynamodb)
-        .resource_id(&rid)
-        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
-        .min_capacity(units(min))
-        .max_capacity(units(max))
+        .resource_ids(rid)
+        .scalable_dimension(aas::ScalableDimension::from(dim))
         .send()
         .await
-        .map_err(|e| aws_error(SERVICE, "RegisterScalableTarget", &rid, e))?;
-    Ok(())
+        .map_err(|e| aws_error(SERVICE, "DescribeScalableTargets", rid, e))?;
+    Ok(out.scalable_targets().first().map(|t| (t.min_capacity().into(), t.max_capacity().into())))
+}
+
+/// Waits until DescribeScalableTargets shows the target as `want` (None: gone), a few reads in a
+/// row: right after a write it may answer an empty list or the old range.
+async fn wait_target(ctx: &AwsContext, rid: &str, dim: &str, want: Option<(i64, i64)>) -> Result<()> {
+    let what = match want {
+        Some((min, max)) => format!("the scalable target {rid} {dim} to show {min}..{max}"),
+        None => format!("the scalable target {rid} {dim} to be gone"),
+    };
+    crate::kinds::support::wait::settled(&what, PROPAGATION, READS_IN_A_ROW, || async {
+        let now = target(ctx, rid, dim).await?;
+        Ok(if now == want {
+            crate::kinds::support::wait::Poll::Done
+        } else {
+            crate::kinds::support::wait::Poll::Pending(match now {
+                Some((a, b)) => format!("it shows {a}..{b}"),
+                None => "not listed".into(),
+            })
+        })
+    })
+    .await
+}
+
+/// RegisterScalableTarget: idempotent, and re-registering changes min and max; then the wait
+/// until the target shows (its policy is refused until then, rule 35).
+pub async fn register(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim, min: i64, max: i64) -> Result<()> {
+    let rid = resource_id(table, index);
+    let dimension = dimension(index, dim);
+    eventually(&format!("the registration of {rid} {dimension}"), &rid, "RegisterScalableTarget", || {
+        ctx.autoscaling
+            .register_scalable_target()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(&rid)
+            .scalable_dimension(aas::ScalableDimension::from(dimension.as_str()))
+            .min_capacity(units(min))
+            .max_capacity(units(max))
+            .send()
+    })
+    .await?;
+    wait_target(ctx, &rid, &dimension, Some((units(min).into(), units(max).into()))).await
 }
 
 /// PutScalingPolicy: a target-tracking policy on the dimension's utilization (an existing name
-/// is updated in place).
+/// is updated in place); refused while the target is not visible yet, which is retried.
 pub async fn put_policy(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim, policy: &str, target: f64) -> Result<()> {
     let rid = resource_id(table, index);
     let metric = aas::PredefinedMetricSpecification::builder().predefined_metric_type(aas::MetricType::from(dim.metric())).build()?;
     let config =
         aas::TargetTrackingScalingPolicyConfiguration::builder().target_value(target).predefined_metric_specification(metric).build()?;
-    ctx.autoscaling
-        .put_scaling_policy()
-        .policy_name(policy)
-        .service_namespace(aas::ServiceNamespace::Dynamodb)
-        .resource_id(&rid)
-        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
-        .policy_type(aas::PolicyType::TargetTrackingScaling)
-        .target_tracking_scaling_policy_configuration(config)
-        .send()
-        .await
-        .map_err(|e| aws_error(SERVICE, "PutScalingPolicy", &rid, e))?;
+    eventually(&format!("the scaling policy {policy}"), &rid, "PutScalingPolicy", || {
+        ctx.autoscaling
+            .put_scaling_policy()
+            .policy_name(policy)
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(&rid)
+            .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
+            .policy_type(aas::PolicyType::TargetTrackingScaling)
+            .target_tracking_scaling_policy_configuration(config.clone())
+            .send()
+    })
+    .await?;
     Ok(())
 }
 
-/// DeregisterScalableTarget (its policies go with it); a target already gone is done.
+/// DeregisterScalableTarget (its policies go with it); a target already gone is done. Then the
+/// wait until it is no longer listed.
 pub async fn deregister(ctx: &AwsContext, table: &str, index: Option<&str>, dim: Dim) -> Result<()> {
+    use crate::kinds::support::retry::{self, Next, Policy};
     let rid = resource_id(table, index);
-    match ctx
-        .autoscaling
-        .deregister_scalable_target()
-        .service_namespace(aas::ServiceNamespace::Dynamodb)
-        .resource_id(&rid)
-        .scalable_dimension(aas::ScalableDimension::from(dimension(index, dim).as_str()))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if code(&e) == Some("ObjectNotFoundException") => Ok(()),
-        Err(e) => Err(aws_error(SERVICE, "DeregisterScalableTarget", &rid, e).into()),
-    }
+    let dimension = dimension(index, dim);
+    let policy = Policy { deadline: PROPAGATION, ..retry::AWS };
+    retry::retry(&format!("the deregistration of {rid} {dimension}"), policy, || async {
+        match ctx
+            .autoscaling
+            .deregister_scalable_target()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_id(&rid)
+            .scalable_dimension(aas::ScalableDimension::from(dimension.as_str()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if code(&e) == Some("ObjectNotFoundException") => Ok(()),
+            Err(e) if code(&e) == Some("ConcurrentUpdateException") => Err(Next::Retry("another update of it is pending".into())),
+            Err(e) => Err(Next::Fail(aws_error(SERVICE, "DeregisterScalableTarget", &rid, e).into())),
+        }
+    })
+    .await?;
+    wait_target(ctx, &rid, &dimension, None).await
 }

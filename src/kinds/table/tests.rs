@@ -110,7 +110,7 @@ fn absent_table_is_created_then_waited_for() {
     let (c, steps) = diff("t", &spec(), &tags(), None);
     assert_eq!(c.action, Action::Create);
     assert_eq!(c.address, "dynamodb_table.t");
-    assert_eq!(shape(&steps), ["create_table", "wait_active"]);
+    assert_eq!(shape(&steps), ["create_table", "wait_active", "wait_tags"], "its tags show only a moment later (rule 33)");
     assert!(c.diffs.iter().any(|d| d.path == "global_secondary_indexes.g1" && d.before.is_null()));
 }
 
@@ -292,8 +292,8 @@ fn an_index_loses_its_targets_before_it_is_deleted_and_a_new_one_gets_them_once_
 #[test]
 fn a_new_scaled_table_is_registered_after_it_is_active_and_deleting_deregisters_first() {
     let (c, steps) = diff("t", &scaled_spec(), &tags(), None);
-    assert_eq!(shape(&steps)[..3], ["create_table", "wait_active", "register_scaling"]);
-    assert_eq!(steps.len(), 2 + 8);
+    assert_eq!(shape(&steps)[..4], ["create_table", "wait_active", "wait_tags", "register_scaling"]);
+    assert_eq!(steps.len(), 3 + 8);
     assert!(paths(&c).contains(&"global_secondary_indexes.g1.write_autoscale"));
     let live = live_scaled(&scaled_spec());
     assert_eq!(
@@ -359,7 +359,7 @@ fn point_in_time_recovery_is_managed_only_when_the_spec_says_it() {
     want.point_in_time_recovery = Some(Pitr::Switch(false));
     assert!(diff("t", &want, &tags(), Some(&live)).0.diffs[0].note.as_deref().unwrap_or("").contains("can no longer be restored"));
     want.point_in_time_recovery = Some(Pitr::Switch(true));
-    assert_eq!(shape(&diff("t", &want, &tags(), None).1), ["create_table", "wait_active", "set_pitr"]);
+    assert_eq!(shape(&diff("t", &want, &tags(), None).1), ["create_table", "wait_active", "wait_tags", "set_pitr"]);
 }
 
 #[test]
@@ -477,13 +477,27 @@ fn key_change_is_a_destructive_replace_and_protection_blocks_it() {
     assert!(c.destructive);
     assert!(c.reason.as_deref().unwrap().contains("--allow-data-loss dynamodb_table.t"));
     assert_eq!(c.diffs, vec![FieldDiff::new("sort_key", "sk (S)", "sk (N)").note("forces replacement")]);
-    assert_eq!(shape(&steps), ["delete_table", "wait_deleted", "create_table", "wait_active"]);
+    assert_eq!(shape(&steps), ["delete_table", "wait_deleted", "create_table", "wait_active", "wait_tags"]);
     assert!(c.blocked.is_none());
 
     let mut protected = spec();
     protected.deletion_protection = true;
     let (c, _) = diff("t", &s, &tags(), Some(&live_of(&protected)));
     assert!(c.blocked.as_deref().unwrap().contains("deletion protection"));
+}
+
+#[test]
+fn a_replaced_table_gets_everything_a_created_one_gets() {
+    use crate::spec::{Pitr, Ttl};
+    let live = live_of(&spec());
+    let mut s = spec();
+    s.sort_key = Some(KeySpec { name: "sk".into(), ty: AttrType::N });
+    s.point_in_time_recovery = Some(Pitr::Switch(true));
+    s.ttl = Some(Ttl::On { attribute: "expires".into() });
+    let (c, steps) = diff("t", &s, &tags(), Some(&live));
+    assert_eq!(c.action, Action::Replace);
+    assert_eq!(shape(&steps), ["delete_table", "wait_deleted", "create_table", "wait_active", "wait_tags", "set_pitr", "set_ttl"]);
+    assert_eq!(c.diffs.len(), 1, "the diffs are the keys': {:?}", c.diffs);
 }
 
 #[test]
@@ -549,4 +563,23 @@ fn limit_exceeded_has_two_meanings() {
     assert_eq!(refusal(Some("LimitExceededException"), index), Refusal::Busy);
     assert_eq!(refusal(Some("ResourceInUseException"), "Table is being updated"), Refusal::Busy);
     assert_eq!(refusal(Some("ValidationException"), "bad"), Refusal::Other);
+}
+
+#[test]
+fn a_fingerprint_leaves_out_what_the_scaler_and_aws_change_on_their_own() {
+    use crate::kinds::Fingerprint;
+    let base = live_scaled(&scaled_spec());
+    let mut moved = base.clone();
+    (moved.capacity.read, moved.capacity.write) = (40, 12);
+    let g1 = &mut moved.indexes.get_mut("g1").unwrap().capacity;
+    (g1.read, g1.write) = (5, 50);
+    moved.status = "UPDATING".into();
+    assert_eq!(moved.fingerprint(), base.fingerprint(), "within 5..50, and UPDATING while it moves");
+    let mut outside = base.clone();
+    outside.capacity.read = 60;
+    assert_ne!(outside.fingerprint(), base.fingerprint(), "outside the range the plan changes it");
+    let mut fixed = live_of(&spec());
+    let before = fixed.fingerprint();
+    fixed.capacity = Capacity::new(6, 5);
+    assert_ne!(fixed.fingerprint(), before, "a fixed capacity is the spec's");
 }

@@ -34,6 +34,46 @@ pub(super) async fn wait_gone(ctx: &AwsContext, function: &str, uuid: &str) -> R
     .await
 }
 
+/// Waits until a mapping (by UUID, or the one on `uuid_or_table`'s stream) is settled: Enabled or
+/// Disabled, not Creating, Updating, Enabling or Disabling (rule 36), and returns it as it is then.
+pub(super) async fn wait_settled(ctx: &AwsContext, function: &str, uuid_or_table: &str) -> Result<LiveMapping> {
+    let settled = std::sync::Mutex::new(None);
+    let settled = &settled;
+    wait::until(&format!("the mapping of {function} to settle"), Duration::from_secs(600), || async move {
+        let all = list(ctx, function).await?;
+        let m = all
+            .into_iter()
+            .filter(|m| !m.dying())
+            .find(|m| m.uuid == uuid_or_table || m.source_arn.contains(&format!(":table/{uuid_or_table}/stream/")));
+        Ok(match m {
+            Some(m) if matches!(m.state.as_str(), "Enabled" | "Disabled") => {
+                *settled.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
+                wait::Poll::Done
+            }
+            Some(m) => wait::Poll::Pending(format!("state {}", m.state)),
+            None => wait::Poll::Pending("not listed yet".into()),
+        })
+    })
+    .await?;
+    let found = settled.lock().unwrap_or_else(|e| e.into_inner()).take();
+    found.context("the mapping settled but was not kept")
+}
+
+/// Whether a live mapping already has every setting of `s` (then an update is not sent).
+fn has(m: &LiveMapping, s: &MappingSettings) -> bool {
+    let t = &m.tuning;
+    m.batch_size.is_none_or(|b| b == s.batch_size)
+        && m.enabled() == s.enabled
+        && m.report_batch_item_failures == s.report_batch_item_failures
+        && t.maximum_retry_attempts == s.tuning.maximum_retry_attempts
+        && t.maximum_record_age_s == s.tuning.maximum_record_age_s
+        && t.bisect_batch_on_error == s.tuning.bisect_batch_on_error
+        && t.parallelization_factor == s.tuning.parallelization_factor
+        && t.batching_window_s == s.tuning.batching_window_s
+        && crate::spec::filter::same(&t.filter, &s.tuning.filter)
+        && t.on_failure == s.tuning.on_failure
+}
+
 /// Updates a mapping with every setting. `role_changes`: its function's role changed in this
 /// apply, so a refusal of what the new permissions allow (an on-failure queue) is retried while
 /// IAM propagates; otherwise it fails at once.
@@ -43,6 +83,11 @@ pub(super) async fn update(ctx: &AwsContext, function: &str, uuid: &str, s: &Map
     retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
         match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s).destination_config(destination(s)).send().await {
             Ok(_) => Ok(()),
+            // Creating or Updating (rule 36): it takes the update once settled.
+            Err(e) if e.code() == Some("ResourceInUseException") => {
+                wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
+                Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
+            }
             Err(e) if role_changes && e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
                 Err(Next::Retry(format!(
                     "Lambda refuses the update of the mapping of {function} ({}); its role changed in this apply and IAM may \
@@ -54,6 +99,18 @@ pub(super) async fn update(ctx: &AwsContext, function: &str, uuid: &str, s: &Map
         }
     })
     .await
+}
+
+/// The mapping of this function on this stream exists already (an attempt whose answer was
+/// lost made it): it may still be Creating (rule 36), so it is waited for, then updated only if
+/// its settings differ.
+async fn adopt(ctx: &AwsContext, function: &str, uuid: &str, settings: &MappingSettings) -> Result<()> {
+    crate::log::info(&format!("  the mapping of {function} on this stream already exists ({uuid}): using it"));
+    let m = wait_settled(ctx, function, uuid).await?;
+    if has(&m, settings) {
+        return Ok(());
+    }
+    update(ctx, function, uuid, settings, false).await
 }
 
 pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
@@ -68,8 +125,7 @@ pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             };
             // Never a second mapping: one may exist from an attempt whose answer was lost.
             if let Some(m) = find(ctx, function, &source).await? {
-                crate::log::info(&format!("  the mapping of {function} on this stream already exists ({}): updating it", m.uuid));
-                return update(ctx, function, &m.uuid, settings, false).await;
+                return adopt(ctx, function, &m.uuid, settings).await;
             }
             use crate::kinds::support::retry::{self, Next};
             let start = Instant::now();
@@ -88,7 +144,7 @@ pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                     Err(e) if e.code() == Some("ResourceConflictException") => {
                         let found = find(ctx, function, source).await.map_err(Next::Fail)?;
                         match found {
-                            Some(m) => update(ctx, function, &m.uuid, settings, false).await.map_err(Next::Fail),
+                            Some(m) => adopt(ctx, function, &m.uuid, settings).await.map_err(Next::Fail),
                             // Only a mapping being deleted is there (rule 28): it will be gone.
                             None => Err(Next::Retry(format!("a mapping of {function} on this stream is still being deleted"))),
                         }
@@ -107,27 +163,25 @@ pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
         }
         MappingOp::Update { function, uuid, settings, role_changes } => update(ctx, function, uuid, settings, *role_changes).await,
         MappingOp::Delete { function, uuid } => {
-            match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
-                Ok(_) => {}
-                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(()),
-                Err(e) => return Err(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into()),
+            use crate::kinds::support::retry::{self, Next};
+            let gone = retry::retry(&format!("the deletion of the mapping {uuid} of {function}"), retry::AWS, || async {
+                match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
+                    Ok(_) => Ok(false),
+                    Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(true),
+                    // Creating or Updating (rule 36): deleted once settled.
+                    Err(e) if e.code() == Some("ResourceInUseException") => {
+                        wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
+                        Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
+                    }
+                    Err(e) => Err(Next::Fail(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into())),
+                }
+            })
+            .await?;
+            if gone {
+                return Ok(());
             }
             wait_gone(ctx, function, uuid).await
         }
-        MappingOp::WaitSettled { function, uuid_or_table } => {
-            wait::until(&format!("the mapping of {function} to settle"), Duration::from_secs(600), || async {
-                let all = list(ctx, function).await?;
-                let m = all
-                    .iter()
-                    .filter(|m| !m.dying())
-                    .find(|m| &m.uuid == uuid_or_table || m.source_arn.contains(&format!(":table/{uuid_or_table}/stream/")));
-                Ok(match m.map(|m| m.state.as_str()) {
-                    Some("Enabled" | "Disabled") => wait::Poll::Done,
-                    Some(s) => wait::Poll::Pending(format!("state {s}")),
-                    None => wait::Poll::Pending("not listed yet".into()),
-                })
-            })
-            .await
-        }
+        MappingOp::WaitSettled { function, uuid_or_table } => wait_settled(ctx, function, uuid_or_table).await.map(|_| ()),
     }
 }

@@ -2,7 +2,6 @@
 
 use aws_sdk_lambda::types as lam;
 
-use super::filter::canonical_patterns;
 use super::{LiveMapping, MappingSettings, Tuning};
 use crate::spec::StartingPosition;
 
@@ -63,9 +62,7 @@ pub(super) fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
                 parallelization_factor: m.parallelization_factor().map_or(d.parallelization_factor, i64::from),
                 batching_window_s: m.maximum_batching_window_in_seconds().map_or(d.batching_window_s, i64::from),
                 // A pattern AWS holds is JSON; one that is not is kept as text, so it differs.
-                filter: canonical_patterns(
-                    patterns.map(|p| serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.into()))),
-                ),
+                filter: patterns.map(|p| serde_json::from_str(p).unwrap_or_else(|_| serde_json::Value::String(p.into()))).collect(),
                 on_failure: m.destination_config().and_then(|d| d.on_failure()).and_then(|o| o.destination()).unwrap_or("").to_string(),
             }
         },

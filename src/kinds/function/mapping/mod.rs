@@ -1,12 +1,11 @@
 //! `lambda_event_source_mapping`: a function's trigger on a table's current stream. Found by
 //! function + source ARN (never duplicated); replaced when the table's stream ARN changes. A
 //! sub-resource of its function (owned through it, written inside it), and a kind of its own,
-//! registered after functions. `filter.rs` is the slice of its event filter patterns; the other
+//! registered after functions. Its filter patterns are compared by meaning (`spec::filter`); the
 //! files as in every kind's folder (docs/architecture.md).
 
 mod diff;
 mod execute;
-pub(crate) mod filter;
 mod flex;
 mod observe;
 #[cfg(test)]
@@ -19,12 +18,11 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsContext;
 use crate::discover::Tagged;
 use crate::kinds::support::{changes, ownership, reading};
-use crate::kinds::{queue, table, Declared, Discovered, Kind, Observed, PlanContext, Planned};
+use crate::kinds::{queue, table, Declared, Discovered, Fingerprint, Kind, Observed, PlanContext, Planned};
 use crate::plan::{Op, ResourceChange, Step};
 use crate::spec::{Desired, FunctionSpec, Resources, StartingPosition, TriggerSpec};
 
 use super as function;
-use filter::canonical_patterns;
 
 pub use observe::list;
 
@@ -230,6 +228,29 @@ impl LiveMapping {
     }
 }
 
+/// A mapping's fingerprint keeps of its state only what the plan reads of it: on, off or being
+/// deleted (Creating, Updating, Enabling come and go on their own).
+impl Fingerprint for LiveMapping {
+    fn fingerprint(&self) -> String {
+        let mut m = self.clone();
+        m.state = if self.dying() {
+            "Deleting"
+        } else if self.enabled() {
+            "Enabled"
+        } else {
+            "Disabled"
+        }
+        .to_string();
+        crate::ids::hash(&m)
+    }
+}
+
+impl Fingerprint for OrphanTriggers {
+    fn fingerprint(&self) -> String {
+        crate::ids::hash(&(&self.function, self.mappings.fingerprint()))
+    }
+}
+
 /// The settings a mapping is created or updated with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MappingSettings {
@@ -257,7 +278,8 @@ impl From<&TriggerSpec> for MappingSettings {
                 bisect_batch_on_error: t.bisect_batch_on_error.unwrap_or(d.bisect_batch_on_error),
                 parallelization_factor: t.parallelization_factor.unwrap_or(d.parallelization_factor),
                 batching_window_s: t.batching_window_s.unwrap_or(d.batching_window_s),
-                filter: canonical_patterns(t.filter.iter().cloned()),
+                // As written: only the comparison is by meaning (`filter::same`).
+                filter: t.filter.clone(),
                 on_failure: t.on_failure.clone().unwrap_or_default(),
             },
         }
@@ -307,7 +329,9 @@ impl Tuning {
         add("bisect_batch_on_error", json!(self.bisect_batch_on_error), json!(want.bisect_batch_on_error));
         add("parallelization_factor", json!(self.parallelization_factor), json!(want.parallelization_factor));
         add("batching_window_s", json!(self.batching_window_s), json!(want.batching_window_s));
-        add("filter", json!(self.filter), json!(want.filter));
+        // By meaning: a filter written in another order is the same filter.
+        let same = crate::spec::filter::same(&self.filter, &want.filter);
+        add("filter", json!(self.filter), if same { json!(self.filter) } else { json!(want.filter) });
         let dest = |d: &str| if d.is_empty() { json!(null) } else { json!(d) };
         add("on_failure", dest(&self.on_failure), dest(&want.on_failure));
         out

@@ -1,7 +1,7 @@
 //! The trigger's pure diff, without a network.
 
 use super::diff::{diff, Function, TableStream};
-use super::flex::destination;
+use super::flex::{self, destination};
 use super::*;
 use crate::plan::{Action, Step};
 
@@ -49,10 +49,8 @@ fn tuning_is_sent_in_full_and_a_removed_setting_goes_back_to_aws_default() {
     assert_eq!(ops(&steps), ["update", "wait_settled"]);
     // Compared by meaning: key order, the order of alternatives and of patterns do not count.
     m.tuning = MappingSettings::from(&t).tuning;
-    m.tuning.filter = canonical_patterns(
-        [serde_json::from_str(r#"{"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}, "eventName": ["INSERT"]}"#).unwrap()]
-            .into_iter(),
-    );
+    m.tuning.filter =
+        vec![serde_json::from_str(r#"{"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}, "eventName": ["INSERT"]}"#).unwrap()];
     let arn = format!("{TABLE_ARN}/stream/s1");
     assert_eq!(diff("m", &F, &t, &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
     // Removed from the spec: the update sends AWS's defaults, and the plan says so.
@@ -165,4 +163,31 @@ fn settings_update_in_place_but_starting_position_replaces() {
     let (c, steps) = diff("m", &F, &t, &stream(Some(&cur), false), &[live("u2", "2")]);
     assert_eq!(c.action, Action::Replace);
     assert_eq!(ops(&steps), ["delete", "create", "wait_settled"]);
+}
+
+#[test]
+fn a_filter_is_sent_as_written_and_compared_by_meaning() {
+    // A numeric range is ordered pairs: sorting it (`["<=", ">", 0, 5]`) is a pattern AWS refuses.
+    let mut t = trigger();
+    t.filter = vec![
+        serde_json::json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 5]}]}}}, "eventName": ["MODIFY", "INSERT"]}),
+    ];
+    let cur = format!("{TABLE_ARN}/stream/2");
+    let (_, steps) = diff("m", &F, &t, &stream(Some(&cur), false), &[]);
+    let Some(MappingOp::Create { settings, .. }) = steps[0].op.get::<MappingOp>() else { panic!("{steps:?}") };
+    let sent: Vec<String> =
+        flex::filter_criteria(&settings.tuning).filters().iter().filter_map(|f| f.pattern().map(str::to_string)).collect();
+    assert_eq!(sent, [r#"{"dynamodb":{"NewImage":{"n":{"N":[{"numeric":[">",0,"<=",5]}]}}},"eventName":["MODIFY","INSERT"]}"#]);
+    // Read back with its alternatives in another order: no change; with the range's operands swapped: a change.
+    let mut m = live("u2", "2");
+    m.tuning = settings.tuning.clone();
+    m.tuning.filter = vec![
+        serde_json::json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 5]}]}}}}),
+    ];
+    assert_eq!(diff("m", &F, &t, &stream(Some(&cur), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+    m.tuning.filter = vec![
+        serde_json::json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": ["<=", 5, ">", 0]}]}}}}),
+    ];
+    let (c, _) = diff("m", &F, &t, &stream(Some(&cur), false), &[m]);
+    assert_eq!(c.diffs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(), ["filter"]);
 }
