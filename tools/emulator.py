@@ -37,8 +37,9 @@ With --aws-rules, in front of moto:
 - Every request is checked against its service's API model (botocore's, in .venv): required
   members, lengths, patterns, enums, ranges, list and map sizes, as AWS's front end does; a
   violation is AWS's "N validation error(s) detected: Value '...' at 'member' failed to satisfy
-  constraint: ..." under the service's own code (ValidationException; ValidationError for IAM
-  and STS; InvalidParameterException for CloudWatch Logs and the tagging API;
+  constraint: ..." under the service's own code (ValidationException; ValidationError for IAM,
+  STS, SNS and CloudWatch, whose CBOR requests are decoded and checked too; InvalidParameterException
+  for CloudWatch Logs and the tagging API;
   InvalidParameterValue for EC2), plus the few documented limits the models lack (a log
   group's retention values) (docs/aws-behaviour.md rule 40; tools/emu/models.py). Off with
   --no-model-checks.
@@ -76,6 +77,30 @@ With --aws-rules, in front of moto:
 - In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
   (moto keeps them), and a target that does not exist is ObjectNotFoundException, as on AWS
   (moto says ValidationException).
+- SNS (docs/aws-behaviour.md rule 42; tools/emu/sns.py): CreateTopic of a name the caller owns
+  with a tag the topic does not have is InvalidParameter ("Invalid parameter: Tags Reason: Topic
+  already exists with different tags"); the same name with the same tags (or none) answers the
+  same ARN. An email / email-json subscription stays pending: Subscribe answers "pending
+  confirmation" (the ARN with ReturnSubscriptionArn), ListSubscriptions(ByTopic) show
+  SubscriptionArn "PendingConfirmation", GetSubscriptionAttributes PendingConfirmation "true", and
+  Unsubscribe of "PendingConfirmation" or of a pending ARN is InvalidParameter, until
+  POST /_proxy/sns/confirm?arn=ARN (or ?endpoint=ADDRESS) confirms it as its recipient would.
+  Other protocols are confirmed at once. (Plain mode keeps moto's: the existing ARN whatever the
+  tags, every subscription confirmed at once.)
+- In any mode, CloudWatch's Smithy RPC v2 CBOR (what aws-sdk-cloudwatch sends: POST
+  /service/GraniteServiceVersion20100801/operation/OP, smithy-protocol: rpc-v2-cbor), which moto
+  answers 404, is translated operation by operation from botocore's model into moto's query form
+  and moto's XML back into CBOR; errors are the rpcv2 map {"__type":
+  "com.amazonaws.cloudwatch#Shape", "message"} with moto's status and x-amzn-query-error
+  "Code;Sender"; a gzip-compressed body (PutMetricData) is inflated (docs/aws-behaviour.md rule 41;
+  tools/emu/cbor.py). /_proxy/calls names these calls by their operation.
+- In any mode, CloudWatch alarms, in CBOR or JSON, as AWS keeps them (docs/aws-behaviour.md rule
+  41; tools/emu/cloudwatch.py): PutMetricAlarm replaces the whole alarm but keeps its state (a new
+  one is INSUFFICIENT_DATA) and ignores Tags on an existing alarm; DescribeAlarms pages
+  (MaxRecords up to 100, 50 by default, NextToken), combines its filters and answers only metric
+  alarms without AlarmTypes; DescribeAlarmsForMetric filters by dimensions, statistic, period and
+  unit; ListTagsForResource of a missing alarm is ResourceNotFoundException; UntagResource of an
+  untagged alarm succeeds; a deleted alarm's tags are forgotten.
 - With --only dynamodb, every other service is answered UnknownOperationException, as DynamoDB
   Local does.
 - With --decrease-quota N, a table's throughput decreases beyond N fail with AWS's daily-quota
@@ -86,7 +111,8 @@ Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each
 format), --error-rate (5xx), --drop-rate (connection closed before the call reaches moto),
 --lose-rate (the call happens, then the connection is closed before the answer), --latency-ms.
 Control endpoints: GET /_proxy/calls (every call seen: service, action, write), POST
-/_proxy/calls/reset.
+/_proxy/calls/reset, POST /_proxy/sns/confirm?arn=ARN|endpoint=ADDRESS (confirms pending email
+subscriptions). Faults and the expired token answer a CBOR request in CBOR.
 """
 
 import argparse
@@ -108,9 +134,11 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from emu import Reply, filters  # noqa: E402  (tools/emu, beside this script)
+from emu import Reply, cbor, filters  # noqa: E402  (tools/emu, beside this script)
+from emu.cloudwatch import Alarms  # noqa: E402
 from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
 from emu.models import Validator  # noqa: E402
+from emu.sns import SnsRules  # noqa: E402
 
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
 DDB_JSON = "application/x-amz-json-1.0"
@@ -134,6 +162,9 @@ def action_of(environ, service, body):
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return target.split(".")[-1]
+    rpc = cbor.route(environ)  # Smithy RPC v2: /service/SERVICE/operation/OPERATION
+    if rpc:
+        return rpc[1]
     if body and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         from urllib.parse import parse_qs
 
@@ -169,9 +200,20 @@ def xml_error(start_response, status, code, message, ec2=False):
     return [data]
 
 
-def fault_error(start_response, service, kind):
-    """A throttling or a server error as each service words it."""
+def cbor_error(start_response, service, code, message, status="400 Bad Request"):
+    """An error in Smithy RPC v2 CBOR (CloudWatch's SDKs; tools/emu/cbor.py)."""
+    status, headers, data = cbor.error(service, code, message, status)
+    start_response(status, headers + [("Content-Length", str(len(data)))])
+    return [data]
+
+
+def fault_error(start_response, service, kind, rpc=False):
+    """A throttling or a server error as each service words it (in CBOR for a CBOR request)."""
     throttle = kind == "throttle"
+    if rpc:
+        return cbor_error(start_response, service, "Throttling" if throttle else "InternalServiceError",
+                          "Rate exceeded" if throttle else "Internal service error",
+                          "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "dynamodb":
         return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
     if service == "lambda":
@@ -205,9 +247,11 @@ def sqs_error(start_response, code, message, status="400 Bad Request", query_cod
     return [body]
 
 
-def refuse(start_response, service, r, json_request=False):
+def refuse(start_response, service, r, json_request=False, rpc=False):
     """A Refusal (tools/emu) in the service's own error format (JSON 1.x for a JSON request to
-    a service that also speaks query, such as CloudWatch)."""
+    a service that also speaks query, such as CloudWatch; CBOR for a Smithy RPC v2 request)."""
+    if rpc:
+        return cbor_error(start_response, service, r.code, r.message, r.status)
     if service == "dynamodb":
         return ddb_error(start_response, r.code, r.message, r.status)
     if service == "lambda":
@@ -308,6 +352,12 @@ class Proxy:
         self.busy = {}
         # function name -> its deployed zip (served at GetFunction's Code.Location)
         self.code = {}
+        # CloudWatch in Smithy RPC v2 CBOR, translated to moto's query form, and its alarms as AWS
+        # keeps them (any mode; tools/emu/cbor.py, tools/emu/cloudwatch.py); SNS topics and email
+        # subscriptions as AWS keeps them (--aws-rules; tools/emu/sns.py).
+        self.translator = cbor.Translator(self.call_app)
+        self.alarms = Alarms()
+        self.sns = SnsRules()
 
     # -- plumbing -------------------------------------------------------------------------
     def call_app(self, environ, body):
@@ -370,6 +420,17 @@ class Proxy:
                 return [b""]
             start_response("200 OK", [("Content-Type", "application/zip"), ("Content-Length", str(len(zipped)))])
             return [zipped]
+        elif path == "/_proxy/sns/confirm":
+            # The recipient of a pending email subscription confirms it (?arn=ARN or ?endpoint=ADDRESS).
+            from urllib.parse import parse_qs
+
+            from moto.sns.models import sns_backends
+
+            from emu.sns import confirm
+
+            q = parse_qs(environ.get("QUERY_STRING", ""))
+            n = confirm(sns_backends, q.get("arn", [None])[0], q.get("endpoint", [None])[0])
+            data = json.dumps({"confirmed": n}).encode()
         elif path == "/_proxy/calls/reset":
             with self.lock:
                 self.calls.clear()
@@ -954,6 +1015,48 @@ class Proxy:
                     doc["EventSourceMappings"].append(m)
         return json.dumps(doc, default=str).encode()
 
+    def cloudwatch_backend(self, environ):
+        """moto's CloudWatch backend of the caller (a function: looked up when a fix needs it)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        account, region = self.account_of(environ), self.region_of(environ)
+        return lambda: cloudwatch_backends[account][region]
+
+    def sns_backend(self, environ):
+        from moto.sns.models import sns_backends
+
+        account, region = self.account_of(environ), self.region_of(environ)
+        return lambda: sns_backends[account][region]
+
+    def moto_call(self, environ, body, service, action, rpc):
+        """moto's answer to a request: a CBOR one through tools/emu/cbor.py (moto speaks only the
+        query form of CloudWatch); CloudWatch's alarms, in CBOR or JSON, as AWS keeps them
+        (tools/emu/cloudwatch.py)."""
+        if rpc:
+            fixes = self.alarms if service == "monitoring" else None
+            return self.translator.handle(service, environ, body, fixes, {"backend": self.cloudwatch_backend(environ)})
+        if service != "monitoring" or not environ.get("HTTP_X_AMZ_TARGET"):
+            return self.call_app(environ, body)
+        params = request_json(environ, service, body)
+        sent = json.dumps(params, sort_keys=True)
+        ctx = {"backend": self.cloudwatch_backend(environ)}
+        early = self.alarms.before(action, params, ctx)
+        if isinstance(early, Reply):
+            return early.status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(early.doc).encode()
+        if early is not None:  # a Refusal, as CloudWatch's JSON protocol words it
+            return cbor.error(service, early.code, early.message, early.status, operation=action, encoding="json")
+        if json.dumps(params, sort_keys=True) != sent:
+            body = json.dumps(params).encode()
+        status, headers, data = self.call_app(environ, body)
+        if status.startswith("200"):
+            try:
+                out = json.loads(data or b"{}")
+            except ValueError:
+                return status, headers, data
+            out = self.alarms.after(action, params, out, ctx)
+            data = json.dumps(out, default=str).encode()
+        return status, headers, data
+
     # -- WSGI -------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_proxy/"):
@@ -964,6 +1067,8 @@ class Proxy:
             # In each service's own format, as AWS answers it.
             expired = "The security token included in the request is expired"
             svc = service_of(environ)
+            if cbor.is_cbor(environ):
+                return cbor_error(start_response, svc, "ExpiredToken", expired)
             if svc == "dynamodb":
                 return ddb_error(start_response, "ExpiredTokenException", expired)
             if svc == "lambda":
@@ -976,6 +1081,9 @@ class Proxy:
         service = service_of(environ)
         action = action_of(environ, service, body)
         method = environ.get("REQUEST_METHOD", "GET")
+        rpc = cbor.is_cbor(environ) and cbor.model(service) is not None  # Smithy RPC v2 CBOR
+        if rpc:
+            environ, body = cbor.inflated(environ, body)  # PutMetricData comes gzip-compressed past 10 KiB
         with self.lock:
             self.calls.append({"service": service, "action": action, "write": is_write(service, action, method)})
             draw = self.rng.random()
@@ -994,17 +1102,26 @@ class Proxy:
             start_response("400 Bad Request", [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
             return [body]
         if fault in ("throttle", "error"):
-            return fault_error(start_response, service, fault)
+            return fault_error(start_response, service, fault, rpc)
         if fault == "drop":
             drop(environ)
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
-        req = request_json(environ, service, body)
+        req = cbor.request(body) if rpc else request_json(environ, service, body)
         if self.aws_rules and self.validator is not None:
             # The service's API model (docs/aws-behaviour.md rule 40), before anything else.
             refused = self.validator.check(service, environ, body, req)
             if refused is not None:
-                return refuse(start_response, service, refused, "HTTP_X_AMZ_TARGET" in environ)
+                return refuse(start_response, service, refused, "HTTP_X_AMZ_TARGET" in environ, rpc)
+        sns, sns_ctx = None, {}
+        if self.aws_rules and service == "sns" and action in self.sns.actions:
+            # Topics and email subscriptions as AWS keeps them (docs/aws-behaviour.md rule 42).
+            from urllib.parse import parse_qsl
+
+            sns = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            refused = self.sns.before(action, sns, self.sns_backend(environ), sns_ctx)
+            if refused is not None:
+                return refuse(start_response, service, refused)
         token = None
         if self.aws_rules and service == "ec2" and b"ClientToken=" in body:
             from urllib.parse import parse_qs
@@ -1037,7 +1154,9 @@ class Proxy:
             answer = rule.before(action, req, self.moto_json(environ), ctx)
             if answer is not None:
                 return self.respond(start_response, *encoded(environ, service, answer))
-        status, headers, data = self.call_app(environ, body)
+        status, headers, data = self.moto_call(environ, body, service, action, rpc)
+        if sns is not None:
+            data = self.sns.after(action, sns, status, data, self.sns_backend(environ), sns_ctx)
         if rule:
             answer = rule.after(action, req, status, data, ctx)
             if answer is not None:

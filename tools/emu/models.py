@@ -12,8 +12,9 @@ be there.
 
 Each protocol's request is read back into the input shape: JSON 1.0 / 1.1 (the body), REST-JSON
 (Lambda: members by `location` from the URI, query string and headers, the rest from the body),
-query (IAM, STS, SNS: `Name.member.N` lists, `Name.entry.N.key` maps) and EC2 (`Name.N` lists,
-capitalised locationName or queryName).
+query (IAM, STS, SNS: `Name.member.N` lists, `Name.entry.N.key` maps), EC2 (`Name.N` lists,
+capitalised locationName or queryName) and Smithy RPC v2 CBOR (CloudWatch: the operation from the
+path `/service/S/operation/OP`, the body a CBOR map of the input, decoded by tools/emu/cbor.py).
 
 Patterns are Java regexes, anchored (the whole value must match): Java's ASCII-only `\\w \\d \\s`
 and POSIX classes (`\\p{Print}` ...) are translated, and supplementary-plane ranges written as
@@ -175,7 +176,7 @@ class Model:
     def __init__(self, service, sm, protocol):
         self.service = service
         self.sm = sm
-        self.protocol = protocol  # json, rest-json, query or ec2: how requests come (wire_protocol)
+        self.protocol = protocol  # json, rest-json, query, ec2 or cbor: how requests come (wire_protocol)
         self.nodes = {}
         self.ops = {}
         # REST-JSON: (method, segments) -> [(path regex, operation name)], literal paths first;
@@ -228,7 +229,7 @@ class Model:
             child = self.node(member, extra)
             ser = member.serialization
             location = ser.get("location")
-            key = name if location or self.protocol in ("query", "ec2") else ser.get("name", name)
+            key = name if location or self.protocol in ("query", "ec2", "cbor") else ser.get("name", name)
             n.members.append((name, key, location, self._wire_name(name, ser), child))
             if name in required:
                 n.required.append((name, key))
@@ -251,6 +252,13 @@ class Model:
             return target.rsplit(".", 1)[1], req if isinstance(req, dict) and req else _json(body)
         if self.protocol == "rest-json":
             return self._decode_rest(environ, body, req)
+        if self.protocol == "cbor":
+            from . import cbor
+
+            found = cbor.route(environ)
+            if found is None:
+                return None, None
+            return found[1], req if isinstance(req, dict) and req else cbor.request(body)
         if self.protocol in ("query", "ec2"):
             params = dict(parse_qsl(body.decode("utf-8", "replace") if body else environ.get("QUERY_STRING", ""), keep_blank_values=True))
             name = params.get("Action")
@@ -576,11 +584,15 @@ def message(faults):
 
 
 def wire_protocol(environ, sm):
-    """The protocol a request speaks: JSON with an X-Amz-Target, else the model's own (REST-JSON,
-    query, EC2), or a form for a JSON-or-query service (CloudWatch). None for anything else
-    (CBOR, say): not checked."""
+    """The protocol a request speaks: JSON with an X-Amz-Target, Smithy RPC v2 CBOR by its path
+    (or smithy-protocol header), else the model's own (REST-JSON, query, EC2), or a form for a
+    service that also speaks query (CloudWatch). None for anything else: not checked."""
     if environ.get("HTTP_X_AMZ_TARGET"):
         return "json"
+    from . import cbor
+
+    if cbor.is_cbor(environ):
+        return "cbor" if "smithy-rpc-v2-cbor" in (sm.metadata.get("protocols") or [sm.protocol]) else None
     if sm.protocol in ("rest-json", "query", "ec2"):
         return sm.protocol
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):

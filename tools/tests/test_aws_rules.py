@@ -4,21 +4,19 @@ any of them. Each test uses its own resource names on one shared emulator."""
 
 import io
 import json
-import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 TOOLS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TOOLS))
 
+from conftest import Emulator  # noqa: E402  (one emulator process, shared by the tests)
 from emu import filters  # noqa: E402
 from emu.models import Validator, java_regex  # noqa: E402
 
@@ -33,34 +31,6 @@ ROLE_TRUST = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 })
-
-
-class Emulator:
-    """One emulator process on a free port, with boto3 clients for it (no client-side checks:
-    the emulator must be the one that refuses)."""
-
-    def __init__(self, *args):
-        self.proc = subprocess.Popen(
-            [sys.executable, str(TOOLS / "emulator.py"), "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        line = self.proc.stdout.readline()
-        assert line.startswith("READY port="), f"emulator did not start: {line!r}"
-        self.url = f"http://127.0.0.1:{int(line.strip().split('=')[1])}"
-        self.clients = {}
-
-    def __call__(self, service):
-        if service not in self.clients:
-            self.clients[service] = boto3.client(
-                service, endpoint_url=self.url, region_name="us-east-1",
-                aws_access_key_id="test", aws_secret_access_key="test",
-                config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-            )
-        return self.clients[service]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
