@@ -99,6 +99,9 @@ pub fn waves<'a>(desired: &Desired, plan: &'a Plan) -> Vec<Vec<Group<'a>>> {
     out
 }
 
+/// The pauses before reading live AWS again when the check after apply still finds a difference.
+const CONVERGENCE_REREADS: &[std::time::Duration] = &[std::time::Duration::from_secs(3), std::time::Duration::from_secs(6)];
+
 /// Runs one step, saying so on stderr; an error names the step and its place in the plan.
 pub async fn run_step(ctx: &AwsContext, index: usize, total: usize, step: &crate::plan::Step) -> Result<()> {
     crate::log::info(&format!("[{}/{total}] {}", index + 1, step.description));
@@ -141,8 +144,20 @@ pub async fn run(
         }
     }
     crate::log::info("checking that the live state now matches the spec...");
-    let live = engine::observe(ctx, desired).await?;
-    let after = engine::restrict_to_targets(desired, targets, engine::plan(desired, &live));
+    // Reads right after AWS accepted a change may still see the old value for a while (rules
+    // 33-36): a difference is read again, a bounded number of times, before it is an error.
+    let mut after = engine::restrict_to_targets(desired, targets, engine::plan(desired, &engine::observe(ctx, desired).await?));
+    for pause in CONVERGENCE_REREADS {
+        if !after.has_changes() {
+            break;
+        }
+        crate::log::info(&format!(
+            "  the live state does not match yet (AWS shows some changes a while later): reading again in {}s",
+            pause.as_secs()
+        ));
+        tokio::time::sleep(*pause).await;
+        after = engine::restrict_to_targets(desired, targets, engine::plan(desired, &engine::observe(ctx, desired).await?));
+    }
     if after.has_changes() {
         let left: Vec<String> = after
             .changes

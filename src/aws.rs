@@ -153,19 +153,20 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Loc
 /// reference: ListTagsOfResource 10 per second, TagResource and UntagResource 5 (rule 33).
 pub const RATES: &[(&str, &[&str], u32)] = &[("dynamodb", &["ListTagsOfResource"], 10), ("dynamodb", &["TagResource", "UntagResource"], 5)];
 
-/// Spaces calls to a rate, with a burst of one second's worth (a token bucket in the form of
-/// GCRA: the theoretical arrival time of the next call).
+/// Spaces calls evenly at a rate, so that no window of one second holds more than the rate
+/// (GCRA with no burst: the theoretical arrival time of the next call). Per process: AWS counts
+/// per account, so several runs against one account at once can still exceed it (the SDK then
+/// backs off).
 #[derive(Debug)]
 pub struct Pacer {
     interval: Duration,
-    burst: u32,
     next: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Pacer {
     pub fn new(per_second: u32) -> Self {
         let per_second = per_second.max(1);
-        Pacer { interval: Duration::from_secs(1) / per_second, burst: per_second, next: std::sync::Mutex::new(None) }
+        Pacer { interval: Duration::from_secs(1) / per_second, next: std::sync::Mutex::new(None) }
     }
 
     /// Waits until one more call keeps within the rate, and counts it.
@@ -174,9 +175,8 @@ impl Pacer {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let now = tokio::time::Instant::now();
             let t = next.map_or(now, |n| n.max(now));
-            let tolerance = self.interval * (self.burst - 1);
             *next = Some(t + self.interval);
-            t.checked_sub(tolerance).map_or(Duration::ZERO, |start| start.saturating_duration_since(now))
+            t.saturating_duration_since(now)
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -518,18 +518,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_pacer_allows_a_burst_of_one_second_then_keeps_the_rate() {
+    async fn a_pacer_keeps_any_second_within_the_rate() {
         let p = Pacer::new(20);
         let start = std::time::Instant::now();
+        p.take().await;
+        assert!(start.elapsed() < Duration::from_millis(40), "the first call goes at once");
         for _ in 0..20 {
             p.take().await;
         }
-        assert!(start.elapsed() < Duration::from_millis(200), "the burst goes at once");
-        for _ in 0..10 {
-            p.take().await;
-        }
-        // 10 more at 20 per second: half a second at least.
-        assert!(start.elapsed() >= Duration::from_millis(450), "{:?}", start.elapsed());
+        // 21 calls at 20 per second: the 21st a whole second after the first.
+        assert!(start.elapsed() >= Duration::from_millis(990), "{:?}", start.elapsed());
     }
 
     #[test]

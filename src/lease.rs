@@ -47,8 +47,9 @@ pub struct Holder {
     pub host: String,
     pub pid: u32,
     pub token: String,
-    /// The record version number: changed at every renewal ("" for an item of an older tool).
-    pub rvn: String,
+    /// What changes at every renewal: the record version number, or, in an item an older tool
+    /// wrote, its `expires` (which that tool rewrote at each renewal).
+    pub version: Version,
     /// The lease duration the holder promised to renew within.
     pub lease: Duration,
 }
@@ -62,7 +63,10 @@ impl Holder {
             host: s("host"),
             pid: n("pid").unwrap_or(0) as u32,
             token: s("token"),
-            rvn: s("rvn"),
+            version: match item.get("rvn").and_then(|v| v.as_s().ok()) {
+                Some(r) => Version::Rvn(r.clone()),
+                None => Version::Expires(item.get("expires").and_then(|v| v.as_n().ok()).cloned().unwrap_or_default()),
+            },
             lease: n("lease_ms").map(Duration::from_millis).unwrap_or(LEASE),
         }
     }
@@ -84,23 +88,62 @@ impl Holder {
     }
 }
 
-/// What a waiter has seen of the holder's item: its version, and since when (on this clock).
+/// The part of a lease item its holder changes at every renewal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Version {
+    Rvn(String),
+    /// An item of an older tool: its `expires` (a number), rewritten at each renewal.
+    Expires(String),
+}
+
+/// A moment on this host, measured both monotonically and on the wall clock: the elapsed time is
+/// the larger of the two, so that a machine that slept (the monotonic clock stops meanwhile)
+/// does not believe its lease fresh. Never compared with another host's clock.
+#[derive(Debug, Clone, Copy)]
+struct Moment {
+    instant: Instant,
+    wall: SystemTime,
+}
+
+impl Moment {
+    fn now() -> Self {
+        Moment { instant: Instant::now(), wall: SystemTime::now() }
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.instant.elapsed().max(self.wall.elapsed().unwrap_or_default())
+    }
+}
+
+/// What a waiter has seen of the holder's item: its version, and since when (on this host).
 struct Seen {
-    rvn: String,
-    since: Instant,
+    version: Version,
+    since: Moment,
 }
 
 impl Seen {
     /// Records the holder's version as seen now; returns how long it has been unchanged.
-    fn observe(seen: &mut Option<Seen>, rvn: &str) -> Duration {
+    fn observe(seen: &mut Option<Seen>, version: &Version) -> Duration {
         match seen {
-            Some(s) if s.rvn == rvn => s.since.elapsed(),
+            Some(s) if s.version == *version => s.since.elapsed(),
             _ => {
-                *seen = Some(Seen { rvn: rvn.to_string(), since: Instant::now() });
+                *seen = Some(Seen { version: version.clone(), since: Moment::now() });
                 Duration::ZERO
             }
         }
     }
+}
+
+/// How a holder's lease stands, as its renewals found it.
+#[derive(Debug, Clone)]
+struct Held {
+    /// When the last renewal that took was sent (not when its answer came: a retried call may
+    /// answer late).
+    renewed: Moment,
+    /// The last renewal's error, if it failed.
+    error: Option<String>,
+    /// A renewal was refused because another apply holds the lease now.
+    taken: bool,
 }
 
 /// Whether the holder of a lease last renewed `since_renewal` ago has lost it: a waiter may
@@ -115,8 +158,7 @@ pub struct Lease {
     ctx: AwsContext,
     key: String,
     token: String,
-    /// When the lease was last taken or renewed (this clock), and the last renewal's error.
-    renewed: Arc<Mutex<(Instant, Option<String>)>>,
+    held: Arc<Mutex<Held>>,
     renewal: tokio::task::JoinHandle<()>,
 }
 
@@ -153,7 +195,7 @@ async fn ensure_table(ctx: &AwsContext) -> Result<()> {
 
 /// Puts our item if the lease is free, or `take_over` names the version of a stale holder's
 /// item. `None`: ours now; `Some(holder)`: someone else's.
-async fn try_put(ctx: &AwsContext, key: &str, token: &str, rvn: &str, take_over: Option<&str>) -> Result<Option<Holder>> {
+async fn try_put(ctx: &AwsContext, key: &str, token: &str, rvn: &str, take_over: Option<&Version>) -> Result<Option<Holder>> {
     let mut put = ctx
         .dynamodb
         .put_item()
@@ -168,16 +210,18 @@ async fn try_put(ctx: &AwsContext, key: &str, token: &str, rvn: &str, take_over:
         // Shown to people only (the holder's clock).
         .item("since", AttributeValue::N(epoch_seconds().to_string()))
         .expression_attribute_names("#l", "lock");
+    // Taken over only if it is still the version watched go unrenewed.
     put = match take_over {
         None => put.condition_expression("attribute_not_exists(#l)"),
-        // The version we watched go unrenewed (an older tool's item has none).
-        Some("") => {
-            put.condition_expression("attribute_not_exists(#l) OR attribute_not_exists(#r)").expression_attribute_names("#r", "rvn")
-        }
-        Some(old) => put
+        Some(Version::Rvn(old)) => put
             .condition_expression("attribute_not_exists(#l) OR #r = :old")
             .expression_attribute_names("#r", "rvn")
-            .expression_attribute_values(":old", AttributeValue::S(old.into())),
+            .expression_attribute_values(":old", AttributeValue::S(old.clone())),
+        Some(Version::Expires(old)) => put
+            .condition_expression("attribute_not_exists(#l) OR (attribute_not_exists(#r) AND #x = :old)")
+            .expression_attribute_names("#r", "rvn")
+            .expression_attribute_names("#x", "expires")
+            .expression_attribute_values(":old", AttributeValue::N(old.clone())),
     };
     match put.send().await {
         Ok(_) => Ok(None),
@@ -210,27 +254,28 @@ pub async fn acquire(ctx: &AwsContext, desired: &Desired, timeout: Duration) -> 
     let token = crate::ids::random_hex()?;
     let start = Instant::now();
     let mut shown: Option<Instant> = None;
-    let mut take_over: Option<String> = None;
+    let mut take_over: Option<Version> = None;
     let mut seen: Option<Seen> = None;
-    loop {
+    let taken_at = loop {
         let rvn = crate::ids::random_hex()?;
-        let Some(holder) = try_put(ctx, &key, &token, &rvn, take_over.as_deref()).await? else { break };
+        let sent = Moment::now();
+        let Some(holder) = try_put(ctx, &key, &token, &rvn, take_over.as_ref()).await? else { break sent };
         if holder.dead_here() {
             crate::log::info(&format!(
                 "  the lease of {key} is held by pid {} of this host, which no longer runs: taking it over",
                 holder.pid
             ));
-            take_over = Some(holder.rvn.clone());
+            take_over = Some(holder.version.clone());
             continue;
         }
-        let unchanged = Seen::observe(&mut seen, &holder.rvn);
+        let unchanged = Seen::observe(&mut seen, &holder.version);
         if unchanged >= holder.lease {
             crate::log::info(&format!(
                 "  the lease of {key}, held by {}, was not renewed for {}s: taking it over",
                 holder.who,
                 unchanged.as_secs()
             ));
-            take_over = Some(holder.rvn.clone());
+            take_over = Some(holder.version.clone());
             continue;
         }
         take_over = None;
@@ -248,18 +293,19 @@ pub async fn acquire(ctx: &AwsContext, desired: &Desired, timeout: Duration) -> 
             shown = Some(Instant::now());
         }
         tokio::time::sleep(Duration::from_secs(2).min(timeout.saturating_sub(start.elapsed())).max(Duration::from_millis(100))).await;
-    }
+    };
     crate::log::debug(&format!("holding the lease of {key}"));
-    let renewed = Arc::new(Mutex::new((Instant::now(), None)));
-    let renewal = tokio::spawn(renew(ctx.clone(), key.clone(), token.clone(), renewed.clone()));
-    Ok(Lease { ctx: ctx.clone(), key, token, renewed, renewal })
+    let held = Arc::new(Mutex::new(Held { renewed: taken_at, error: None, taken: false }));
+    let renewal = tokio::spawn(renew(ctx.clone(), key.clone(), token.clone(), held.clone()));
+    Ok(Lease { ctx: ctx.clone(), key, token, held, renewal })
 }
 
 /// Gives the lease a new version every third of its length while apply runs.
-async fn renew(ctx: AwsContext, key: String, token: String, renewed: Arc<Mutex<(Instant, Option<String>)>>) {
+async fn renew(ctx: AwsContext, key: String, token: String, held: Arc<Mutex<Held>>) {
     loop {
         tokio::time::sleep(LEASE / 3).await;
         let Ok(rvn) = crate::ids::random_hex() else { continue };
+        let sent = Moment::now();
         let r = ctx
             .dynamodb
             .update_item()
@@ -273,13 +319,19 @@ async fn renew(ctx: AwsContext, key: String, token: String, renewed: Arc<Mutex<(
             .expression_attribute_values(":t", AttributeValue::S(token.clone()))
             .send()
             .await;
-        let mut state = renewed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = held.lock().unwrap_or_else(|e| e.into_inner());
         match r {
-            Ok(_) => *state = (Instant::now(), None),
+            Ok(_) => (state.renewed, state.error) = (sent, None),
+            // Not ours any more: another apply took it over (our renewals had stopped too long).
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                crate::log::warn(&format!("the lease of {key} was taken over by another apply"));
+                state.taken = true;
+                return;
+            }
             Err(e) => {
                 let e = aws_error("DynamoDB", "UpdateItem", &key, e).to_string();
                 crate::log::warn(&format!("could not renew the lease of {key}: {e}"));
-                state.1 = Some(e);
+                state.error = Some(e);
             }
         }
     }
@@ -289,14 +341,21 @@ impl Lease {
     /// An error once the lease may have passed to another apply (its renewals failed for most
     /// of a lease): apply stops before its next step.
     pub fn check(&self) -> Result<()> {
-        let (at, error) = self.renewed.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if lost(at.elapsed(), LEASE) {
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if held.taken {
+            bail!(
+                "another apply took over the lease of {}: apply stops before its next step. Run apply again: it plans from what is live.",
+                self.key
+            );
+        }
+        let since = held.renewed.elapsed();
+        if lost(since, LEASE) {
             bail!(
                 "the lease of {} was not renewed for {}s (last error: {}): another apply may hold it now, so apply stops \
                  before its next step. Run apply again: it plans from what is live.",
                 self.key,
-                at.elapsed().as_secs(),
-                error.unwrap_or_else(|| "none".into())
+                since.as_secs(),
+                held.error.unwrap_or_else(|| "none".into())
             );
         }
         Ok(())
@@ -344,9 +403,13 @@ mod tests {
     #[test]
     fn a_waiter_measures_an_unchanged_version_on_its_own_clock() {
         let mut seen = None;
-        assert_eq!(Seen::observe(&mut seen, "v1"), Duration::ZERO);
+        let v = |s: &str| Version::Rvn(s.into());
+        assert_eq!(Seen::observe(&mut seen, &v("v1")), Duration::ZERO);
         std::thread::sleep(Duration::from_millis(20));
-        assert!(Seen::observe(&mut seen, "v1") >= Duration::from_millis(20));
-        assert_eq!(Seen::observe(&mut seen, "v2"), Duration::ZERO, "a renewal starts the count again");
+        assert!(Seen::observe(&mut seen, &v("v1")) >= Duration::from_millis(20));
+        assert_eq!(Seen::observe(&mut seen, &v("v2")), Duration::ZERO, "a renewal starts the count again");
+        // An older tool's item renews its `expires`: that is its version.
+        assert_eq!(Seen::observe(&mut seen, &Version::Expires("100".into())), Duration::ZERO);
+        assert_eq!(Seen::observe(&mut seen, &Version::Expires("140".into())), Duration::ZERO);
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::hash;
 use crate::kinds::Live;
 use crate::plan::Plan;
+use crate::spec::Desired;
 
 pub const SAVED_PLAN_VERSION: u32 = 1;
 
@@ -49,16 +50,17 @@ fn secret_hashes(salt: &str, secrets: &BTreeMap<String, String>) -> BTreeMap<Str
 }
 
 /// A fingerprint per live resource (and the account).
-pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
+pub fn fingerprints(live: &Live, desired: &Desired) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("account".to_string(), hash(&(&live.account_id, &live.partition)));
     for (kind, data) in live.kinds.iter().chain(&live.owned) {
-        out.extend(data.fingerprints(kind));
+        out.extend(data.fingerprints(kind, desired));
     }
     out
 }
 
-pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, String>, consent: &[String]) -> Result<()> {
+pub fn write(path: &Path, plan: &Plan, live: &Live, desired: &Desired, consent: &[String]) -> Result<()> {
+    let secrets = &crate::engine::secrets(desired);
     let salt = crate::ids::random_hex()?;
     let saved = SavedPlan {
         consent: consent.to_vec(),
@@ -68,7 +70,7 @@ pub fn write(path: &Path, plan: &Plan, live: &Live, secrets: &BTreeMap<String, S
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         env: plan.env.clone(),
         observed_at: live.observed_at.clone(),
-        fingerprints: fingerprints(live),
+        fingerprints: fingerprints(live, desired),
         plan: serde_json::to_value(plan)?,
     };
     let text = serde_json::to_string_pretty(&saved)?;
@@ -95,8 +97,9 @@ pub fn read(path: &Path) -> Result<SavedPlan> {
 
 /// What changed since the plan was saved: the live resources whose fingerprint differs, and
 /// whether the plan computed now differs from the saved one (the spec or its files changed).
-pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan, secrets: &BTreeMap<String, String>) -> Vec<String> {
-    let current = fingerprints(live);
+pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan, desired: &Desired) -> Vec<String> {
+    let secrets = &crate::engine::secrets(desired);
+    let current = fingerprints(live, desired);
     let mut out: Vec<String> = current
         .iter()
         .filter(|(k, v)| saved.fingerprints.get(*k) != Some(*v))

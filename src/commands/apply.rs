@@ -83,7 +83,7 @@ async fn locked(
     }
     let plan = g.plan(desired, &live);
     if let Some(s) = &saved {
-        let stale = crate::saved::staleness(s, &live, &plan, &crate::engine::secrets(desired));
+        let stale = crate::saved::staleness(s, &live, &plan, desired);
         if !stale.is_empty() {
             bail!(
                 "refusing to apply {}: it no longer describes what apply would do; nothing was changed:\n  {}\nRun `cruddur-infra plan --out FILE` again.",

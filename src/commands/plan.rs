@@ -41,7 +41,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     let plan = g.plan(&desired, &live);
     crate::apply::check_consent(&plan, &o.allow_data_loss)?;
     if let Some(path) = &o.out {
-        crate::saved::write(path, &plan, &live, &crate::engine::secrets(&desired), &o.allow_data_loss)?;
+        crate::saved::write(path, &plan, &live, &desired, &o.allow_data_loss)?;
         log::info(&format!("plan saved to {}; apply exactly it with `cruddur-infra apply {}`", path.display(), path.display()));
     }
     match o.output {

@@ -173,8 +173,9 @@ pub trait Kind: Sync {
 /// One kind's observation, type-erased for the engine.
 pub trait LiveData: Any + Send + Sync + fmt::Debug {
     fn as_any(&self) -> &dyn Any;
-    /// A fingerprint per address (saved plans refuse to apply when one changed).
-    fn fingerprints(&self, kind: &str) -> BTreeMap<String, String>;
+    /// A fingerprint per address (saved plans refuse to apply when one changed), judged against
+    /// the spec the plan was made from.
+    fn fingerprints(&self, kind: &str, desired: &Desired) -> BTreeMap<String, String>;
 }
 
 /// Most kinds observe one value per declared name.
@@ -182,33 +183,33 @@ impl<T: Fingerprint + fmt::Debug + Send + Sync + 'static> LiveData for BTreeMap<
     fn as_any(&self) -> &dyn Any {
         self
     }
-    fn fingerprints(&self, kind: &str) -> BTreeMap<String, String> {
-        self.iter().map(|(n, v)| (format!("{kind}.{n}"), v.fingerprint())).collect()
+    fn fingerprints(&self, kind: &str, desired: &Desired) -> BTreeMap<String, String> {
+        self.iter().map(|(n, v)| (format!("{kind}.{n}"), v.fingerprint(n, desired))).collect()
     }
 }
 
 /// What a saved plan fingerprints of a live value (`apply FILE` refuses when one changed): all
 /// of it, except what the kind itself does not treat as drift, which would refuse a plan that
-/// planning again finds unchanged (a scaler's capacity within its range, a state that changes on
-/// its own: ACTIVE/UPDATING, Active/Inactive).
+/// planning again finds unchanged (a scaler's capacity within the spec's range, a state that
+/// changes on its own: ACTIVE/UPDATING, Active/Inactive). `key`: the resource's spec key.
 pub trait Fingerprint: Serialize + Sized {
-    fn fingerprint(&self) -> String {
+    fn fingerprint(&self, _key: &str, _desired: &Desired) -> String {
         crate::ids::hash(self)
     }
 }
 
 impl<T: Fingerprint> Fingerprint for Option<T> {
-    fn fingerprint(&self) -> String {
+    fn fingerprint(&self, key: &str, desired: &Desired) -> String {
         match self {
-            Some(t) => t.fingerprint(),
+            Some(t) => t.fingerprint(key, desired),
             None => crate::ids::hash(&None::<()>),
         }
     }
 }
 
 impl<T: Fingerprint> Fingerprint for Vec<T> {
-    fn fingerprint(&self) -> String {
-        crate::ids::hash(&self.iter().map(Fingerprint::fingerprint).collect::<Vec<_>>())
+    fn fingerprint(&self, key: &str, desired: &Desired) -> String {
+        crate::ids::hash(&self.iter().map(|t| t.fingerprint(key, desired)).collect::<Vec<_>>())
     }
 }
 

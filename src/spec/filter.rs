@@ -58,9 +58,15 @@ fn matcher(v: &Value) -> Value {
     let inner = |k: &str, v: &Value| match (k, v) {
         // Ordered operator/operand pairs.
         ("numeric", _) => v.clone(),
-        // Anything but these alternatives, or but what a matcher matches.
+        // Anything but these alternatives (one value is a list of one), or but what a matcher
+        // matches.
         ("anything-but", Value::Array(a)) => alternatives_of(a),
         ("anything-but", Value::Object(_)) => matcher(v),
+        ("anything-but", one) => alternatives_of(std::slice::from_ref(one)),
+        // Any other list inside a matcher is a set of alternatives too (`prefix: [...]` under
+        // `anything-but`), and a matcher's object a matcher.
+        (_, Value::Array(a)) => alternatives_of(a),
+        (_, Value::Object(_)) => matcher(v),
         _ => v.clone(),
     };
     Value::Object(m.iter().map(|(k, v)| (k.clone(), inner(k, v))).collect())
@@ -83,19 +89,23 @@ pub fn problem(p: &Value) -> Option<String> {
     found
 }
 
-fn visit_numeric(v: &Value, f: &mut dyn FnMut(&Value)) {
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                if k == "numeric" {
-                    f(v);
-                } else {
-                    visit_numeric(v, f);
+/// Calls `f` with every `numeric` matcher of a pattern: a `numeric` key of a matcher object in a
+/// list of alternatives (an event field that is itself named `numeric` is no matcher).
+fn visit_numeric(pattern: &Value, f: &mut dyn FnMut(&Value)) {
+    let Value::Object(m) = pattern else { return };
+    for (k, v) in m {
+        match v {
+            Value::Array(items) if k == "$or" => items.iter().for_each(|p| visit_numeric(p, f)),
+            Value::Array(alternatives) => {
+                for matcher in alternatives.iter().filter_map(Value::as_object) {
+                    if let Some(n) = matcher.get("numeric") {
+                        f(n);
+                    }
                 }
             }
+            Value::Object(_) => visit_numeric(v, f),
+            _ => {}
         }
-        Value::Array(a) => a.iter().for_each(|v| visit_numeric(v, f)),
-        _ => {}
     }
 }
 
@@ -134,6 +144,11 @@ mod tests {
         let other = json!({"eventName": ["INSERT", "MODIFY"], "dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 0, "<=", 6]}]}}}});
         assert!(!same(&[a], &[other]));
         assert!(same(&[json!({"k": [{"anything-but": ["b", "a"]}]})], &[json!({"k": [{"anything-but": ["a", "b"]}]})]));
+        assert!(same(&[json!({"k": [{"anything-but": "a"}]})], &[json!({"k": [{"anything-but": ["a"]}]})]));
+        assert!(same(
+            &[json!({"k": [{"anything-but": {"prefix": ["b", "a"]}}]})],
+            &[json!({"k": [{"anything-but": {"prefix": ["a", "b"]}}]})]
+        ));
     }
 
     #[test]
@@ -145,6 +160,9 @@ mod tests {
             let p = json!({"n": [{"numeric": bad}]});
             assert!(problem(&p).is_some_and(|m| m.contains("numeric")), "{p}");
         }
+        // A field named `numeric` is a field, not a matcher.
+        assert_eq!(problem(&json!({"numeric": [1, 2, 3]})), None);
+        assert!(problem(&json!({"$or": [{"n": [{"numeric": ["<", 1, ">", 0]}]}]})).is_some());
         let long = json!({"k": ["x".repeat(5000)]});
         assert!(problem(&long).unwrap().contains("at most 4096"));
     }

@@ -534,7 +534,10 @@ impl Checker<'_> {
                 self.err(&path, "an inline policy name must be 1 to 128 characters of a-z, A-Z, 0-9 and `+=,.@_-`");
             }
             self.policy_file(&path, file);
-            if let Some(c) = self.files.get(file).and_then(|t| latin1_refused(t, true)) {
+            // As sent: the document is parsed and written again, so an escape (`\u2014`) is sent
+            // as the character itself.
+            let sent = self.files.get(file).and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()).map(|v| v.to_string());
+            if let Some(c) = sent.and_then(|t| latin1_refused(&t, true)) {
                 self.err(
                     &path,
                     format!("IAM takes only Latin-1 characters in a policy document, not `{c}` (U+{:04X}) in {file}", c as u32),

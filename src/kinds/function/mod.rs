@@ -137,7 +137,7 @@ fn declared_live<'a>(live: &'a crate::kinds::Live, name: &str) -> Option<&'a Liv
 /// A function's fingerprint leaves out its state (Active, Inactive after weeks idle, Pending):
 /// it changes on its own.
 impl Fingerprint for LiveFunction {
-    fn fingerprint(&self) -> String {
+    fn fingerprint(&self, _key: &str, _desired: &Desired) -> String {
         let mut f = self.clone();
         (f.state, f.last_update_status) = (String::new(), String::new());
         crate::ids::hash(&f)
@@ -145,8 +145,14 @@ impl Fingerprint for LiveFunction {
 }
 
 impl Fingerprint for LiveFunctionSide {
-    fn fingerprint(&self) -> String {
-        crate::ids::hash(&(self.function.fingerprint(), &self.subnets, &self.security_groups, &self.reserved_concurrency, &self.log_group))
+    fn fingerprint(&self, key: &str, desired: &Desired) -> String {
+        crate::ids::hash(&(
+            self.function.fingerprint(key, desired),
+            &self.subnets,
+            &self.security_groups,
+            &self.reserved_concurrency,
+            &self.log_group,
+        ))
     }
 }
 

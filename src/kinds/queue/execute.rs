@@ -20,12 +20,17 @@ pub(super) const RECENTLY_DELETED: Duration = Duration::from_secs(70);
 /// reads in a row must agree: one read may reach a server that has the change and the next one
 /// not.
 const PROPAGATION: Duration = Duration::from_secs(180);
-const READS_IN_A_ROW: usize = 3;
+/// A retention change may take 15 minutes to propagate (rule 34).
+const RETENTION_PROPAGATION: Duration = Duration::from_secs(15 * 60);
+/// Terraform's provider reads 6 times 5 s apart; 3 reads 2 s apart keep an apply's waits short
+/// while a read that reaches a server without the change still restarts the count.
+const READS_IN_A_ROW: wait::Reads = wait::Reads { times: 3, apart: Duration::from_secs(2) };
 
 /// Waits until the queue answers with every attribute as sent (a new queue may not be found for
 /// a moment; an attribute change propagates), `READS_IN_A_ROW` times.
 async fn wait_attributes(ctx: &AwsContext, name: &str, sent: &BTreeMap<String, String>) -> Result<()> {
-    wait::settled(&format!("queue {name} to show its attributes"), PROPAGATION, READS_IN_A_ROW, || async {
+    let deadline = if sent.contains_key("MessageRetentionPeriod") { RETENTION_PROPAGATION } else { PROPAGATION };
+    wait::settled(&format!("queue {name} to show its attributes"), deadline, READS_IN_A_ROW, || async {
         let Some(url) = url_of(ctx, name).await? else { return Ok(wait::Poll::Pending("not found yet".into())) };
         let read = ctx.sqs.get_queue_attributes().queue_url(&url).attribute_names(Attr::All).send().await;
         let Some(out) = unless_missing(read, "GetQueueAttributes", name)? else { return Ok(wait::Poll::Pending("not found yet".into())) };

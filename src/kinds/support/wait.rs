@@ -48,32 +48,50 @@ where
     }
 }
 
-/// Like [`until`], but done only once `check` says so `times` polls in a row: for what AWS
-/// makes visible eventually, where one read may see the change and the next one not (tags,
-/// queue attributes, scalable targets).
-pub async fn settled<F, Fut>(what: &str, timeout: Duration, times: usize, mut check: F) -> Result<()>
+/// How many reads in a row must agree that a change shows, and how far apart they are at least
+/// (Terraform's provider: DynamoDB tags 2 reads 1 s apart, SQS attributes 6 reads 5 s apart).
+#[derive(Debug, Clone, Copy)]
+pub struct Reads {
+    pub times: usize,
+    pub apart: Duration,
+}
+
+/// Like [`until`], but done only once `check` says so `reads.times` polls in a row, at least
+/// `reads.apart` apart: for what AWS makes visible eventually, where one read may see the change
+/// and the next one not (tags, queue attributes, scalable targets).
+pub async fn settled<F, Fut>(what: &str, timeout: Duration, reads: Reads, mut check: F) -> Result<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll>>,
 {
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-    let seen = AtomicUsize::new(0);
+    let seen = std::sync::Mutex::new((0usize, None::<Instant>));
     let seen = &seen;
     until(what, timeout, || {
         let poll = check();
         async move {
-            Ok(match poll.await? {
+            // While counting, the next read waits until it is `apart` from the last one.
+            let wait = {
+                let s = seen.lock().unwrap_or_else(|e| e.into_inner());
+                s.1.filter(|_| s.0 > 0).map(|last| reads.apart.saturating_sub(last.elapsed()))
+            };
+            if let Some(w) = wait.filter(|w| !w.is_zero()) {
+                tokio::time::sleep(w).await;
+            }
+            let answer = poll.await?;
+            let mut s = seen.lock().unwrap_or_else(|e| e.into_inner());
+            s.1 = Some(Instant::now());
+            Ok(match answer {
                 Poll::Done => {
-                    let n = seen.fetch_add(1, Relaxed) + 1;
-                    if n >= times {
+                    s.0 += 1;
+                    if s.0 >= reads.times {
                         Poll::Done
                     } else {
-                        Poll::Pending(format!("seen {n} time(s), waiting for {times} in a row"))
+                        Poll::Pending(format!("seen {} time(s), waiting for {} in a row", s.0, reads.times))
                     }
                 }
-                Poll::Pending(s) => {
-                    seen.store(0, Relaxed);
-                    Poll::Pending(s)
+                Poll::Pending(p) => {
+                    s.0 = 0;
+                    Poll::Pending(p)
                 }
             })
         }
@@ -90,7 +108,8 @@ mod tests {
         // Seen, not seen (an eventually consistent read), then seen twice: done on the fourth poll.
         let answers = std::cell::RefCell::new(vec![true, false, true, true, false].into_iter());
         let mut polls = 0;
-        settled("x", Duration::from_secs(60), 2, || {
+        let start = Instant::now();
+        settled("x", Duration::from_secs(60), Reads { times: 2, apart: Duration::from_millis(600) }, || {
             polls += 1;
             let done = answers.borrow_mut().next().unwrap_or(true);
             async move { Ok(if done { Poll::Done } else { Poll::Pending("no".into()) }) }
@@ -98,5 +117,6 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(polls, 4);
+        assert!(start.elapsed() >= Duration::from_millis(600), "the two reads that agree are apart");
     }
 }

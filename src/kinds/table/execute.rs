@@ -92,9 +92,9 @@ pub(super) async fn update_table(
 /// How long AWS may take to show a table's tag change (rule 33; Terraform's provider waits up
 /// to 2 minutes), and how many reads in a row must show it.
 const TAGS_PROPAGATION: Duration = Duration::from_secs(120);
-const TAGS_SEEN: usize = 2;
+const TAGS_SEEN: wait::Reads = wait::Reads { times: 2, apart: Duration::from_secs(1) };
 
-/// Waits until ListTagsOfResource shows `set` and none of `removed`, twice in a row: DynamoDB
+/// Waits until ListTagsOfResource shows `set` and none of `removed`, twice in a row a second apart: DynamoDB
 /// applies tag changes asynchronously, and answers the previous (or an empty) set meanwhile.
 pub(super) async fn wait_tags(ctx: &AwsContext, name: &str, arn: &str, set: &BTreeMap<String, String>, removed: &[String]) -> Result<()> {
     let what = format!("the tags of table {name} to show");

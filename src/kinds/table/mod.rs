@@ -182,25 +182,32 @@ fn declared_live<'a>(live: &'a Live, name: &str) -> Option<&'a LiveTable> {
 }
 
 /// A table's fingerprint leaves out what changes on its own: its status (but DELETING) and its
-/// indexes', and the capacity of a dimension a scaler moves within its registered range.
+/// indexes', time to live ENABLING/ENABLED, and the capacity of a dimension the spec autoscales
+/// while it is within the spec's range (the plan leaves that to the scaler; outside the range, or
+/// not autoscaled, the capacity is the plan's business and counts).
 impl Fingerprint for LiveTable {
-    fn fingerprint(&self) -> String {
+    fn fingerprint(&self, key: &str, desired: &Desired) -> String {
         let mut t = self.clone();
         if t.status != "DELETING" {
             t.status.clear();
         }
         t.indexes.values_mut().for_each(|i| i.status.clear());
-        for s in &self.scaling {
-            let capacity = match &s.index {
-                None => &mut t.capacity,
-                Some(i) => match t.indexes.get_mut(i) {
-                    Some(index) => &mut index.capacity,
-                    None => continue,
-                },
-            };
-            let units = if s.dim == Dim::Read { &mut capacity.read } else { &mut capacity.write };
-            if (s.min..=s.max).contains(units) {
-                *units = -1;
+        if let Some(ttl) = t.ttl.as_mut() {
+            ttl.status = if ttl.on() { "ENABLED" } else { "DISABLED" }.into();
+        }
+        if let Some(spec) = desired.resources.tables.get(key) {
+            for ((index, dim), range) in scaling::wanted(spec) {
+                let capacity = match &index {
+                    None => &mut t.capacity,
+                    Some(i) => match t.indexes.get_mut(i) {
+                        Some(index) => &mut index.capacity,
+                        None => continue,
+                    },
+                };
+                let units = if dim == Dim::Read { &mut capacity.read } else { &mut capacity.write };
+                if (range.min..=range.max).contains(units) {
+                    *units = -1;
+                }
             }
         }
         crate::ids::hash(&t)

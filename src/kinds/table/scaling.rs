@@ -319,11 +319,23 @@ fn units(v: i64) -> i32 {
 /// How long Application Auto Scaling may take to show its own writes (rule 35; Terraform's
 /// provider allows 2 minutes), and how many reads in a row must show them.
 const PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
-const READS_IN_A_ROW: usize = 2;
+const READS_IN_A_ROW: crate::kinds::support::wait::Reads =
+    crate::kinds::support::wait::Reads { times: 2, apart: std::time::Duration::from_secs(1) };
 
-/// Application Auto Scaling's refusals that pass (rule 35): a target just registered is not
-/// found yet (ObjectNotFoundException), or another update of it is pending
-/// (ConcurrentUpdateException). Retried by the one retry policy; anything else is final.
+/// Application Auto Scaling's refusals that pass (rule 35), as Terraform's provider retries
+/// them: a target just registered is not found yet (ObjectNotFoundException), another update of
+/// it is pending (ConcurrentUpdateException), the service cannot reach DynamoDB yet
+/// (FailedResourceAccessException: rate exceeded, or a permission still propagating), or cannot
+/// assume its service-linked role while the account's first one is being made
+/// (ValidationException "Unable to assume IAM role"). Retried by the one retry policy; anything
+/// else is final.
+fn passes(code: Option<&str>, message: &str) -> bool {
+    match code {
+        Some("ObjectNotFoundException" | "ConcurrentUpdateException" | "FailedResourceAccessException") => true,
+        Some("ValidationException") => message.contains("Unable to assume IAM role"),
+        _ => false,
+    }
+}
 async fn eventually<T, E, F, Fut>(what: &str, rid: &str, operation: &'static str, call: F) -> Result<T>
 where
     F: Fn() -> Fut,
@@ -335,7 +347,7 @@ where
     retry::retry(what, policy, || async {
         match call().await {
             Ok(t) => Ok(t),
-            Err(e) if matches!(code(&e), Some("ObjectNotFoundException" | "ConcurrentUpdateException")) => {
+            Err(e) if passes(code(&e), e.message().unwrap_or("")) => {
                 Err(Next::Retry(format!("{} ({})", e.message().unwrap_or("not visible yet"), code(&e).unwrap_or(""))))
             }
             Err(e) => Err(Next::Fail(aws_error(SERVICE, operation, rid, e).into())),
@@ -346,15 +358,15 @@ where
 
 /// The scalable target of one dimension as DescribeScalableTargets answers now: (min, max).
 async fn target(ctx: &AwsContext, rid: &str, dim: &str) -> Result<Option<(i64, i64)>> {
-    let out = ctx
-        .autoscaling
-        .describe_scalable_targets()
-        .service_namespace(aas::ServiceNamespace::Dynamodb)
-        .resource_ids(rid)
-        .scalable_dimension(aas::ScalableDimension::from(dim))
-        .send()
-        .await
-        .map_err(|e| aws_error(SERVICE, "DescribeScalableTargets", rid, e))?;
+    let out = eventually(&format!("the scalable target {rid} {dim}"), rid, "DescribeScalableTargets", || {
+        ctx.autoscaling
+            .describe_scalable_targets()
+            .service_namespace(aas::ServiceNamespace::Dynamodb)
+            .resource_ids(rid)
+            .scalable_dimension(aas::ScalableDimension::from(dim))
+            .send()
+    })
+    .await?;
     Ok(out.scalable_targets().first().map(|t| (t.min_capacity().into(), t.max_capacity().into())))
 }
 
@@ -439,7 +451,9 @@ pub async fn deregister(ctx: &AwsContext, table: &str, index: Option<&str>, dim:
         {
             Ok(_) => Ok(()),
             Err(e) if code(&e) == Some("ObjectNotFoundException") => Ok(()),
-            Err(e) if code(&e) == Some("ConcurrentUpdateException") => Err(Next::Retry("another update of it is pending".into())),
+            Err(e) if passes(code(&e), e.message().unwrap_or("")) => {
+                Err(Next::Retry(format!("{} ({})", e.message().unwrap_or("pending"), code(&e).unwrap_or(""))))
+            }
             Err(e) => Err(Next::Fail(aws_error(SERVICE, "DeregisterScalableTarget", &rid, e).into())),
         }
     })

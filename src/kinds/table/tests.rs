@@ -568,18 +568,24 @@ fn limit_exceeded_has_two_meanings() {
 #[test]
 fn a_fingerprint_leaves_out_what_the_scaler_and_aws_change_on_their_own() {
     use crate::kinds::Fingerprint;
+    let mut desired = crate::spec::SpecDocument::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra.yaml"))
+        .unwrap()
+        .resolve("local")
+        .unwrap()
+        .0;
+    desired.resources.tables = BTreeMap::from([("t".to_string(), scaled_spec())]);
+    let f = |t: &LiveTable, d: &crate::spec::Desired| t.fingerprint("t", d);
     let base = live_scaled(&scaled_spec());
     let mut moved = base.clone();
     (moved.capacity.read, moved.capacity.write) = (40, 12);
     let g1 = &mut moved.indexes.get_mut("g1").unwrap().capacity;
     (g1.read, g1.write) = (5, 50);
     moved.status = "UPDATING".into();
-    assert_eq!(moved.fingerprint(), base.fingerprint(), "within 5..50, and UPDATING while it moves");
+    assert_eq!(f(&moved, &desired), f(&base, &desired), "within the spec's 5..50, and UPDATING while it moves");
     let mut outside = base.clone();
     outside.capacity.read = 60;
-    assert_ne!(outside.fingerprint(), base.fingerprint(), "outside the range the plan changes it");
-    let mut fixed = live_of(&spec());
-    let before = fixed.fingerprint();
-    fixed.capacity = Capacity::new(6, 5);
-    assert_ne!(fixed.fingerprint(), before, "a fixed capacity is the spec's");
+    assert_ne!(f(&outside, &desired), f(&base, &desired), "outside the range the plan changes it");
+    // The spec no longer autoscales it: the capacity is the spec's, and a move counts.
+    desired.resources.tables.insert("t".into(), spec());
+    assert_ne!(f(&moved, &desired), f(&base, &desired), "not autoscaled by the spec: the plan pins it");
 }

@@ -59,6 +59,15 @@ pub(super) async fn wait_settled(ctx: &AwsContext, function: &str, uuid_or_table
     found.context("the mapping settled but was not kept")
 }
 
+/// A mapping's state as GetEventSourceMapping says now (None: it is gone).
+async fn state(ctx: &AwsContext, uuid: &str) -> Result<Option<String>> {
+    match ctx.lambda.get_event_source_mapping().uuid(uuid).send().await {
+        Ok(m) => Ok(Some(m.state().unwrap_or("Enabled").to_string())),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(aws_error("Lambda", "GetEventSourceMapping", uuid, e).into()),
+    }
+}
+
 /// Whether a live mapping already has every setting of `s` (then an update is not sent).
 fn has(m: &LiveMapping, s: &MappingSettings) -> bool {
     let t = &m.tuning;
@@ -83,11 +92,17 @@ pub(super) async fn update(ctx: &AwsContext, function: &str, uuid: &str, s: &Map
     retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
         match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s).destination_config(destination(s)).send().await {
             Ok(_) => Ok(()),
-            // Creating or Updating (rule 36): it takes the update once settled.
-            Err(e) if e.code() == Some("ResourceInUseException") => {
-                wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
-                Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
-            }
+            // Creating or Updating (rule 36): it takes the update once settled. Being deleted
+            // (rule 28): it never will.
+            Err(e) if e.code() == Some("ResourceInUseException") => match state(ctx, uuid).await.map_err(Next::Fail)?.as_deref() {
+                None | Some("Deleting") => {
+                    Err(Next::Fail(anyhow::anyhow!("the mapping {uuid} of {function} is being deleted (by someone else): plan again")))
+                }
+                Some(_) => {
+                    wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
+                    Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
+                }
+            },
             Err(e) if role_changes && e.code() == Some("InvalidParameterValueException") && start.elapsed() < PROPAGATION => {
                 Err(Next::Retry(format!(
                     "Lambda refuses the update of the mapping of {function} ({}); its role changed in this apply and IAM may \
@@ -168,11 +183,16 @@ pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
                 match ctx.lambda.delete_event_source_mapping().uuid(uuid).send().await {
                     Ok(_) => Ok(false),
                     Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(true),
-                    // Creating or Updating (rule 36): deleted once settled.
-                    Err(e) if e.code() == Some("ResourceInUseException") => {
-                        wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
-                        Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
-                    }
+                    // Creating or Updating (rule 36): deleted once settled. Already being deleted (a
+                    // retried delete whose first answer was lost): waited for below.
+                    Err(e) if e.code() == Some("ResourceInUseException") => match state(ctx, uuid).await.map_err(Next::Fail)?.as_deref() {
+                        None => Ok(true),
+                        Some("Deleting") => Ok(false),
+                        Some(_) => {
+                            wait_settled(ctx, function, uuid).await.map_err(Next::Fail)?;
+                            Err(Next::RetryNow(format!("the mapping {uuid} of {function} was busy; it is settled now")))
+                        }
+                    },
                     Err(e) => Err(Next::Fail(aws_error("Lambda", "DeleteEventSourceMapping", uuid, e).into())),
                 }
             })

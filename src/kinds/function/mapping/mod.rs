@@ -231,7 +231,7 @@ impl LiveMapping {
 /// A mapping's fingerprint keeps of its state only what the plan reads of it: on, off or being
 /// deleted (Creating, Updating, Enabling come and go on their own).
 impl Fingerprint for LiveMapping {
-    fn fingerprint(&self) -> String {
+    fn fingerprint(&self, _key: &str, _desired: &Desired) -> String {
         let mut m = self.clone();
         m.state = if self.dying() {
             "Deleting"
@@ -246,8 +246,8 @@ impl Fingerprint for LiveMapping {
 }
 
 impl Fingerprint for OrphanTriggers {
-    fn fingerprint(&self) -> String {
-        crate::ids::hash(&(&self.function, self.mappings.fingerprint()))
+    fn fingerprint(&self, key: &str, desired: &Desired) -> String {
+        crate::ids::hash(&(&self.function, self.mappings.fingerprint(key, desired)))
     }
 }
 
