@@ -22,7 +22,9 @@ const MAPPING: &str = "lambda_event_source_mapping.cruddur-messaging-stream";
 
 #[test]
 fn fresh_create_of_the_whole_stack_waits_for_iam_and_converges() {
-    let emu = Emulator::with_delays("1.0", "2.5");
+    // An IAM delay longer than the first wave's waits (the queue's attributes take seconds to
+    // show), so that the function's create meets a role not assumable yet.
+    let emu = Emulator::with_delays("1.0", "10.0");
     let ws = Workspace::shipped();
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(0);
