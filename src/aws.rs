@@ -201,6 +201,10 @@ pub struct AwsContext {
     /// CloudWatch Logs: a function's log group and its retention.
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// SNS: the topics alarms notify.
+    pub sns: aws_sdk_sns::Client,
+    /// CloudWatch: metric alarms.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// The env's `name_suffix`, for names resolved during apply.
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
@@ -350,8 +354,19 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
 
 /// The services the tool calls, by their key in an env's `endpoints:` (and, upper-cased, in
 /// `AWS_ENDPOINT_URL_<SERVICE>`).
-pub const SERVICES: &[&str] =
-    &["dynamodb", "ec2", "iam", "lambda", "sts", "resource_groups_tagging_api", "application_auto_scaling", "cloudwatch_logs", "sqs"];
+pub const SERVICES: &[&str] = &[
+    "dynamodb",
+    "ec2",
+    "iam",
+    "lambda",
+    "sts",
+    "resource_groups_tagging_api",
+    "application_auto_scaling",
+    "cloudwatch_logs",
+    "sqs",
+    "sns",
+    "cloudwatch",
+];
 
 /// One service's endpoint: the service's own (`AWS_ENDPOINT_URL_<SERVICE>`, else the env's
 /// `endpoints:` entry) beats the global one (`--endpoint-url`, else `AWS_ENDPOINT_URL`, else the
@@ -469,6 +484,8 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         autoscaling: client!(aws_sdk_applicationautoscaling, "application_auto_scaling"),
         logs: client!(aws_sdk_cloudwatchlogs, "cloudwatch_logs"),
         sqs: client!(aws_sdk_sqs, "sqs"),
+        sns: client!(aws_sdk_sns, "sns"),
+        cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
         paces: std::sync::Arc::new(RATES.iter().map(|(_, _, per_second)| Pacer::new(*per_second)).collect()),

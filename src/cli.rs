@@ -21,9 +21,10 @@ Examples:
   cruddur-infra apply --yes                       apply without asking (CI)
   cruddur-infra drift --output markdown           read-only drift report for CI
   cruddur-infra drift --all-envs                  every env (and account) in one report
+  cruddur-infra --env prod status                 is the stack working right now (triggers, alarms)
 
 Exit codes: 0 success / no changes, 1 error or refusal, 2 changes present
-(plan --detailed-exitcode, drift).";
+(plan --detailed-exitcode, drift) or something unhealthy (status).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -177,6 +178,16 @@ pub enum Command {
         #[arg(long)]
         all_envs: bool,
     },
+    /// Read-only: is the stack working right now? Each trigger's state and last batch, its
+    /// on-failure queue's depth, each alarm of the spec and its state. Exit 0 healthy, 2 when
+    /// something is not, 1 on error.
+    #[command(after_help = "Examples:\n  cruddur-infra --env prod status\n  \
+        cruddur-infra --env prod status --output json | jq '.problems'\n  \
+        cruddur-infra --env prod status --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
+    Status {
+        #[arg(long, value_enum, default_value = "human")]
+        output: DriftOutput,
+    },
     /// Read what exists (made by hand or by this tool) and write the project that declares it:
     /// DIR/infra.yaml, so that the first plan there adopts it, recreating nothing. Read-only.
     #[command(after_help = "Examples:\n  cruddur-infra import --table cruddur-messages --out cruddur\n  \
@@ -191,6 +202,12 @@ pub enum Command {
         /// An SQS queue to import. Repeatable.
         #[arg(long = "queue", value_name = "NAME")]
         queues: Vec<String>,
+        /// An SNS topic to import. Repeatable.
+        #[arg(long = "topic", value_name = "NAME")]
+        topics: Vec<String>,
+        /// A CloudWatch metric alarm to import (with the topics it notifies). Repeatable.
+        #[arg(long = "alarm", value_name = "NAME")]
+        alarms: Vec<String>,
         /// The folder to write the project into.
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
@@ -259,8 +276,16 @@ async fn run(cli: Cli) -> Result<ExitStatus> {
             };
             commands::drift::run(&g, output, all_envs).await
         }
-        Command::Import { functions, tables, queues, out, stack, force } => {
-            commands::import::run(&g, commands::import::Options { functions, tables, queues, out, stack, force }).await
+        Command::Status { output } => {
+            let output = match output {
+                DriftOutput::Human => commands::status::Output::Human,
+                DriftOutput::Json => commands::status::Output::Json,
+                DriftOutput::Markdown => commands::status::Output::Markdown,
+            };
+            commands::status::run(&g, output).await
+        }
+        Command::Import { functions, tables, queues, topics, alarms, out, stack, force } => {
+            commands::import::run(&g, commands::import::Options { functions, tables, queues, topics, alarms, out, stack, force }).await
         }
         Command::Schema => Ok(commands::schema::run()),
         Command::Completions { shell } => Ok(commands::completions::run(&mut <Cli as clap::CommandFactory>::command(), shell)),

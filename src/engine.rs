@@ -134,6 +134,17 @@ pub fn secrets(desired: &Desired) -> BTreeMap<String, String> {
     REGISTRY.iter().flat_map(|k| k.secrets(desired)).collect()
 }
 
+/// How every declared resource is doing right now (`status`), in registry order; the kinds read
+/// concurrently.
+pub async fn health(ctx: &AwsContext, desired: &Desired) -> Result<Vec<crate::status::Health>> {
+    let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.health(ctx, desired).await) })).await;
+    let mut out = Vec::new();
+    for (kind, r) in reads {
+        out.extend(r.with_context(|| format!("reading how the {kind} resources are doing"))?);
+    }
+    Ok(out)
+}
+
 /// Runs one step, by the kind that planned it.
 pub async fn execute(ctx: &AwsContext, step: &Step) -> Result<()> {
     match kind_of(step.op.kind()) {

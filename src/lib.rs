@@ -20,3 +20,4 @@ pub mod policy;
 pub mod render;
 pub mod saved;
 pub mod spec;
+pub mod status;

@@ -1,4 +1,4 @@
-//! Renderers: they read only the plan.
+//! Renderers: they read only the plan (and `status`'s report, its own plain data).
 
 use std::fmt::Write;
 
@@ -268,6 +268,84 @@ pub fn markdown(plan: &Plan) -> String {
         for d in &c.diffs {
             let _ = writeln!(out, "| {} | {} | {} |", md_code(&d.path), md_code(&value(&d.before)), md_code(&value(&d.after)));
         }
+    }
+    out
+}
+
+/// A fact of `status` as a short value.
+fn fact(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        other => value(other),
+    }
+}
+
+/// `status`, human: one line per resource with what was read, then the problems.
+pub fn status_human(r: &crate::status::Report, color: bool) -> String {
+    let mut out = String::new();
+    let bold = Style::new().bold();
+    let _ = writeln!(
+        out,
+        "{} stack {}, env {} ({})
+",
+        paint(color, bold, "cruddur-infra status:"),
+        r.stack,
+        r.env,
+        r.region
+    );
+    for res in &r.resources {
+        let (mark, st) = if res.healthy { ("ok", action_style(Action::NoOp)) } else { ("PROBLEM", action_style(Action::Delete)) };
+        let facts: Vec<String> = res.facts.iter().map(|(k, v)| format!("{k} {}", fact(v))).collect();
+        let _ = writeln!(out, "  {:<8} {}  {}", paint(color, st, mark), text(&res.address), facts.join(", "));
+    }
+    if r.healthy {
+        let _ = writeln!(
+            out,
+            "
+Healthy: {} resource(s) watched, no problem.",
+            r.resources.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "
+{} problem(s):",
+            r.problems.len()
+        );
+        for p in &r.problems {
+            let _ = writeln!(out, "  {}: {}", text(&p.address), text(&p.what));
+        }
+    }
+    out
+}
+
+/// `status`, JSON: the report as one document.
+pub fn status_json(r: &crate::status::Report) -> String {
+    serde_json::to_string_pretty(r).expect("a report serializes") + "\n"
+}
+
+/// `status`, markdown: for a CI job summary (first line: its marker).
+pub fn status_markdown(r: &crate::status::Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "<!-- cruddur-infra: status stack={} env={} -->", r.stack, r.env);
+    let state = if r.healthy { "healthy".to_string() } else { format!("{} problem(s)", r.problems.len()) };
+    let _ = writeln!(out, "## cruddur-infra status: {} ({}): {state}\n", r.env, r.region);
+    for p in &r.problems {
+        let _ = writeln!(out, "- :x: {}: {}", md_code(&p.address), text(&p.what));
+    }
+    if !r.problems.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "| resource | healthy | what was read |\n|---|---|---|");
+    for res in &r.resources {
+        let facts: Vec<String> = res.facts.iter().map(|(k, v)| format!("{k} {}", fact(v))).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            md_code(&res.address),
+            if res.healthy { "yes" } else { "**no**" },
+            md_code(&facts.join(", "))
+        );
     }
     out
 }

@@ -29,11 +29,11 @@ fn each_kind_of_out_of_band_change_is_drift_named_in_every_output() {
     let ws = Workspace::shipped();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     let (human, json, md) = check(&emu, &ws, 0);
-    assert!(human.contains("In sync: 6 resource(s)"), "{human}");
-    assert_eq!(json["summary"]["no_op"], 6);
+    assert!(human.contains("In sync: 15 resource(s)"), "{human}");
+    assert_eq!(json["summary"]["no_op"], 15);
     assert!(md.contains("in sync"), "{md}");
 
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 9] = [
         (
             "ddb.update_table(TableName='cruddur-messages', GlobalSecondaryIndexUpdates=[{'Update': {'IndexName': 'message-group-sk-index', \
              'ProvisionedThroughput': {'ReadCapacityUnits': 7, 'WriteCapacityUnits': 5}}}])",
@@ -77,6 +77,14 @@ fn each_kind_of_out_of_band_change_is_drift_named_in_every_output() {
             "lambda_event_source_mapping.cruddur-messaging-stream",
             "batch_size",
         ),
+        (
+            "t = [t['TopicArn'] for t in sns.list_topics()['Topics'] if t['TopicArn'].endswith(':cruddur-alerts')][0]\n\
+             s = sns.list_subscriptions_by_topic(TopicArn=t)['Subscriptions'][0]\n\
+             sns.unsubscribe(SubscriptionArn=s['SubscriptionArn'])",
+            "sns_topic.cruddur-alerts",
+            "subscriptions.email:ops@example.com",
+        ),
+        ("cw.disable_alarm_actions(AlarmNames=['cruddur-messaging-stream-errors'])", "cloudwatch_alarm.cruddur-messaging-stream-errors", "actions_enabled"),
     ];
     for (change, address, field) in cases {
         emu.py(change);
@@ -226,8 +234,13 @@ fn the_drift_role_may_read_exactly_what_drift_reads() {
             (_, a) => a.to_string(),
         };
         assert!(!c.write, "drift wrote: {c:?}");
-        // The Resource Groups Tagging API signs as `tagging`; its IAM prefix is `tag`.
-        let service = if c.service == "tagging" { "tag" } else { c.service.as_str() };
+        // The Resource Groups Tagging API signs as `tagging`, CloudWatch as `monitoring`; their
+        // IAM prefixes are `tag` and `cloudwatch`.
+        let service = match c.service.as_str() {
+            "tagging" => "tag",
+            "monitoring" => "cloudwatch",
+            s => s,
+        };
         used.insert(format!("{service}:{action}"));
     }
     let policy: serde_json::Value =

@@ -52,7 +52,7 @@ fn a_name_suffix_lets_two_envs_share_an_account() {
     assert!(run.stdout.contains("create table cruddur-messages-staging"), "{}", run.stdout);
     // Addresses stay the spec's keys.
     assert!(run.stdout.contains("dynamodb_table.cruddur-messages will be created"), "{}", run.stdout);
-    assert_eq!(emu.census(), "tables=2 roles=2 functions=2 mappings=2 endpoints=0 queues=2");
+    assert_eq!(emu.census(), "tables=2 roles=2 functions=2 mappings=2 endpoints=0 queues=2 topics=2 alarms=16");
     let out = emu.py(
         "import urllib.parse\n\
          c = lam.get_function_configuration(FunctionName='cruddur-messaging-stream-staging')\n\
@@ -68,6 +68,6 @@ fn a_name_suffix_lets_two_envs_share_an_account() {
     }
     // Each env destroys only its own.
     emu.cli(ws.path(), &["--env", "staging", "destroy", "--yes", "--allow-data-loss", "dynamodb_table.cruddur-messages"]).expect(0);
-    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=1 endpoints=0 queues=1");
+    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=1 endpoints=0 queues=1 topics=1 alarms=8");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }

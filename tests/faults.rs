@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 
-const ONE_OF_EACH: &str = "tables=1 roles=1 functions=1 mappings=1 endpoints=1 queues=1";
+const ONE_OF_EACH: &str = "tables=1 roles=1 functions=1 mappings=1 endpoints=1 queues=1 topics=1 alarms=8";
 
 #[test]
 fn a_fresh_apply_converges_under_throttling_5xx_dropped_connections_and_lost_answers() {

@@ -29,7 +29,7 @@ fn fresh_create_of_the_whole_stack_waits_for_iam_and_converges() {
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(0);
     assert!(run.stderr.contains("IAM has not yet let Lambda assume the role"), "{}", run.stderr);
-    assert!(run.stdout.contains("Apply complete: 6 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 15 added"), "{}", run.stdout);
     emu.reset_calls();
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     assert!(emu.writes().is_empty());
@@ -385,7 +385,7 @@ fn the_dead_letter_queue_is_made_first_kept_as_declared_and_released_with_the_tr
     // destination is removed (sent as "", since an omitted field means unchanged) and the
     // queue, ours, is deleted.
     let shipped = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
-    let (start, end) = (shipped.find("queues:\n").unwrap(), shipped.find("vpc_endpoints:\n").unwrap());
+    let (start, end) = (shipped.find("queues:\n").unwrap(), shipped.find("topics:\n").unwrap());
     let spec = format!("{}{}", &shipped[..start], &shipped[end..]);
     let line = spec.find("        on_failure:").unwrap();
     ws.write_spec(&format!("{}{}", &spec[..line], &spec[line + spec[line..].find('\n').unwrap() + 1..]));

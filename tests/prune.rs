@@ -55,7 +55,16 @@ fn a_dropped_function_and_its_trigger_are_deleted_and_nothing_foreign_is_touched
         assert_eq!(c["not_in_spec"], true, "{c:#}");
         assert_eq!(c["reason"], "no longer in infra.yaml", "{c:#}");
     }
-    assert_eq!(plan["summary"]["delete"], 2, "{plan:#}");
+    // And the alarms its monitoring pack derived (errors, throttles, iterator age, queue depth).
+    let alarms: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "delete" && c["address"].as_str().unwrap().starts_with("cloudwatch_alarm.cruddur-messaging-stream"))
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(alarms.len(), 4, "{alarms:?}");
+    assert_eq!(plan["summary"]["delete"], 6, "{plan:#}");
     for foreign in ["hand-made", "look-alike", "other-env"] {
         assert!(!plan.to_string().contains(foreign), "{foreign} is in the plan: {plan:#}");
     }
@@ -68,7 +77,7 @@ fn a_dropped_function_and_its_trigger_are_deleted_and_nothing_foreign_is_touched
     emu.reset_calls();
     let run = emu.cli(ws.path(), &["apply", "--yes"]);
     run.expect(0);
-    assert!(run.stdout.contains("2 destroyed"), "{}", run.stdout);
+    assert!(run.stdout.contains("6 destroyed"), "{}", run.stdout);
     // Reverse dependency order: the trigger before its function.
     let writes = emu.writes();
     let at = |w: &str| writes.iter().position(|x| x.contains(w)).unwrap_or_else(|| panic!("no {w} in {writes:?}"));
@@ -86,14 +95,19 @@ fn a_trigger_dropped_from_a_declared_function_is_deleted() {
     let ws = Workspace::shipped();
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
-    ws.write_spec(&spec[..spec.find("    triggers:").unwrap()]);
+    let (start, end) = (spec.find("    triggers:").unwrap(), spec.find("    # Alarms derived from the trigger").unwrap());
+    ws.write_spec(&format!("{}{}", &spec[..start], &spec[end..]));
     let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).expect(0).json();
     let c = change(&plan, &format!("{MAPPING}.cruddur-messages")).unwrap_or_else(|| panic!("{plan:#}"));
     assert_eq!(c["action"], "delete");
-    assert_eq!(plan["summary"]["delete"], 1, "{plan:#}");
+    // With it go the pack's alarms on the trigger: its iterator age and its queue's depth.
+    for a in ["cloudwatch_alarm.cruddur-messaging-stream-iterator-age", "cloudwatch_alarm.cruddur-messaging-stream-dlq-depth"] {
+        assert_eq!(change(&plan, a).unwrap_or_else(|| panic!("{a}: {plan:#}"))["action"], "delete");
+    }
+    assert_eq!(plan["summary"]["delete"], 3, "{plan:#}");
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     assert_eq!(emu.py("print(len(lam.list_event_source_mappings()['EventSourceMappings']))").trim(), "0");
-    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1");
+    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1 topics=1 alarms=6");
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
 }
 
@@ -271,7 +285,11 @@ fn a_prune_killed_at_any_moment_then_run_again_converges_and_touches_nothing_for
         emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
         emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
         // The table and the endpoint stay; the hand-made function and its role stay.
-        assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1", "killed after {after_ms} ms");
+        assert_eq!(
+            emu.census(),
+            "tables=1 roles=1 functions=1 mappings=0 endpoints=1 queues=1 topics=1 alarms=4",
+            "killed after {after_ms} ms"
+        );
         assert_eq!(emu.py("print(lam.list_functions()['Functions'][0]['FunctionName'])").trim(), "hand-made");
     }
 }

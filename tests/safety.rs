@@ -39,7 +39,7 @@ fn a_saved_plan_applies_exactly_and_without_a_question() {
     // No terminal and no --yes: the saved plan is the consent.
     let run = emu.cli(ws.path(), &["apply", file.to_str().unwrap()]);
     run.expect(0);
-    assert!(run.stdout.contains("Apply complete: 6 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("Apply complete: 15 added"), "{}", run.stdout);
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     // The real secret was deployed.
     let env =
@@ -134,15 +134,20 @@ fn destroy_deletes_ours_in_reverse_order_and_leaves_foreign_and_protected_resour
          ddb.update_table(TableName='cruddur-messages', DeletionProtectionEnabled=True)");
     let run = emu.cli(ws.path(), &["destroy", "--yes"]);
     run.expect(0);
-    assert!(run.stdout.contains("Destroy complete: 4 deleted."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 13 deleted."), "{}", run.stdout);
     assert!(run.stdout.contains("not tagged as made by this stack and env: left alone"), "{}", run.stdout);
     assert!(run.stdout.contains("a protected table is never deleted"), "{}", run.stdout);
     let deletes: Vec<String> = emu.writes().into_iter().filter(|w| !w.contains("UntagRole") && !w.contains("UpdateTable")).collect();
-    assert_eq!(deletes.len(), 4, "{deletes:?}");
-    assert!(deletes[0].starts_with("lambda:DELETE /2015-03-31/event-source-mappings/"), "{deletes:?}");
-    assert_eq!(deletes[1], "lambda:DELETE /2015-03-31/functions/cruddur-messaging-stream");
-    assert_eq!(deletes[2], "ec2:DeleteVpcEndpoints");
-    assert_eq!(deletes[3], "sqs:DeleteQueue");
+    // Reverse dependency order: the alarms first, then the trigger, its function, the endpoint,
+    // the topic the alarms told, and the queue.
+    let (alarms, rest) = deletes.split_at(8);
+    assert!(alarms.iter().all(|w| w == "monitoring:DeleteAlarms"), "{deletes:?}");
+    assert_eq!(rest.len(), 5, "{deletes:?}");
+    assert!(rest[0].starts_with("lambda:DELETE /2015-03-31/event-source-mappings/"), "{deletes:?}");
+    assert_eq!(rest[1], "lambda:DELETE /2015-03-31/functions/cruddur-messaging-stream");
+    assert_eq!(rest[2], "ec2:DeleteVpcEndpoints");
+    assert_eq!(rest[3], "sns:DeleteTopic");
+    assert_eq!(rest[4], "sqs:DeleteQueue");
     let left = emu
         .py("print(len(lam.list_functions()['Functions']), iam.get_role(RoleName='cruddur-messaging-stream')['Role']['RoleName'], \
          ddb.describe_table(TableName='cruddur-messages')['Table']['TableStatus'])");

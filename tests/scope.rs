@@ -19,7 +19,7 @@ fn apply_with_a_target_checks_convergence_of_the_target_only() {
     run.expect(0);
     // The role's policy names the dead-letter queue's ARN: the queue comes with it.
     assert!(run.stdout.contains("Apply complete: 4 added"), "{}", run.stdout);
-    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=0 queues=1");
+    assert_eq!(emu.census(), "tables=1 roles=1 functions=1 mappings=0 endpoints=0 queues=1 topics=0 alarms=0");
     emu.cli(ws.path(), &["--target", FUNCTION, "plan", "--detailed-exitcode"]).expect(0);
 }
 
@@ -30,9 +30,9 @@ fn destroy_with_a_target_deletes_it_and_its_dependents_never_its_dependencies() 
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     let run = emu.cli(ws.path(), &["--target", FUNCTION, "destroy", "--yes"]);
     run.expect(0);
-    assert!(run.stdout.contains("Destroy complete: 2 deleted."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 6 deleted."), "{}", run.stdout);
     // The function and its trigger are gone; the table (with its data) and the role stay.
-    assert_eq!(emu.census(), "tables=1 roles=1 functions=0 mappings=0 endpoints=1 queues=1");
+    assert_eq!(emu.census(), "tables=1 roles=1 functions=0 mappings=0 endpoints=1 queues=1 topics=1 alarms=4");
 }
 
 #[test]
@@ -50,9 +50,9 @@ fn destroy_deletes_a_table_only_when_named_and_really_deletes_everything() {
     assert!(emu.writes().is_empty(), "{:?}", emu.writes());
     let run = emu.cli(ws.path(), &["destroy", "--yes", "--allow-data-loss", TABLE]);
     run.expect(0);
-    assert!(run.stdout.contains("Destroy complete: 6 deleted."), "{}", run.stdout);
+    assert!(run.stdout.contains("Destroy complete: 15 deleted."), "{}", run.stdout);
     // The real deletes happened: the role with its policies (DeleteRole), the table.
-    assert_eq!(emu.census(), "tables=0 roles=0 functions=0 mappings=0 endpoints=0 queues=0");
+    assert_eq!(emu.census(), "tables=0 roles=0 functions=0 mappings=0 endpoints=0 queues=0 topics=0 alarms=0");
     for call in ["DetachRolePolicy", "DeleteRolePolicy", "DeleteRole", "DeleteTable"] {
         assert!(emu.count(call) >= 1, "{call} was not called");
     }
@@ -85,5 +85,5 @@ fn the_region_flag_is_the_one_region_of_the_run() {
     json.expect(0);
     assert_eq!(json.json()["region"], "us-west-2");
     // Nothing was made in the env's own region.
-    assert_eq!(emu.census(), "tables=0 roles=1 functions=0 mappings=0 endpoints=0 queues=0");
+    assert_eq!(emu.census(), "tables=0 roles=1 functions=0 mappings=0 endpoints=0 queues=0 topics=0 alarms=0");
 }

@@ -17,14 +17,16 @@ pub struct Options {
     pub functions: Vec<String>,
     pub tables: Vec<String>,
     pub queues: Vec<String>,
+    pub topics: Vec<String>,
+    pub alarms: Vec<String>,
     pub out: PathBuf,
     pub stack: Option<String>,
     pub force: bool,
 }
 
 pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
-    if o.functions.is_empty() && o.tables.is_empty() && o.queues.is_empty() {
-        bail!("import needs at least one resource: --table NAME, --function NAME or --queue NAME (each repeatable)");
+    if [&o.functions, &o.tables, &o.queues, &o.topics, &o.alarms].iter().all(|l| l.is_empty()) {
+        bail!("import needs at least one resource: --table NAME, --function NAME, --queue NAME, --topic NAME or --alarm NAME (each repeatable)");
     }
     let spec_path = o.out.join("infra.yaml");
     if spec_path.exists() && !o.force {
@@ -39,6 +41,8 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
         o.functions.iter().map(|f| ("functions", f.clone(), true)).collect();
     queue.extend(o.tables.iter().map(|t| ("tables", t.clone(), true)));
     queue.extend(o.queues.iter().map(|q| ("queues", q.clone(), true)));
+    queue.extend(o.topics.iter().map(|t| ("topics", t.clone(), true)));
+    queue.extend(o.alarms.iter().map(|a| ("alarms", a.clone(), true)));
     let mut seen = std::collections::BTreeSet::new();
     let mut found: Vec<Imported> = Vec::new();
     let mut missing = Vec::new();
@@ -47,7 +51,14 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
             continue;
         }
         let kind = REGISTRY.iter().find(|k| k.section() == Some(section)).context("no kind answers for this section")?;
-        match kind.import(&ctx, &name).await? {
+        let imported = match kind.import(&ctx, &name).await {
+            Err(e) if !asked && e.is::<crate::kinds::CannotSay>() => {
+                log::warn(&format!("{e}: not written"));
+                continue;
+            }
+            other => other?,
+        };
+        match imported {
             Some(i) => {
                 queue.extend(i.follow.iter().map(|(s, n)| (*s, n.clone(), false)));
                 found.push(i);
@@ -66,6 +77,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     let refs: Vec<(String, String)> = found.iter().flat_map(|i| i.refs.clone()).collect();
     for i in &mut found {
         references_in_environment(i, &refs);
+        references_in_alarm(i, &refs);
         for (path, bytes) in &mut i.files {
             if path.starts_with("policies/") {
                 *bytes = references_in_policy(&String::from_utf8_lossy(bytes), &refs, &region, account.as_deref()).into_bytes();
@@ -128,6 +140,41 @@ fn references_in_environment(i: &mut Imported, refs: &[(String, String)]) {
     for (_, v) in env.iter_mut() {
         if let Some(r) = v.as_str().and_then(|s| refs.iter().find(|(value, _)| value == s)) {
             *v = serde_yaml::Value::from(r.1.clone());
+        }
+    }
+}
+
+/// An alarm's dimension values that are a resource of the project (a function's or table's
+/// name) become that reference, and the topics it notifies that are the project's their keys.
+fn references_in_alarm(i: &mut Imported, refs: &[(String, String)]) {
+    if i.section != "alarms" {
+        return;
+    }
+    let find = |s: &str| refs.iter().find(|(value, _)| value == s).map(|(_, r)| r.clone());
+    // A role and a function often share a name: a dimension names the section its key says.
+    let find_as = |dimension: &str, s: &str| {
+        let section = match dimension {
+            "FunctionName" => "${functions.",
+            "QueueName" => "${queues.",
+            "TableName" => "${tables.",
+            _ => "${",
+        };
+        refs.iter().find(|(value, r)| value == s && r.starts_with(section)).map(|(_, r)| r.clone())
+    };
+    if let Some(dims) = i.value.get_mut("dimensions").and_then(|d| d.as_mapping_mut()) {
+        for (k, v) in dims.iter_mut() {
+            let dimension = k.as_str().unwrap_or_default();
+            if let Some(r) = v.as_str().and_then(|s| find_as(dimension, s)) {
+                *v = serde_yaml::Value::from(r);
+            }
+        }
+    }
+    if let Some(notify) = i.value.get_mut("notify").and_then(|n| n.as_sequence_mut()) {
+        for v in notify.iter_mut() {
+            let key = v.as_str().and_then(find).and_then(|r| r.strip_prefix("${topics.")?.strip_suffix(".arn}").map(str::to_string));
+            if let Some(k) = key {
+                *v = serde_yaml::Value::from(k);
+            }
         }
     }
 }

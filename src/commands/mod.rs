@@ -9,6 +9,7 @@ pub mod forget;
 pub mod import;
 pub mod plan;
 pub mod schema;
+pub mod status;
 pub mod validate;
 
 use std::io::{BufRead, IsTerminal, Write};

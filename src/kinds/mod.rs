@@ -5,6 +5,7 @@
 //! A kind is a folder: its live model, a pure `diff`, its own operations and their execution.
 //! The engine (`crate::engine`) drives every kind through [`Kind`] and never names one.
 
+pub mod alarm;
 pub mod endpoint;
 pub mod function;
 pub mod queue;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod role;
 pub mod support;
 pub mod table;
+pub mod topic;
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,6 +168,12 @@ pub trait Kind: Sync {
         Box::pin(async move { anyhow::bail!("importing a {kind} is not supported yet") })
     }
 
+    /// `status`: how this kind's declared resources are doing right now (read-only): a trigger's
+    /// state, an alarm's. Default: nothing to say.
+    fn health<'a>(&'a self, _ctx: &'a AwsContext, _desired: &'a Desired) -> BoxFuture<'a, Result<Vec<crate::status::Health>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Runs one of this kind's operations.
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>>;
 }
@@ -241,6 +249,16 @@ impl Live {
     pub fn all<T: 'static>(&self, kind: &str) -> Option<&BTreeMap<String, T>> {
         self.kinds.get(kind)?.as_any().downcast_ref::<BTreeMap<String, T>>()
     }
+}
+
+/// A live resource that the spec cannot describe (`import` refuses one asked for by name, and
+/// leaves out, with a warning, one it came across by following another).
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {name} cannot be written as spec: {why}")]
+pub struct CannotSay {
+    pub kind: &'static str,
+    pub name: String,
+    pub why: String,
 }
 
 /// One live resource written back as spec, for `import`.

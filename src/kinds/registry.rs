@@ -2,12 +2,20 @@
 //! reference namespace. Adding a kind is one line here (docs/architecture.md).
 
 use super::function::mapping;
-use super::{endpoint, function, queue, role, table, Kind};
+use super::{alarm, endpoint, function, queue, role, table, topic, Kind};
 
 /// Every kind, in dependency order: a kind may refer only to kinds before it. Plans list
 /// resources in this order; destroy and prune delete in the reverse order.
-pub static REGISTRY: &[&dyn Kind] =
-    &[&table::Tables, &queue::Queues, &endpoint::Endpoints, &role::Roles, &function::Functions, &mapping::Mappings];
+pub static REGISTRY: &[&dyn Kind] = &[
+    &table::Tables,
+    &queue::Queues,
+    &topic::Topics,
+    &endpoint::Endpoints,
+    &role::Roles,
+    &function::Functions,
+    &mapping::Mappings,
+    &alarm::Alarms,
+];
 
 /// The kind whose addresses start with `prefix`.
 pub fn kind_of(prefix: &str) -> Option<&'static dyn Kind> {
@@ -27,10 +35,12 @@ mod tests {
     const FOLDERS: &[(&str, &str)] = &[
         ("dynamodb_table", "table"),
         ("sqs_queue", "queue"),
+        ("sns_topic", "topic"),
         ("vpc_endpoint", "endpoint"),
         ("iam_role", "role"),
         ("lambda_function", "function"),
         ("lambda_event_source_mapping", "function/mapping"),
+        ("cloudwatch_alarm", "alarm"),
     ];
 
     /// The kinds' module names another kind's code may name them by (`crate::kinds::role`,

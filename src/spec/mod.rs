@@ -3,6 +3,7 @@
 
 pub mod emit;
 pub mod filter;
+pub mod monitoring;
 pub mod position;
 pub mod refs;
 pub mod schema;
@@ -270,9 +271,11 @@ impl SpecDocument {
         for (k, v) in [
             ("tables", &self.file.tables),
             ("queues", &self.file.queues),
+            ("topics", &self.file.topics),
             ("vpc_endpoints", &self.file.vpc_endpoints),
             ("roles", &self.file.roles),
             ("functions", &self.file.functions),
+            ("alarms", &self.file.alarms),
         ] {
             if !v.is_null() {
                 resources.as_mapping_mut().unwrap().insert(Value::String(k.into()), v.clone());
@@ -338,6 +341,8 @@ fn placeholder() -> SpecFile {
         environments: Default::default(),
         tables: Value::Null,
         queues: Value::Null,
+        topics: Value::Null,
+        alarms: Value::Null,
         vpc_endpoints: Value::Null,
         roles: Value::Null,
         functions: Value::Null,

@@ -1,5 +1,6 @@
 //! `${...}` references in policy files and string values: `${aws.region}`, `${aws.account_id}`,
-//! `${tables.NAME.name|arn|stream_arn}`, `${roles.NAME.name|arn}`, `${queues.NAME.name|arn|url}`.
+//! `${tables.NAME.name|arn|stream_arn}`, `${roles.NAME.name|arn}`, `${queues.NAME.name|arn|url}`,
+//! `${topics.NAME.name|arn}`, `${functions.NAME.name|arn}`.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,10 @@ pub enum Reference {
     QueueName(String),
     QueueArn(String),
     QueueUrl(String),
+    TopicName(String),
+    TopicArn(String),
+    FunctionName(String),
+    FunctionArn(String),
 }
 
 impl Reference {
@@ -27,6 +32,8 @@ impl Reference {
             Reference::TableName(n) | Reference::TableArn(n) | Reference::TableStreamArn(n) => Some(("tables", n)),
             Reference::RoleName(n) | Reference::RoleArn(n) => Some(("roles", n)),
             Reference::QueueName(n) | Reference::QueueArn(n) | Reference::QueueUrl(n) => Some(("queues", n)),
+            Reference::TopicName(n) | Reference::TopicArn(n) => Some(("topics", n)),
+            Reference::FunctionName(n) | Reference::FunctionArn(n) => Some(("functions", n)),
         }
     }
 
@@ -89,7 +96,7 @@ pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
         _ => {}
     }
     let known = "known references: ${aws.region}, ${aws.account_id}, ${tables.NAME.name|arn|stream_arn}, ${roles.NAME.name|arn}, \
-                 ${queues.NAME.name|arn|url}";
+                 ${queues.NAME.name|arn|url}, ${topics.NAME.name|arn}, ${functions.NAME.name|arn}";
     if let Some(rest) = expr.strip_prefix("tables.") {
         let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
         return match attr {
@@ -116,6 +123,21 @@ pub fn parse_syntax(expr: &str) -> Result<Reference, String> {
             _ => Err(format!("`${{{expr}}}`: a queue has `name`, `arn` and `url`, not `{attr}`")),
         };
     }
+    type Make = fn(String) -> Reference;
+    let named: [(&str, &str, Make, Make); 2] = [
+        ("topics.", "topic", Reference::TopicName, Reference::TopicArn),
+        ("functions.", "function", Reference::FunctionName, Reference::FunctionArn),
+    ];
+    for (section, what, name_of, arn_of) in named {
+        if let Some(rest) = expr.strip_prefix(section) {
+            let (name, attr) = rest.rsplit_once('.').ok_or_else(|| format!("`${{{expr}}}` names no attribute; {known}"))?;
+            return match attr {
+                "name" => Ok(name_of(name.into())),
+                "arn" => Ok(arn_of(name.into())),
+                _ => Err(format!("`${{{expr}}}`: a {what} has `name` and `arn`, not `{attr}`")),
+            };
+        }
+    }
     Err(format!("unknown reference `${{{expr}}}`; {known}"))
 }
 
@@ -137,6 +159,12 @@ pub fn parse(expr: &str, resources: &Resources) -> Result<Reference, String> {
         }
         Reference::QueueName(n) | Reference::QueueArn(n) | Reference::QueueUrl(n) if !resources.queues.contains_key(n) => {
             return Err(format!("`${{{expr}}}` refers to queue `{n}`, which this spec does not declare"));
+        }
+        Reference::TopicName(n) | Reference::TopicArn(n) if !resources.topics.contains_key(n) => {
+            return Err(format!("`${{{expr}}}` refers to topic `{n}`, which this spec does not declare"));
+        }
+        Reference::FunctionName(n) | Reference::FunctionArn(n) if !resources.functions.contains_key(n) => {
+            return Err(format!("`${{{expr}}}` refers to function `{n}`, which this spec does not declare"));
         }
         _ => {}
     }
@@ -173,7 +201,15 @@ impl RefContext {
         Some(match r {
             Reference::Region => self.region.clone(),
             Reference::AccountId => account?.to_string(),
-            Reference::TableName(n) | Reference::RoleName(n) | Reference::QueueName(n) => format!("{n}{}", self.name_suffix),
+            Reference::TableName(n)
+            | Reference::RoleName(n)
+            | Reference::QueueName(n)
+            | Reference::TopicName(n)
+            | Reference::FunctionName(n) => {
+                format!("{n}{}", self.name_suffix)
+            }
+            Reference::TopicArn(n) => format!("arn:{p}:sns:{}:{}:{n}{}", self.region, account?, self.name_suffix),
+            Reference::FunctionArn(n) => format!("arn:{p}:lambda:{}:{}:function:{n}{}", self.region, account?, self.name_suffix),
             Reference::QueueArn(n) => format!("arn:{p}:sqs:{}:{}:{n}{}", self.region, account?, self.name_suffix),
             Reference::QueueUrl(_) => self.values.get(&r.key()?)?.clone(),
             Reference::TableArn(n) => format!("arn:{p}:dynamodb:{}:{}:table/{n}{}", self.region, account?, self.name_suffix),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
-use super::types::{AssumeRoleSpec, FunctionSpec, QueueSpec, RoleSpec, TableSpec, VpcEndpointSpec};
+use super::types::{AlarmSpec, AssumeRoleSpec, FunctionSpec, QueueSpec, RoleSpec, TableSpec, TopicSpec, VpcEndpointSpec};
 
 /// A spec of cruddur-infra: the resources of one application, and its environments.
 #[allow(dead_code)]
@@ -27,6 +27,9 @@ struct Spec {
     /// SQS queues by name.
     #[serde(default)]
     queues: BTreeMap<String, QueueSpec>,
+    /// SNS topics by name.
+    #[serde(default)]
+    topics: BTreeMap<String, TopicSpec>,
     /// Gateway VPC endpoints by a name of the spec's own.
     #[serde(default)]
     vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
@@ -36,8 +39,13 @@ struct Spec {
     /// Lambda functions by name.
     #[serde(default)]
     functions: BTreeMap<String, FunctionSpec>,
+    /// CloudWatch metric alarms by name (beside those the functions' and tables' `monitoring`
+    /// derives).
+    #[serde(default)]
+    alarms: BTreeMap<String, AlarmSpec>,
     /// Production checks not to report (pitr, deletion-protection, trigger-retries,
-    /// trigger-on-failure, log-retention, iam-wildcard), each with why.
+    /// trigger-on-failure, log-retention, iam-wildcard, alarms, alarm-thresholds), each with
+    /// why.
     #[serde(default)]
     waive: BTreeMap<String, String>,
 }
@@ -53,7 +61,7 @@ struct Environment {
     endpoint_url: Option<String>,
     /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts,
     /// resource_groups_tagging_api, application_auto_scaling,
-    /// cloudwatch_logs, sqs.
+    /// cloudwatch_logs, sqs, sns, cloudwatch.
     #[serde(default)]
     endpoints: BTreeMap<String, String>,
     /// Refuse any account but this one (12 digits, quoted).
@@ -90,11 +98,15 @@ struct Overrides {
     #[serde(default)]
     queues: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
+    topics: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
     vpc_endpoints: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
     roles: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
     functions: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    alarms: Option<BTreeMap<String, serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// The schema as pretty JSON.

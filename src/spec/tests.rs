@@ -457,11 +457,12 @@ fn production_checks_warn_with_an_id_in_a_protected_env_and_a_waiver_silences_on
     // The trigger's checks hold everywhere; the others only where the env is protected
     // (prod's override turns deletion protection on).
     assert_eq!(ids(&protected, "local"), ["trigger-retries", "trigger-on-failure"]);
-    assert_eq!(ids(&protected, "prod"), ["pitr", "trigger-retries", "trigger-on-failure", "log-retention"]);
+    // (A protected env's stream consumer without its monitoring pack is the `alarms` check.)
+    assert_eq!(ids(&protected, "prod"), ["pitr", "trigger-retries", "trigger-on-failure", "log-retention", "alarms"]);
     // Waived at the top (every env) or under one env, each with a reason.
     let waived = format!("{protected}waive:\n  pitr: restored from the nightly export\n")
         .replace("    protected: true\n", "    protected: true\n    waive: { log-retention: shipped to the SIEM }\n");
-    assert_eq!(ids(&waived, "prod"), ["trigger-retries", "trigger-on-failure"]);
+    assert_eq!(ids(&waived, "prod"), ["trigger-retries", "trigger-on-failure", "alarms"]);
     // A wildcard in an inline policy is a check in a protected env.
     std::fs::write(f.dir.path().join("policies/p.json"), POLICY.replace("dynamodb:PutItem", "dynamodb:Put*")).unwrap();
     assert!(ids(&waived, "prod").contains(&"iam-wildcard"));
@@ -569,4 +570,76 @@ fn what_aws_api_models_refuse_is_refused_by_validate() {
         "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\">\", 0, \"<=\", 5] }] } } } }]\n",
     );
     assert!(f.problems(&good, "local").is_empty(), "{:#?}", f.problems(&good, "local"));
+}
+
+#[test]
+fn topics_alarms_and_monitoring_packs_are_checked() {
+    let f = Fixture::new();
+    let topics = "topics:\n  alerts:\n    subscriptions: [{ protocol: email, endpoint: ops@example.com }]\n";
+    let monitored = edit("      - table: tt1\n", "      - table: tt1\n    monitoring: { notify: [alerts] }\n")
+        .replace("roles:\n", &format!("{topics}roles:\n"));
+    assert!(f.problems(&monitored, "local").is_empty(), "{:#?}", f.problems(&monitored, "local"));
+    // A topic that is not declared, a protocol SNS does not have.
+    expect_field(
+        &f,
+        &monitored.replace("notify: [alerts]", "notify: [nope]"),
+        "functions.f1.monitoring.notify.0",
+        "neither a topic of this spec",
+    );
+    expect_field(
+        &f,
+        &monitored.replace("protocol: email", "protocol: pigeon"),
+        "topics.alerts.subscriptions.0.protocol",
+        "not an SNS protocol",
+    );
+    // The iterator-age alarm past what the stream keeps can only fire once records are lost.
+    let late = monitored.replace("notify: [alerts] }", "notify: [alerts], iterator_age_s: 90000 }");
+    expect_field(&f, &late, "functions.f1.monitoring.iterator_age_s", "[alarm-thresholds]");
+    let bounded = late.replace("      - table: tt1\n", "      - table: tt1\n        maximum_record_age_s: 3600\n").replace("90000", "3600");
+    expect_field(&f, &bounded, "functions.f1.monitoring.iterator_age_s", "drops records older than 3600 s");
+    expect_field(
+        &f,
+        &monitored.replace("notify: [alerts] }", "notify: [alerts], errors: true }"),
+        "functions.f1.monitoring.errors",
+        "not a threshold",
+    );
+    // An alarm written out: its period, and a name a pack already gives.
+    let alarm = |body: &str| format!("{monitored}alarms:\n  {body}\n");
+    let written = "reads: { namespace: AWS/DynamoDB, metric: ConsumedReadCapacityUnits, dimensions: { TableName: \"${tables.tt1.name}\" }, statistic: Sum, period_s: 60, evaluation_periods: 5, threshold: 240, comparison: \">=\", notify: [alerts] }";
+    assert!(f.problems(&alarm(written), "local").is_empty(), "{:#?}", f.problems(&alarm(written), "local"));
+    expect_field(&f, &alarm(&written.replace("period_s: 60", "period_s: 45")), "alarms.reads.period_s", "multiple of 60");
+    expect_field(&f, &alarm(&written.replace("reads:", "f1-errors:")), "alarms.f1-errors", "functions.f1.monitoring derives");
+    // What PutMetricAlarm refuses: more than a day of one-minute periods; a unit it does not know.
+    expect_field(
+        &f,
+        &alarm(&written.replace("evaluation_periods: 5", "evaluation_periods: 1441")),
+        "alarms.reads.evaluation_periods",
+        "86400 s",
+    );
+    let hourly = written.replace("period_s: 60, evaluation_periods: 5", "period_s: 3600, evaluation_periods: 168");
+    assert!(f.problems(&alarm(&hourly), "local").is_empty(), "a week of hours is allowed");
+    expect_field(
+        &f,
+        &alarm(&written.replace("statistic: Sum", "statistic: Sum, unit: Parsecs")),
+        "alarms.reads.unit",
+        "not a CloudWatch unit",
+    );
+    // A topic in another region is never notified.
+    let elsewhere = written.replace("notify: [alerts]", "notify: [\"arn:aws:sns:eu-west-1:123456789012:ops\"]");
+    expect_field(&f, &alarm(&elsewhere), "alarms.reads.notify.0", "another region");
+    // A threshold of 0 is always reached.
+    expect_field(
+        &f,
+        &monitored.replace("notify: [alerts] }", "notify: [alerts], dlq_depth: 0 }"),
+        "functions.f1.monitoring.dlq_depth",
+        "above 0",
+    );
+    // A record age past the stream's 24 h: the stream drops the record first.
+    let long = late.replace("      - table: tt1\n", "      - table: tt1\n        maximum_record_age_s: 172800\n");
+    expect_field(&f, &long, "functions.f1.monitoring.iterator_age_s", "the stream keeps a record 24 h");
+    // Two packs deriving the same alarm name: function `tt1-read`'s throttles and table `tt1`'s
+    // read throttles are both `tt1-read-throttles`.
+    let clash = monitored.replace("    monitoring: { notify: [alerts] }\n", "    monitoring: { notify: [alerts] }\n  tt1-read:\n    runtime: python3.12\n    handler: lambda_function.lambda_handler\n    source: src\n    role: r1\n    monitoring: { notify: [alerts] }\n")
+        .replace("    stream: new_image\n", "    stream: new_image\n    monitoring: { notify: [alerts] }\n");
+    expect_field(&f, &clash, "tables.tt1.monitoring", "derive the alarm `tt1-read-throttles`");
 }

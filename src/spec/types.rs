@@ -17,11 +17,15 @@ pub struct SpecFile {
     #[serde(default)]
     pub queues: serde_yaml::Value,
     #[serde(default)]
+    pub topics: serde_yaml::Value,
+    #[serde(default)]
     pub vpc_endpoints: serde_yaml::Value,
     #[serde(default)]
     pub roles: serde_yaml::Value,
     #[serde(default)]
     pub functions: serde_yaml::Value,
+    #[serde(default)]
+    pub alarms: serde_yaml::Value,
     /// Production checks not to report, each with why.
     #[serde(default)]
     pub waive: BTreeMap<String, String>,
@@ -83,11 +87,19 @@ pub struct Resources {
     #[serde(default)]
     pub queues: BTreeMap<String, QueueSpec>,
     #[serde(default)]
+    pub topics: BTreeMap<String, TopicSpec>,
+    #[serde(default)]
     pub vpc_endpoints: BTreeMap<String, VpcEndpointSpec>,
     #[serde(default)]
     pub roles: BTreeMap<String, RoleSpec>,
     #[serde(default)]
     pub functions: BTreeMap<String, FunctionSpec>,
+    #[serde(default)]
+    pub alarms: BTreeMap<String, AlarmSpec>,
+    /// The alarms of the monitoring packs that a `--target` leaves out (never in a file).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub packs_left_out: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash, schemars::JsonSchema)]
@@ -261,6 +273,9 @@ pub struct TableSpec {
     /// What happens to the table when a later spec drops it.
     #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
     pub lifecycle: Lifecycle,
+    /// Alarms derived from the table: its read and write throttle events, and each index's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<TableMonitoring>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
@@ -282,6 +297,7 @@ impl TableSpec {
             encryption: None,
             table_class: None,
             lifecycle: Lifecycle::default(),
+            monitoring: None,
             tags: BTreeMap::new(),
         }
     }
@@ -523,6 +539,14 @@ fn yes() -> bool {
     true
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// An SQS standard queue, named by its key (plus the env's `name_suffix`). Every setting has
 /// AWS's default when left out, and is brought back to it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
@@ -602,6 +626,10 @@ pub struct FunctionSpec {
     pub architecture: Option<Architecture>,
     #[serde(default)]
     pub triggers: Vec<TriggerSpec>,
+    /// Alarms derived from the function and its triggers (errors, throttles, iterator age, the
+    /// on-failure queue's depth), sent to `notify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<FunctionMonitoring>,
     /// Environment variables whose values are masked in every output (names that look secret,
     /// such as `*_SECRET`, `*_TOKEN`, `*PASSWORD*`, are masked anyway).
     #[serde(default)]
@@ -618,4 +646,202 @@ fn default_memory() -> i64 {
 
 fn default_timeout() -> i64 {
     3
+}
+
+/// An SNS topic, named by its key (plus the env's `name_suffix`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    /// Who receives what is published: a set, compared by protocol and endpoint. An email
+    /// subscription waits for its recipient to confirm it (and is not drift meanwhile).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
+    /// What happens to the topic when a later spec drops it.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One subscription of a topic.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// `email`, `email-json`, `sqs`, `lambda`, `https`, `http`, `sms`.
+    pub protocol: String,
+    /// The address, queue ARN, function ARN or URL.
+    pub endpoint: String,
+}
+
+/// A CloudWatch metric alarm, written out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmSpec {
+    /// The metric's namespace: `AWS/Lambda`, `AWS/DynamoDB`, `AWS/SQS`, ...
+    pub namespace: String,
+    pub metric: String,
+    /// The metric's dimensions (`FunctionName: ...`); values may hold references.
+    #[serde(default)]
+    pub dimensions: BTreeMap<String, String>,
+    pub statistic: Statistic,
+    /// The length of one period, in seconds: 10, 30, or a multiple of 60.
+    pub period_s: i64,
+    /// How many periods are evaluated.
+    pub evaluation_periods: i64,
+    /// Of those, how many must breach (default: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datapoints_to_alarm: Option<i64>,
+    pub threshold: f64,
+    pub comparison: Comparison,
+    #[serde(default)]
+    pub treat_missing_data: MissingData,
+    /// The metric's unit, when it is published in several (`Seconds`, `Count`, ...): CloudWatch
+    /// then evaluates only the data points of that unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Topics of this spec (their keys) or SNS topic ARNs, told when the alarm goes to ALARM and
+    /// back to OK (at most 5).
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Tell `notify` when the alarm returns to OK too (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub notify_ok: bool,
+    /// Tell `notify` when the alarm has too little data to judge (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub notify_insufficient_data: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub enum Statistic {
+    SampleCount,
+    Average,
+    Sum,
+    Minimum,
+    Maximum,
+}
+
+impl Statistic {
+    pub fn aws(self) -> &'static str {
+        match self {
+            Statistic::SampleCount => "SampleCount",
+            Statistic::Average => "Average",
+            Statistic::Sum => "Sum",
+            Statistic::Minimum => "Minimum",
+            Statistic::Maximum => "Maximum",
+        }
+    }
+}
+
+/// How the metric is compared with the threshold.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+pub enum Comparison {
+    #[serde(rename = ">=")]
+    GreaterOrEqual,
+    #[serde(rename = ">")]
+    Greater,
+    #[serde(rename = "<=")]
+    LessOrEqual,
+    #[serde(rename = "<")]
+    Less,
+}
+
+impl Comparison {
+    /// CloudWatch's name of it.
+    pub fn aws(self) -> &'static str {
+        match self {
+            Comparison::GreaterOrEqual => "GreaterThanOrEqualToThreshold",
+            Comparison::Greater => "GreaterThanThreshold",
+            Comparison::LessOrEqual => "LessThanOrEqualToThreshold",
+            Comparison::Less => "LessThanThreshold",
+        }
+    }
+
+    pub fn of_aws(s: &str) -> Option<Self> {
+        [Comparison::GreaterOrEqual, Comparison::Greater, Comparison::LessOrEqual, Comparison::Less].into_iter().find(|c| c.aws() == s)
+    }
+}
+
+/// What a period without data counts as.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingData {
+    /// CloudWatch's default.
+    #[default]
+    Missing,
+    NotBreaching,
+    Breaching,
+    Ignore,
+}
+
+impl MissingData {
+    pub fn aws(self) -> &'static str {
+        match self {
+            MissingData::Missing => "missing",
+            MissingData::NotBreaching => "notBreaching",
+            MissingData::Breaching => "breaching",
+            MissingData::Ignore => "ignore",
+        }
+    }
+
+    pub fn of_aws(s: &str) -> Self {
+        [MissingData::NotBreaching, MissingData::Breaching, MissingData::Ignore].into_iter().find(|m| m.aws() == s).unwrap_or_default()
+    }
+}
+
+/// One alarm of a monitoring pack: its threshold, or `false` for none.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Threshold {
+    /// `false`: this alarm is turned off (`true` is not a threshold).
+    Switch(bool),
+    /// Alarm at this value or more.
+    Value(f64),
+}
+
+impl Threshold {
+    /// The threshold, when the alarm is on; `default` when left out.
+    pub fn of(t: Option<Threshold>, default: f64) -> Option<f64> {
+        match t {
+            None => Some(default),
+            Some(Threshold::Value(v)) => Some(v),
+            Some(Threshold::Switch(_)) => None,
+        }
+    }
+}
+
+/// The monitoring pack of a function with triggers (a stream consumer).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionMonitoring {
+    /// Topics of this spec, or SNS topic ARNs, told of every alarm of the pack (alarm and OK).
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Invocations that failed, per minute (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Threshold>,
+    /// Invocations refused for lack of concurrency, per minute (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttles: Option<Threshold>,
+    /// How far behind its stream the trigger reads, in seconds (default: half the trigger's
+    /// `maximum_record_age_s`, at most 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterator_age_s: Option<Threshold>,
+    /// Messages waiting in the trigger's on-failure queue (default 1: any failed batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlq_depth: Option<Threshold>,
+}
+
+/// The monitoring pack of a table: throttle events of the table and each index.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableMonitoring {
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Read and write throttle events per minute, of the table and each index (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttles: Option<Threshold>,
 }

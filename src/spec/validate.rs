@@ -60,6 +60,7 @@ pub const CHECKS: &[(&str, &str)] = &[
     (TRIGGER_ON_FAILURE, "a stream trigger has an on-failure destination"),
     (LOG_RETENTION, "a function's logs have a retention"),
     (IAM_WILDCARD, "an inline policy names its actions and resources (no wildcards)"),
+    (ALARMS, "a function with a trigger has its monitoring pack, sent to a topic (`monitoring: { notify: [...] }`)"),
 ];
 const PITR: &str = "pitr";
 const DELETION_PROTECTION: &str = "deletion-protection";
@@ -67,6 +68,46 @@ const TRIGGER_RETRIES: &str = "trigger-retries";
 const TRIGGER_ON_FAILURE: &str = "trigger-on-failure";
 const LOG_RETENTION: &str = "log-retention";
 const IAM_WILDCARD: &str = "iam-wildcard";
+const ALARMS: &str = "alarms";
+/// Not a check that a waiver silences: an error in every env (an alarm that can fire only once
+/// records are lost warns of nothing).
+const ALARM_THRESHOLDS: &str = "alarm-thresholds";
+
+/// What SNS subscribes.
+/// SNS protocols a subscription of the spec may use (`firehose` needs a subscription role, which
+/// the spec cannot say yet).
+const PROTOCOLS: &[&str] = &["email", "email-json", "sqs", "lambda", "https", "http", "sms"];
+
+/// CloudWatch's units (StandardUnit).
+const UNITS: &[&str] = &[
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
+];
 
 /// Policy and source files larger than this are refused.
 const MAX_POLICY_BYTES: u64 = 64 * 1024;
@@ -76,6 +117,8 @@ struct Checker<'a> {
     env: &'a str,
     /// The env's name_suffix, part of every table, role and function name.
     suffix: &'a str,
+    /// The env's region: an alarm's topic must be in it.
+    region: &'a str,
     res: &'a Resources,
     /// A production env: the production checks apply.
     protected: bool,
@@ -573,6 +616,206 @@ impl Checker<'_> {
         self.strict_tags(&["roles", name, "tags"], &r.tags, "IAM");
     }
 
+    fn topic(&mut self, name: &str, t: &TopicSpec) {
+        if !name_ok(&format!("{name}{}", self.suffix), 1, 256, "_-") {
+            self.err(&["topics", name], "a topic name must be 1 to 256 characters of a-z, A-Z, 0-9, `_` and `-`");
+        }
+        for (i, s) in t.subscriptions.iter().enumerate() {
+            let idx = i.to_string();
+            if !PROTOCOLS.contains(&s.protocol.as_str()) {
+                self.err(
+                    &["topics", name, "subscriptions", &idx, "protocol"],
+                    format!("`{}` is not an SNS protocol; protocols: {}", s.protocol, PROTOCOLS.join(", ")),
+                );
+            }
+            if s.endpoint.trim().is_empty() || (s.protocol.starts_with("email") && !s.endpoint.contains('@')) {
+                self.err(
+                    &["topics", name, "subscriptions", &idx, "endpoint"],
+                    format!("`{}` is not an endpoint for {}", s.endpoint, s.protocol),
+                );
+            }
+            self.refs_in(&["topics", name, "subscriptions", &idx, "endpoint"], &s.endpoint);
+        }
+        self.tags(&["topics", name, "tags"], &t.tags);
+    }
+
+    /// Whom an alarm tells: topics of this spec or SNS topic ARNs, at most 5.
+    fn notify(&mut self, path: &[&str], notify: &[String]) {
+        if notify.len() > 5 {
+            self.err(path, format!("CloudWatch takes at most 5 actions per state, not {}", notify.len()));
+        }
+        for (i, n) in notify.iter().enumerate() {
+            let sns_arn = n.starts_with("arn:") && n.split(':').nth(2) == Some("sns") && n.split(':').count() == 6;
+            if sns_arn && n.split(':').nth(3) != Some(self.region) {
+                let mut p = path.to_vec();
+                let idx = i.to_string();
+                p.push(&idx);
+                self.err(
+                    &p,
+                    format!("`{n}` is in another region: CloudWatch notifies only a topic of the alarm's region ({})", self.region),
+                );
+            }
+            if !self.res.topics.contains_key(n) && !sns_arn {
+                let known: Vec<&str> = self.res.topics.keys().map(String::as_str).collect();
+                let mut p = path.to_vec();
+                let idx = i.to_string();
+                p.push(&idx);
+                self.err(
+                    &p,
+                    format!(
+                        "`{n}` is neither a topic of this spec (topics: {}) nor the ARN of an SNS topic",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                );
+            }
+        }
+    }
+
+    fn alarm(&mut self, name: &str, a: &AlarmSpec) {
+        let full = format!("{name}{}", self.suffix);
+        if full.is_empty() || full.chars().count() > 255 || full.chars().any(char::is_control) {
+            self.err(&["alarms", name], "an alarm name must be 1 to 255 characters, with no control character");
+        }
+        if let Some((_, from)) = crate::spec::monitoring::pack_keys(self.res).into_iter().find(|(k, _)| k == name) {
+            self.err(
+                &["alarms", name],
+                format!("`{name}` is the name of an alarm that {from} derives: choose another name, or tune it there"),
+            );
+        }
+        for (field, v) in [("namespace", &a.namespace), ("metric", &a.metric)] {
+            if v.is_empty() || v.chars().count() > 255 {
+                self.err(&["alarms", name, field], format!("a {field} is 1 to 255 characters"));
+            }
+        }
+        if a.dimensions.len() > 30 {
+            self.err(&["alarms", name, "dimensions"], "a metric has at most 30 dimensions");
+        }
+        for (k, v) in &a.dimensions {
+            self.refs_in(&["alarms", name, "dimensions", k], v);
+        }
+        if !([10, 20, 30].contains(&a.period_s) || (a.period_s >= 60 && a.period_s % 60 == 0)) {
+            self.err(&["alarms", name, "period_s"], format!("a period is 10, 20, 30, or a multiple of 60 seconds, not {}", a.period_s));
+        }
+        // What PutMetricAlarm refuses: the periods evaluated span at most a day, or 7 days with
+        // periods of an hour or more.
+        let span_max = if a.period_s >= 3600 { 604_800 } else { 86_400 };
+        if a.evaluation_periods < 1 {
+            self.err(&["alarms", name, "evaluation_periods"], "at least one period is evaluated");
+        } else if a.period_s.saturating_mul(a.evaluation_periods) > span_max {
+            self.err(
+                &["alarms", name, "evaluation_periods"],
+                format!(
+                    "{} periods of {} s span more than CloudWatch evaluates ({span_max} s with periods {} an hour)",
+                    a.evaluation_periods,
+                    a.period_s,
+                    if a.period_s >= 3600 { "of" } else { "under" }
+                ),
+            );
+        }
+        if let Some(d) = a.datapoints_to_alarm.filter(|d| *d < 1 || *d > a.evaluation_periods) {
+            self.err(
+                &["alarms", name, "datapoints_to_alarm"],
+                format!("{d} is not between 1 and evaluation_periods ({})", a.evaluation_periods),
+            );
+        }
+        if !a.threshold.is_finite() {
+            self.err(&["alarms", name, "threshold"], "the threshold is a number");
+        }
+        if let Some(u) = a.unit.as_deref().filter(|u| !UNITS.contains(u)) {
+            self.err(&["alarms", name, "unit"], format!("`{u}` is not a CloudWatch unit; units: {}", UNITS.join(", ")));
+        }
+        if a.description.as_ref().is_some_and(|d| d.chars().count() > 1024) {
+            self.err(&["alarms", name, "description"], "an alarm description is at most 1024 characters");
+        }
+        self.notify(&["alarms", name, "notify"], &a.notify);
+        self.tags(&["alarms", name, "tags"], &a.tags);
+    }
+
+    /// The functions' and tables' monitoring packs: whom they tell, their thresholds, and the
+    /// checks `alarms` (a protected env's stream consumer is watched) and `alarm-thresholds`.
+    fn monitoring(&mut self) {
+        let thresholds = |m: &[(&'static str, Option<Threshold>)]| -> Vec<(&'static str, Threshold)> {
+            m.iter().filter_map(|(f, t)| Some((*f, (*t)?))).collect()
+        };
+        // Two packs deriving the same alarm name (two functions sharing an on-failure queue, a
+        // function and a table whose names meet) would overwrite each other.
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (key, from) in crate::spec::monitoring::pack_keys(self.res) {
+            if let Some(first) = seen.get(&key) {
+                let path: Vec<&str> = from.split('.').collect();
+                self.err(
+                    &path,
+                    format!("both {first} and {from} derive the alarm `{key}`: turn one off there, or write it under `alarms:`"),
+                );
+            } else {
+                seen.insert(key, from);
+            }
+        }
+        for (name, t) in &self.res.tables {
+            let Some(m) = &t.monitoring else { continue };
+            self.notify(&["tables", name, "monitoring", "notify"], &m.notify);
+            for (field, th) in thresholds(&[("throttles", m.throttles)]) {
+                self.threshold(&["tables", name, "monitoring", field], th);
+            }
+        }
+        for (name, f) in &self.res.functions {
+            let Some(m) = &f.monitoring else {
+                if !f.triggers.is_empty() {
+                    self.check(
+                        ALARMS,
+                        &["functions", name],
+                        format!(
+                            "nobody is told when the trigger of `{name}` fails or falls behind: add `monitoring: {{ notify: [TOPIC] }}`"
+                        ),
+                    );
+                }
+                continue;
+            };
+            let path = ["functions", name, "monitoring"];
+            self.notify(&["functions", name, "monitoring", "notify"], &m.notify);
+            if m.notify.is_empty() && !f.triggers.is_empty() {
+                self.check(ALARMS, &path, format!("the alarms of `{name}` tell nobody: name a topic in `notify`"));
+            }
+            for (field, th) in thresholds(&[
+                ("errors", m.errors),
+                ("throttles", m.throttles),
+                ("iterator_age_s", m.iterator_age_s),
+                ("dlq_depth", m.dlq_depth),
+            ]) {
+                self.threshold(&["functions", name, "monitoring", field], th);
+            }
+            if f.triggers.is_empty() && (m.iterator_age_s.is_some() || m.dlq_depth.is_some()) {
+                self.err(&path, format!("`{name}` has no trigger: iterator_age_s and dlq_depth watch a trigger's stream and queue"));
+            }
+            // An iterator-age alarm at or past the age where records are dropped fires only once
+            // they are lost.
+            if let Some(age) = crate::spec::monitoring::iterator_age_s(f) {
+                let bound = f.triggers.iter().filter_map(|t| t.maximum_record_age_s.filter(|a| *a > 0)).min();
+                let retention = crate::spec::monitoring::STREAM_RETENTION_S;
+                let lost_at = bound.unwrap_or(retention).min(retention);
+                if age >= lost_at as f64 {
+                    let why = match bound {
+                        Some(b) if b < retention => format!("the trigger drops records older than {b} s (maximum_record_age_s)"),
+                        _ => "the stream keeps a record 24 h".to_string(),
+                    };
+                    self.err(
+                        &["functions", name, "monitoring", "iterator_age_s"],
+                        format!("[{ALARM_THRESHOLDS}] an iterator age of {age} s can only alarm once records are lost: {why}; choose less"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn threshold(&mut self, path: &[&str], t: Threshold) {
+        match t {
+            Threshold::Switch(true) => self.err(path, "`true` is not a threshold: write a number, or `false` to turn this alarm off"),
+            Threshold::Value(v) if !v.is_finite() || v <= 0.0 => self
+                .err(path, format!("a threshold is a number above 0, not {v} (a pack's alarm fires at or above it: 0 is always reached)")),
+            _ => {}
+        }
+    }
+
     fn queue(&mut self, name: &str, q: &QueueSpec) {
         let full = format!("{name}{}", self.suffix);
         if full.ends_with(".fifo") {
@@ -820,6 +1063,7 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
         doc,
         env: &d.env,
         suffix: &d.name_suffix,
+        region: &d.region,
         res: &d.resources,
         protected: d.protected,
         waived: waivers.iter().map(|(_, id, why)| (id.to_string(), why.to_string())).collect(),
@@ -906,6 +1150,8 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
         && d.resources.functions.is_empty()
         && d.resources.vpc_endpoints.is_empty()
         && d.resources.queues.is_empty()
+        && d.resources.topics.is_empty()
+        && d.resources.alarms.is_empty()
     {
         c.warn(&[], "the spec declares no resources");
     }
@@ -924,5 +1170,12 @@ pub fn validate(doc: &SpecDocument, d: &Desired) -> (Vec<Problem>, Vec<Problem>,
     for (n, f) in &d.resources.functions {
         c.function(n, f);
     }
+    for (n, t) in &d.resources.topics {
+        c.topic(n, t);
+    }
+    for (n, a) in &d.resources.alarms {
+        c.alarm(n, a);
+    }
+    c.monitoring();
     (c.problems, c.warnings, c.files)
 }

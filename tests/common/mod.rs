@@ -96,6 +96,11 @@ impl Emulator {
         self.http("POST", "/_proxy/calls/reset");
     }
 
+    /// Confirms the pending email subscriptions of `address`, as their recipient would (rule 42).
+    pub fn confirm_subscription(&self, address: &str) {
+        self.http("POST", &format!("/_proxy/sns/confirm?endpoint={address}"));
+    }
+
     /// How many faults of each kind were injected.
     pub fn injected(&self) -> serde_json::Value {
         serde_json::from_str(&self.http("GET", "/_proxy/faults")).unwrap()
@@ -120,14 +125,16 @@ impl Emulator {
              esms = len(lam.list_event_source_mappings()['EventSourceMappings'])\n\
              eps = len([e for e in ec2.describe_vpc_endpoints()['VpcEndpoints'] if e['State'] not in ('deleted', 'deleting')])\n\
              qs = len(sqs.list_queues().get('QueueUrls', []))\n\
-             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps} queues={qs}')")
+             tops = len(sns.list_topics()['Topics'])\n\
+             als = len(cw.describe_alarms(MaxRecords=100)['MetricAlarms'])\n\
+             print(f'tables={tables} roles={roles} functions={fns} mappings={esms} endpoints={eps} queues={qs} topics={tops} alarms={als}')")
             .trim()
             .to_string()
     }
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
     /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam`, `ec2`, `aas`
-    /// (Application Auto Scaling), `logs` and `sqs`.
+    /// (Application Auto Scaling), `logs`, `sqs`, `cw` (CloudWatch) and `sns`.
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, json\nfrom botocore.config import Config\n\
@@ -136,7 +143,7 @@ impl Emulator {
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
              lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n\
              aas = boto3.client('application-autoscaling', **kw)\nlogs = boto3.client('logs', **kw)\n\
-             sqs = boto3.client('sqs', **kw)\n",
+             sqs = boto3.client('sqs', **kw)\ncw = boto3.client('cloudwatch', **kw)\nsns = boto3.client('sns', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();

@@ -9,8 +9,8 @@ use super::flex::config_of;
 use super::mapping;
 use super::observe::{read_concurrency, read_log_group};
 use crate::aws::{aws_error, code, AwsContext};
-use crate::kinds::support::ec2;
 use crate::kinds::support::import::{spec_value, user_tags};
+use crate::kinds::support::{cloudwatch, ec2};
 use crate::kinds::Imported;
 use crate::spec::FunctionSpec;
 
@@ -124,6 +124,7 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
         tracing: (config.tracing.as_deref() == Some("Active")).then_some(crate::spec::Tracing::Active),
         architecture: c.architectures().first().filter(|a| a.as_str() == "arm64").map(|_| crate::spec::Architecture::Arm64),
         triggers,
+        monitoring: None,
         sensitive: Vec::new(),
         description: config.description.clone(),
         tags: user_tags(&tags, &[]),
@@ -133,7 +134,19 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
     i.files = files.into_iter().map(|(p, bytes)| (format!("{source}/{p}"), bytes)).collect();
     i.follow.push(("roles", role));
     i.follow.extend(tables.into_iter().map(|t| ("tables", t)));
+    let queues_read = queues.clone();
     i.follow.extend(queues.into_iter().map(|q| ("queues", q)));
     i.follow.extend(network_of.map(|vpc| ("vpc_endpoints", vpc)));
+    // The alarms on its metrics, and on its triggers' queues' depth.
+    let mut watched = vec![("AWS/Lambda", "Errors", "FunctionName", name.to_string())];
+    watched.push(("AWS/Lambda", "Throttles", "FunctionName", name.to_string()));
+    watched.push(("AWS/Lambda", "IteratorAge", "FunctionName", name.to_string()));
+    watched.extend(queues_read.iter().map(|q| ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.clone())));
+    for (namespace, metric, dim, value) in &watched {
+        for alarm in cloudwatch::alarms_for(ctx, namespace, metric, &[(*dim, value.as_str())]).await? {
+            i.follow.push(("alarms", alarm));
+        }
+    }
+    i.refs.push((name.to_string(), format!("${{functions.{name}.name}}")));
     Ok(Some(i))
 }

@@ -42,7 +42,7 @@ impl Kind for Functions {
         KIND
     }
 
-    fn section(&self) -> Option<&'static str> {
+    fn namespace(&self) -> Option<&'static str> {
         Some("functions")
     }
 

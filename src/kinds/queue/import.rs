@@ -21,5 +21,6 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
     // The queue's ARN and URL in policies and environments become references.
     i.refs.push((q.arn.clone(), format!("${{queues.{name}.arn}}")));
     i.refs.push((q.url.clone(), format!("${{queues.{name}.url}}")));
+    i.refs.push((name.to_string(), format!("${{queues.{name}.name}}")));
     Ok(Some(i))
 }

@@ -56,3 +56,20 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveQueue>> 
         url,
     }))
 }
+
+/// How many messages a queue holds now, visible and in flight (None: the queue is not there).
+pub async fn depth(ctx: &AwsContext, name: &str) -> Result<Option<i64>> {
+    let Some(url) = url_of(ctx, name).await? else { return Ok(None) };
+    let read = ctx
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(Attr::ApproximateNumberOfMessages)
+        .attribute_names(Attr::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await;
+    let Some(out) = unless_missing(read, "GetQueueAttributes", name)? else { return Ok(None) };
+    let a = out.attributes().cloned().unwrap_or_default();
+    let n = |k: Attr| a.get(&k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    Ok(Some(n(Attr::ApproximateNumberOfMessages) + n(Attr::ApproximateNumberOfMessagesNotVisible)))
+}

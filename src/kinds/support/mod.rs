@@ -1,6 +1,7 @@
 //! The helpers every kind uses, one file per job. None of them names a kind.
 
 pub mod changes;
+pub mod cloudwatch;
 pub mod ec2;
 pub mod import;
 pub mod ownership;

@@ -57,6 +57,7 @@ pub fn spec_of(t: &LiveTable) -> (TableSpec, BTreeMap<String, String>, Vec<Strin
         lifecycle: crate::spec::Lifecycle {
             on_removal: if retain { crate::spec::OnRemoval::Retain } else { crate::spec::OnRemoval::Delete },
         },
+        monitoring: None,
         tags: user_tags(&t.tags, &[]),
     };
     (spec, comments, notes)

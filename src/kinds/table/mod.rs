@@ -28,7 +28,7 @@ use crate::plan::{Action, Op, ResourceChange, Step};
 use crate::spec::{AttrType, Billing, Capacity, Desired, GsiSpec, KeySpec, Projection, Resources, StreamView, TableSpec};
 
 use super::support::ownership::{self, Owned, Tags};
-use super::support::{changes, import::spec_value, reading};
+use super::support::{changes, cloudwatch, import::spec_value, reading};
 use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 use observe::{observe_with_extras, Extras};
 use scaling::{Dim, LiveScaling};
@@ -167,6 +167,17 @@ impl Kind for Tables {
                 i.refs.push((s.clone(), format!("${{tables.{name}.stream_arn}}")));
             }
             i.refs.push((name.to_string(), format!("${{tables.{name}.name}}")));
+            // The alarms on its throttling, and on each index's.
+            let indexes = std::iter::once(None).chain(t.indexes.keys().map(|k| Some(k.as_str())));
+            for index in indexes {
+                let mut dims = vec![("TableName", name)];
+                dims.extend(index.map(|i| ("GlobalSecondaryIndexName", i)));
+                for metric in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+                    for alarm in cloudwatch::alarms_for(ctx, "AWS/DynamoDB", metric, &dims).await? {
+                        i.follow.push(("alarms", alarm));
+                    }
+                }
+            }
             Ok(Some(i))
         })
     }

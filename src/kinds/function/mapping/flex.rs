@@ -52,6 +52,7 @@ pub(super) fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
         starting_position: m.starting_position().map(|p| p.as_str().to_string()),
         state: m.state().unwrap_or("Enabled").to_string(),
         report_batch_item_failures: m.function_response_types().contains(&lam::FunctionResponseType::ReportBatchItemFailures),
+        last_processing_result: m.last_processing_result().map(str::to_string),
         tuning: {
             let d = Tuning::aws_default();
             let patterns = m.filter_criteria().map(|f| f.filters()).unwrap_or_default().iter().filter_map(|f| f.pattern());

@@ -7,6 +7,7 @@
 mod diff;
 mod execute;
 mod flex;
+mod health;
 mod observe;
 #[cfg(test)]
 mod tests;
@@ -177,6 +178,10 @@ impl Kind for Mappings {
         out
     }
 
+    fn health<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> BoxFuture<'a, Result<Vec<crate::status::Health>>> {
+        Box::pin(health::health(ctx, desired))
+    }
+
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute::execute(ctx, op.expect::<MappingOp>()?).await })
     }
@@ -214,6 +219,10 @@ pub struct LiveMapping {
     pub state: String,
     pub report_batch_item_failures: bool,
     pub tuning: Tuning,
+    /// What Lambda says of its last batch (`OK`, `PROBLEM: ...`, `No records processed`): what
+    /// `status` reads, never drift.
+    #[serde(skip)]
+    pub last_processing_result: Option<String>,
 }
 
 impl LiveMapping {

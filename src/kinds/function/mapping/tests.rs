@@ -33,6 +33,7 @@ fn live(uuid: &str, stream: &str) -> LiveMapping {
         state: "Enabled".into(),
         report_batch_item_failures: true,
         tuning: Tuning::aws_default(),
+        last_processing_result: None,
     }
 }
 
