@@ -62,12 +62,33 @@ With --aws-rules, in front of moto:
 - DynamoDB: while a table is CREATING, item calls on it (PutItem, GetItem, UpdateItem,
   DeleteItem, Query, Scan, BatchWriteItem, BatchGetItem, TransactWriteItems,
   TransactGetItems) fail with ResourceNotFoundException (docs/aws-behaviour.md rule 37).
+- Lambda (docs/aws-behaviour.md rule 43; tools/emu/versions.py): UpdateFunctionConfiguration,
+  UpdateFunctionCode, PublishVersion and UpdateAlias with a RevisionId that is not the current one
+  fail with PreconditionFailedException (412, "The Revision Id provided does not match the latest
+  Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id");
+  PublishVersion with a CodeSha256 other than $LATEST's fails with InvalidParameterValueException
+  ("CodeSHA256 (X) is different from current CodeSHA256 in $LATEST (Y). Please try again with the
+  CodeSHA256 in $LATEST."), and while an update is in progress with ResourceConflictException;
+  DeleteFunction of a version an alias points at (FunctionVersion or RoutingConfig) fails with
+  ResourceConflictException (409, "Unable to delete version because the following aliases
+  reference it: [live]"), of $LATEST or of an alias with InvalidParameterValueException.
 - Lambda: CreateEventSourceMapping / UpdateEventSourceMapping with more than --max-filters
   filters, or a pattern that is not EventBridge pattern syntax (an ordered `numeric` list
   among others) or longer than 4096 characters, fail with InvalidParameterValueException
   ("Invalid filter pattern definition.") (docs/aws-behaviour.md rule 39; tools/emu/filters.py).
 - In any mode, UpdateFunctionConfiguration's TracingConfig and UpdateFunctionCode's
-  Architectures take effect, as on AWS (moto keeps only what CreateFunction said).
+  Architectures take effect, as on AWS (moto keeps only what CreateFunction said), and count as
+  changes for PublishVersion (with Publish, the version published has them).
+- In any mode, Lambda versions, aliases and triggers on aliases as AWS keeps them
+  (docs/aws-behaviour.md rule 43; tools/emu/versions.py): a mapping made or updated with a
+  qualified FunctionName (an alias or a version, in any form) has that qualified ARN as its
+  FunctionArn (moto: the version the alias pointed at); ListEventSourceMappings resolves
+  FunctionName to an ARN and lists the mappings on exactly that ARN, with EventSourceArn, in
+  pages of at most 100; a version number is never reused, even after the function is deleted and
+  made again; every function and version has a RevisionId ($LATEST's changes with each update
+  and each version published); an alias's changes with each UpdateAlias; GetAlias and UpdateAlias
+  answer 200, DeleteAlias 204; ListAliases filters by FunctionVersion and pages, and
+  ListVersionsByFunction pages by 50, both by name or ARN.
 - In any mode, a table's encryption (SSESpecification) and class (TableClass), which moto's
   UpdateTable ignores and whose class moto never keeps, take effect as on AWS: DescribeTable
   says SSEDescription (KMS with the key given, or the account's AWS managed key; none for an
@@ -139,6 +160,7 @@ from emu.cloudwatch import Alarms  # noqa: E402
 from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
 from emu.models import Validator  # noqa: E402
 from emu.sns import SnsRules  # noqa: E402
+from emu.versions import Versions, parse_ref  # noqa: E402
 
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Query", "Scan")
 DDB_JSON = "application/x-amz-json-1.0"
@@ -358,6 +380,9 @@ class Proxy:
         self.translator = cbor.Translator(self.call_app)
         self.alarms = Alarms()
         self.sns = SnsRules()
+        # Lambda versions, aliases and triggers on aliases as AWS keeps them (any mode; its
+        # refusals with --aws-rules; docs/aws-behaviour.md rule 43; tools/emu/versions.py).
+        self.versions = Versions(aws_rules)
 
     # -- plumbing -------------------------------------------------------------------------
     def call_app(self, environ, body):
@@ -770,10 +795,12 @@ class Proxy:
         """moto's functions of that name (or ARN) in the caller's region, in every account."""
         from moto.awslambda.models import lambda_backends
 
+        ref = parse_ref(function, self.account_of(environ), self.region_of(environ))
+        name = ref.name if ref else function.split(":")[-1]
         for account in list(lambda_backends.keys()):
             backend = lambda_backends[account].get(self.region_of(environ))
             try:
-                yield backend.get_function(function.split(":")[-1])
+                yield backend.get_function(name)
             except Exception:
                 continue
 
@@ -868,7 +895,10 @@ class Proxy:
                 return lambda_error(
                     start_response, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda."
                 )
-        if parts[1] == "functions" and method == "PUT" and len(parts) == 4 and parts[3] in ("configuration", "code"):
+        publishing = method == "POST" and len(parts) == 4 and parts[3] == "versions"
+        updating = method == "PUT" and len(parts) == 4 and parts[3] in ("configuration", "code")
+        if parts[1] == "functions" and (updating or publishing):
+            # PublishVersion too waits for an update to finish (rule 10; rule 43).
             if self.function_busy(parts[2]):
                 return lambda_error(
                     start_response,
@@ -896,9 +926,11 @@ class Proxy:
                     "DescribeStream, and ListStreams Actions on your stream in IAM.",
                 )
             fn = req.get("FunctionName", "")
+            ref = parse_ref(fn, self.account_of(environ), self.region_of(environ))
+            wanted = ref.qualified_arn if ref else fn
             dying = [m for m in self.deleting().values() if m.get("EventSourceArn") == req.get("EventSourceArn")]
             for m in self.mappings_of(environ, req.get("EventSourceArn", "")) + dying:
-                if m.get("FunctionArn", "").split(":")[-1] == fn.split(":")[-1]:
+                if m.get("FunctionArn", "") == wanted:
                     return lambda_error(
                         start_response,
                         "ResourceConflictException",
@@ -959,9 +991,20 @@ class Proxy:
             changes["architectures"] = req["Architectures"]
         if not changes:
             return
+        from moto.awslambda.models import lambda_backends
+
         for fn in self.functions_named(environ, parts[2]):
             for k, v in changes.items():
                 setattr(fn, k, v)
+            # A change PublishVersion must see (moto publishes only what it saw change).
+            fn.code_or_config_updated = True
+            if req.get("Publish"):
+                # moto published before this mend: the version it just made has it too.
+                group = lambda_backends[fn.account_id][fn.region]._lambdas._functions.get(fn.function_name)
+                if group and group["versions"]:
+                    for k, v in changes.items():
+                        setattr(group["versions"][-1], k, v)
+                    fn.code_or_config_updated = False
 
     def code_location(self, environ, path, data):
         """GetFunction's Code.Location: a URL of the deployed zip (moto gives none for a zip
@@ -996,23 +1039,11 @@ class Proxy:
                     conf["State"] = "Active"
                     conf["LastUpdateStatus"] = "InProgress"
         elif parts[1] == "event-source-mappings":
+            # (A mapping being deleted is listed by tools/emu/versions.py, from self.deleting().)
             for m in doc.get("EventSourceMappings", [doc]):
                 state = self.mapping_busy(m.get("UUID"))
                 if state:
                     m["State"] = state
-            if "EventSourceMappings" in doc:
-                # A mapping being deleted is still listed, by function or by source.
-                from urllib.parse import parse_qs
-
-                q = parse_qs(query)
-                fn = q.get("FunctionName", [None])[0]
-                src = q.get("EventSourceArn", [None])[0]
-                for m in self.deleting().values():
-                    if fn is not None and m.get("FunctionArn", "").split(":")[-1] != fn.split(":")[-1]:
-                        continue
-                    if src is not None and m.get("EventSourceArn") != src:
-                        continue
-                    doc["EventSourceMappings"].append(m)
         return json.dumps(doc, default=str).encode()
 
     def cloudwatch_backend(self, environ):
@@ -1021,6 +1052,13 @@ class Proxy:
 
         account, region = self.account_of(environ), self.region_of(environ)
         return lambda: cloudwatch_backends[account][region]
+
+    def lambda_backend(self, environ):
+        """moto's Lambda backend of the caller (a function: looked up when a fix needs it)."""
+        from moto.awslambda.models import lambda_backends
+
+        account, region = self.account_of(environ), self.region_of(environ)
+        return lambda: lambda_backends[account][region]
 
     def sns_backend(self, environ):
         from moto.sns.models import sns_backends
@@ -1147,6 +1185,20 @@ class Proxy:
             refused = self.check_lambda(environ, method, path, req, start_response)
             if refused is not None:
                 return refused
+        lam = None
+        if service == "lambda":
+            # Versions, aliases and triggers on aliases (docs/aws-behaviour.md rule 43).
+            lam = {"backend": self.lambda_backend(environ), "account": self.account_of(environ),
+                   "region": self.region_of(environ), "query": environ.get("QUERY_STRING", "")}
+            refused = self.versions.before(method, path, req, lam)
+            if refused is not None:
+                return refuse(start_response, service, refused)
+            if "body" in lam:  # a mapping's FunctionName, as the full ARN moto understands
+                body = lam["body"]
+            if "path" in lam:  # a function's name where moto cannot read its ARN
+                qs = environ.get("QUERY_STRING")
+                raw = lam["path"] + (f"?{qs}" if qs else "")
+                environ = dict(environ, PATH_INFO=lam["path"], RAW_URI=raw, REQUEST_URI=raw)
         rule = self.rules.get(service) if self.aws_rules and environ.get("HTTP_X_AMZ_TARGET") else None
         rule = rule if rule is not None and action in rule.actions else None
         ctx = {"scope": (self.account_of(environ), self.region_of(environ))} if rule else {}
@@ -1179,6 +1231,9 @@ class Proxy:
                 self.keep_settings(environ, method, path, req, status)
             elif method == "GET" and status.startswith("200"):
                 data = self.code_location(environ, path, data)
+            if self.aws_rules:
+                lam["deleting"] = list(self.deleting().values())
+            status, data = self.versions.after(method, path, req, status, data, lam)
         if self.aws_rules and service == "lambda" and status[:1] == "2":
             if method == "GET":
                 data = self.rewrite_lambda(method, path, data, environ.get("QUERY_STRING", ""))

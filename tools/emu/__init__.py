@@ -2,8 +2,9 @@
 eventual consistency (consistency.py), Lambda's event filter patterns (filters.py), the
 services' API models (models.py) and SNS topics and email subscriptions (sns.py); and, in any
 mode, CloudWatch's Smithy RPC v2 CBOR translated for moto (cbor.py) with its alarms as AWS keeps
-them (cloudwatch.py). Each module decides; emulator.py answers on the wire, in each service's own
-error format.
+them (cloudwatch.py), and Lambda versions, aliases and triggers on aliases as AWS keeps them,
+with their refusals under --aws-rules (versions.py). Each module decides; emulator.py answers
+on the wire, in each service's own error format.
 
 A rule answers with a Refusal (an AWS error) or a Reply (a 200 with this JSON document instead
 of moto's answer), or None to let the call through unchanged.
