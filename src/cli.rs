@@ -167,6 +167,18 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Move a function's `deploy` alias back to the version it replaced (recorded in the alias
+    /// itself), after showing that and asking. Goes back one recorded version, never further.
+    #[command(after_help = "Examples:\n  cruddur-infra --env prod rollback lambda_function.cruddur-messaging-stream\n  \
+        cruddur-infra --env prod rollback lambda_function.cruddur-messaging-stream --yes")]
+    Rollback {
+        /// The function's address (lambda_function.NAME).
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+        /// Do not ask (required when there is no terminal).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     #[command(after_help = "Examples:\n  cruddur-infra --env prod drift\n  \
         cruddur-infra --env prod drift --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
@@ -268,6 +280,7 @@ async fn run(cli: Cli) -> Result<ExitStatus> {
         }
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
         Command::Forget { addresses, yes } => commands::forget::run(&g, commands::forget::Options { addresses, yes }).await,
+        Command::Rollback { address, yes } => commands::rollback::run(&g, commands::rollback::Options { address, yes }).await,
         Command::Drift { output, all_envs } => {
             let output = match output {
                 DriftOutput::Human => commands::drift::Output::Human,

@@ -229,6 +229,8 @@ fn the_drift_role_may_read_exactly_what_drift_reads() {
         let action = match (c.service.as_str(), c.action.as_str()) {
             // Needs no permission: AWS answers it for any credentials.
             ("sts", "GetCallerIdentity") => continue,
+            ("lambda", a) if a.starts_with("GET /2015-03-31/functions/") && a.contains("/aliases") => "ListAliases".to_string(),
+            ("lambda", a) if a.starts_with("GET /2015-03-31/functions/") && a.contains("/versions") => "ListVersionsByFunction".to_string(),
             ("lambda", a) if a.starts_with("GET /2015-03-31/functions/") => "GetFunction".to_string(),
             ("lambda", a) if a.starts_with("GET /2015-03-31/event-source-mappings") => "ListEventSourceMappings".to_string(),
             (_, a) => a.to_string(),

@@ -13,6 +13,7 @@ const MAPPING: &str = "lambda_event_source_mapping.cruddur-messaging-stream";
 /// The shipped spec without its `functions:` section.
 fn without_functions(ws: &Workspace) {
     let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+    let spec = common::without_prod_function_override(&spec);
     ws.write_spec(&spec[..spec.find("\nfunctions:").unwrap() + 1]);
 }
 
@@ -273,7 +274,7 @@ fn a_prune_killed_at_any_moment_then_run_again_converges_and_touches_nothing_for
         emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
         foreign_function(&emu, "hand-made", "{}");
         // Drop the function, its trigger and its role.
-        let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
+        let spec = common::without_prod_function_override(&std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap());
         let roles = spec.find("\nroles:").unwrap();
         ws.write_spec(&spec[..roles + 1]);
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cruddur-infra"));

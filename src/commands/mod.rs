@@ -8,6 +8,7 @@ pub mod drift;
 pub mod forget;
 pub mod import;
 pub mod plan;
+pub mod rollback;
 pub mod schema;
 pub mod status;
 pub mod validate;

@@ -174,11 +174,23 @@ fn table_pack(name: &str, t: &TableSpec) -> Vec<(String, AlarmSpec)> {
 /// The alarms of the spec whose dimensions name function `name` (its pack's, and any `alarms:`
 /// entry on its FunctionName): what a bake watches.
 pub fn of_function(desired: &Desired, name: &str) -> Vec<String> {
-    let own = format!("${{functions.{name}.name}}");
     let aws = desired.aws_name(name);
-    all(&desired.resources)
+    of(&desired.resources, name, Some(&aws), false)
+}
+
+/// [`of_function`] before the env's names are known (validation): by reference only.
+pub fn of_function_in(resources: &Resources, name: &str) -> Vec<String> {
+    of(resources, name, None, true)
+}
+
+/// By reference, by the env's AWS name when known, and (`by_key`, for validation) by the key.
+fn of(resources: &Resources, name: &str, aws: Option<&str>, by_key: bool) -> Vec<String> {
+    let own = format!("${{functions.{name}.name}}");
+    all(resources)
         .into_iter()
-        .filter(|(_, (a, _))| a.dimensions.get("FunctionName").is_some_and(|v| *v == own || *v == aws))
+        .filter(|(_, (a, _))| {
+            a.dimensions.get("FunctionName").is_some_and(|v| *v == own || Some(v.as_str()) == aws || (by_key && *v == name))
+        })
         .map(|(k, _)| k)
         .collect()
 }

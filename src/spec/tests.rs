@@ -643,3 +643,21 @@ fn topics_alarms_and_monitoring_packs_are_checked() {
         .replace("    stream: new_image\n", "    stream: new_image\n    monitoring: { notify: [alerts] }\n");
     expect_field(&f, &clash, "tables.tt1.monitoring", "derive the alarm `tt1-read-throttles`");
 }
+
+#[test]
+fn a_deploy_names_an_alias_lambda_takes_and_a_bake_watches_something() {
+    let f = Fixture::new();
+    let deployed = |d: &str| edit("    role: r1\n", &format!("    role: r1\n    deploy: {d}\n"));
+    assert!(f.problems(&deployed("{ alias: live }"), "local").is_empty(), "{:#?}", f.problems(&deployed("{ alias: live }"), "local"));
+    expect_field(&f, &deployed("{ alias: \"42\" }"), "functions.f1.deploy.alias", "not only digits");
+    expect_field(&f, &deployed("{ alias: \"li ve\" }"), "functions.f1.deploy.alias", "not an alias name");
+    expect_field(&f, &deployed("{ alias: live, bake_s: 7200 }"), "functions.f1.deploy.bake_s", "0 to 3600");
+    expect_field(&f, &deployed("{ alias: live, rollback: on_alarm }"), "functions.f1.deploy.rollback", "needs a bake");
+    // A bake with no alarm of the function to watch.
+    expect_field(&f, &deployed("{ alias: live, bake_s: 60 }"), "functions.f1.deploy.bake_s", "has none");
+    let topics = "topics:\n  alerts:\n    subscriptions: [{ protocol: email, endpoint: ops@example.com }]\n";
+    let watched = deployed("{ alias: live, bake_s: 60 }")
+        .replace("      - table: tt1\n", "      - table: tt1\n    monitoring: { notify: [alerts] }\n")
+        .replace("roles:\n", &format!("{topics}roles:\n"));
+    assert!(f.problems(&watched, "local").is_empty(), "{:#?}", f.problems(&watched, "local"));
+}

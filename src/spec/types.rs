@@ -547,6 +547,41 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// How a function's code reaches its triggers: through an alias, moved to a version published
+/// of each change, then watched (docs/contract.md, "Safe code deployment of a function").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploySpec {
+    /// The alias the triggers invoke (`live`): 1 to 128 of a-z, A-Z, 0-9, `-`, `_`, not only digits.
+    pub alias: String,
+    /// After moving the alias, watch the function's alarms this long, in seconds (default 0: no
+    /// bake; at most 3600).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bake_s: i64,
+    /// `on_alarm` (the default with a bake): an alarm in ALARM during the bake moves the alias
+    /// back; `never`: it is only reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+    /// Published versions kept beyond those an alias points at or records (default 5).
+    #[serde(default = "default_keep_versions")]
+    pub keep_versions: i64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rollback {
+    OnAlarm,
+    Never,
+}
+
+fn default_keep_versions() -> i64 {
+    5
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 /// An SQS standard queue, named by its key (plus the env's `name_suffix`). Every setting has
 /// AWS's default when left out, and is brought back to it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
@@ -626,6 +661,9 @@ pub struct FunctionSpec {
     pub architecture: Option<Architecture>,
     #[serde(default)]
     pub triggers: Vec<TriggerSpec>,
+    /// Deploys through an alias: each change publishes a version, moves the alias, and bakes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeploySpec>,
     /// Alarms derived from the function and its triggers (errors, throttles, iterator age, the
     /// on-failure queue's depth), sent to `notify`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -837,9 +837,40 @@ impl Checker<'_> {
         self.tags(&["queues", name, "tags"], &q.tags);
     }
 
+    /// A function's `deploy`: an alias name Lambda takes, a bake that watches something.
+    fn deploy(&mut self, name: &str, d: &crate::spec::DeploySpec) {
+        let a = &d.alias;
+        if !name_ok(a, 1, 128, "_-") || a.chars().all(|c| c.is_ascii_digit()) {
+            self.err(
+                &["functions", name, "deploy", "alias"],
+                format!("`{a}` is not an alias name: 1 to 128 characters of a-z, A-Z, 0-9, `_` and `-`, not only digits"),
+            );
+        }
+        if !(0..=3600).contains(&d.bake_s) {
+            self.err(&["functions", name, "deploy", "bake_s"], format!("a bake is 0 to 3600 seconds, not {}", d.bake_s));
+        }
+        if !(0..=1000).contains(&d.keep_versions) {
+            self.err(&["functions", name, "deploy", "keep_versions"], format!("keep_versions is 0 to 1000, not {}", d.keep_versions));
+        }
+        if d.rollback == Some(crate::spec::Rollback::OnAlarm) && d.bake_s == 0 {
+            self.err(&["functions", name, "deploy", "rollback"], "rollback: on_alarm needs a bake (bake_s) to watch the alarms during");
+        }
+        if d.bake_s > 0 && crate::spec::monitoring::of_function_in(self.res, name).is_empty() {
+            self.err(
+                &["functions", name, "deploy", "bake_s"],
+                format!(
+                    "a bake watches the alarms of `{name}`, and it has none: give it `monitoring`, or an `alarms:` entry on its FunctionName"
+                ),
+            );
+        }
+    }
+
     fn function(&mut self, name: &str, f: &FunctionSpec) {
         if !name_ok(&format!("{name}{}", self.suffix), 1, 64, "_-") {
             self.err(&["functions", name], "a function name must be 1 to 64 characters of a-z, A-Z, 0-9, `_` and `-`");
+        }
+        if let Some(d) = &f.deploy {
+            self.deploy(name, d);
         }
         if !RUNTIMES.contains(&f.runtime.as_str()) {
             self.err(&["functions", name, "runtime"], format!("unknown runtime `{}`; known: {}", f.runtime, RUNTIMES.join(", ")));

@@ -245,6 +245,16 @@ impl Workspace {
     }
 }
 
+/// The shipped spec's text without prod's override of the function (its `deploy:`), for a test
+/// that drops the function or its monitoring (an override of what the spec no longer declares
+/// is an error).
+pub fn without_prod_function_override(spec: &str) -> String {
+    let start = spec.find("      functions:\n        cruddur-messaging-stream:\n").expect("prod overrides the function");
+    let end = start + spec[start..].find("deploy: ").unwrap();
+    let end = end + spec[end..].find('\n').unwrap() + 1;
+    format!("{}{}", &spec[..start], &spec[end..])
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

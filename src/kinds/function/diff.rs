@@ -146,6 +146,9 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
         ));
         steps.push(step(&address, format!("wait until function {name} is Active"), FunctionOp::WaitReady { name: name.into() }));
         steps.extend(concurrency_steps(&address, name, want.reserved_concurrency, None, &mut diffs));
+        let (deploy_diffs, deploy_steps) = super::deploy::plan(&address, name, want, live, true, &want.code_sha256);
+        diffs.extend(deploy_diffs);
+        steps.extend(deploy_steps);
         let mut change = ResourceChange::new(&address, Action::Create);
         change.diffs = diffs;
         return (change, steps);
@@ -197,6 +200,16 @@ pub fn diff(name: &str, want: &DesiredFunction, live: &LiveFunctionSide) -> (Res
             FunctionOp::WaitReady { name: name.into() },
         ));
     }
+    // What a version captures changed: a new one is published (and the alias moved) after it.
+    let changed =
+        steps.iter().any(|s| matches!(s.op.get::<FunctionOp>(), Some(FunctionOp::UpdateConfig { .. } | FunctionOp::UpdateCode { .. })));
+    // The code $LATEST will have: the spec's when it is deployed now, else the deployed one
+    // (the same files in another zip are not deployed again, so a version has that hash).
+    let uploads = steps.iter().any(|s| matches!(s.op.get::<FunctionOp>(), Some(FunctionOp::UpdateCode { .. })));
+    let code_sha256 = if uploads { want.code_sha256.as_str() } else { f.code_sha256.as_str() };
+    let (deploy_diffs, deploy_steps) = super::deploy::plan(&address, name, want, live, changed, code_sha256);
+    diffs.extend(deploy_diffs);
+    steps.extend(deploy_steps);
     steps.extend(concurrency_steps(&address, name, want.reserved_concurrency, live.reserved_concurrency.flatten(), &mut diffs));
     let (tag_diffs, set, remove) = crate::plan::tag_delta(&want.tags, &f.tags);
     diffs.extend(tag_diffs);

@@ -268,6 +268,9 @@ pub(super) async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
             Err(e) if code(&e) == Some("ResourceNotFoundException") => Ok(()),
             Err(e) => Err(aws_error("Lambda", "DeleteFunction", name, e).into()),
         },
+        FunctionOp::PublishAndMove { .. } | FunctionOp::Bake { .. } | FunctionOp::PruneVersions { .. } | FunctionOp::RollBack { .. } => {
+            super::deploy::execute(ctx, op).await
+        }
         FunctionOp::Tag { name, set, remove } => {
             let arn = ctx
                 .lambda

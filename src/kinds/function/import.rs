@@ -65,9 +65,17 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
     let mut tables = Vec::new();
     let mut queues = Vec::new();
     let d = mapping::Tuning::aws_default();
+    // A trigger that invokes an alias: the function deploys through it.
+    let mut deploy = None;
     for m in mapping::list(ctx, name).await? {
         if m.dying() {
             continue;
+        }
+        if let Some(q) = m.qualifier.as_deref().filter(|q| q.parse::<u64>().is_err()) {
+            if deploy.is_none() {
+                comments.insert("deploy".to_string(), format!("its trigger invokes alias {q}: deployed through it, no bake").to_string());
+            }
+            deploy = Some(crate::spec::DeploySpec { alias: q.to_string(), bake_s: 0, rollback: None, keep_versions: 5 });
         }
         if !m.source_arn.contains(":dynamodb:") {
             notes.push(format!("its trigger {} reads {}, which is not a DynamoDB stream: not written", m.uuid, m.source_arn));
@@ -124,6 +132,7 @@ pub(super) async fn import(ctx: &AwsContext, name: &str) -> Result<Option<Import
         tracing: (config.tracing.as_deref() == Some("Active")).then_some(crate::spec::Tracing::Active),
         architecture: c.architectures().first().filter(|a| a.as_str() == "arm64").map(|_| crate::spec::Architecture::Arm64),
         triggers,
+        deploy,
         monitoring: None,
         sensitive: Vec::new(),
         description: config.description.clone(),

@@ -4,6 +4,7 @@
 //! `mapping` (a function's sub-resource: owned through it, written inside it), registered after
 //! it. Files as in every kind's folder (docs/architecture.md).
 
+pub mod deploy;
 mod diff;
 mod execute;
 mod flex;
@@ -152,6 +153,7 @@ impl Fingerprint for LiveFunctionSide {
             &self.security_groups,
             &self.reserved_concurrency,
             &self.log_group,
+            &self.deploy,
         ))
     }
 }
@@ -200,6 +202,7 @@ fn desired_function(cx: &PlanContext, name: &str, spec: &FunctionSpec, live_f: &
         source: desired.base_dir.join(&spec.source),
         code_sha256: desired.code.get(name).cloned().unwrap_or_default(),
         tags: ownership::resolved_tags(&spec.tags, desired, refs),
+        deploy: spec.deploy.as_ref().map(|d| deploy::DesiredDeploy::of(desired, name, d)),
     }
 }
 
@@ -294,6 +297,8 @@ pub struct DesiredFunction {
     pub source: PathBuf,
     pub code_sha256: String,
     pub tags: BTreeMap<String, String>,
+    /// How it is deployed, when the spec says `deploy`.
+    pub deploy: Option<deploy::DesiredDeploy>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -334,6 +339,9 @@ pub struct LiveFunctionSide {
     /// Its log group, read only when the spec manages its retention.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<LiveLogGroup>,
+    /// Its alias, versions and their aliases, read only when the spec says `deploy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<deploy::LiveDeploy>,
 }
 
 /// The log group `/aws/lambda/NAME`: whether it exists, and its retention (None: forever).
@@ -395,6 +403,41 @@ pub enum FunctionOp {
     },
     Delete {
         name: String,
+    },
+    /// PublishVersion of what apply set (CodeSha256 and RevisionId guarded, the configuration
+    /// checked), then CreateAlias or UpdateAlias to it, recording the version it replaces. With
+    /// `watch`, refused before the move while one of those alarms is in ALARM already.
+    PublishAndMove {
+        name: String,
+        alias: String,
+        code_sha256: String,
+        config: FunctionConfig,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        watch: Vec<String>,
+        /// A bake follows: the alias's record says `baking` until it passes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        bakes: bool,
+    },
+    /// Watches `watch` for `bake_s`; one in ALARM moves the alias back (with `rollback`) and
+    /// fails the apply.
+    Bake {
+        name: String,
+        alias: String,
+        bake_s: i64,
+        rollback: bool,
+        watch: Vec<String>,
+    },
+    /// Deletes the published versions beyond the newest `keep` that no alias points at or records.
+    PruneVersions {
+        name: String,
+        keep: i64,
+    },
+    /// UpdateAlias back to the version it records as replaced (`rollback`), RevisionId guarded.
+    RollBack {
+        name: String,
+        alias: String,
+        from: String,
+        to: String,
     },
 }
 

@@ -24,8 +24,10 @@ pub(super) async fn declared(ctx: &AwsContext, desired: &Desired, name: &str, sp
     let vpc = if spec.subnets.is_empty() { spec.vpc.as_deref() } else { None };
     let logs = read_if(spec.log_retention_days.is_some(), read_log_group(ctx, &aws));
     let reserved = read_if(spec.reserved_concurrency.is_some(), read_concurrency(ctx, &aws));
-    let (mut side, log_group, reserved) = tokio::try_join!(observe(ctx, &aws, vpc), logs, reserved)?;
-    (side.log_group, side.reserved_concurrency) = (log_group, reserved);
+    let alias = spec.deploy.as_ref().map(|d| d.alias.as_str());
+    let deploy = read_if(alias.is_some(), super::deploy::read(ctx, &aws, alias.unwrap_or_default()));
+    let (mut side, log_group, reserved, deploy) = tokio::try_join!(observe(ctx, &aws, vpc), logs, reserved, deploy)?;
+    (side.log_group, side.reserved_concurrency, side.deploy) = (log_group, reserved, deploy);
     if !spec.subnets.is_empty() {
         side.subnets = spec.subnets.iter().cloned().collect();
         side.security_groups = spec.security_groups.iter().cloned().collect();
@@ -108,5 +110,5 @@ pub async fn observe(ctx: &AwsContext, name: &str, vpc: Option<&str>) -> Result<
         }
     };
     let (function, (subnets, security_groups)) = tokio::try_join!(function, net)?;
-    Ok(LiveFunctionSide { function, subnets, security_groups, log_group: None, reserved_concurrency: None })
+    Ok(LiveFunctionSide { function, subnets, security_groups, log_group: None, reserved_concurrency: None, deploy: None })
 }

@@ -31,6 +31,7 @@ fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
         source: "src".into(),
         code_sha256: "ours".into(),
         tags: BTreeMap::new(),
+        deploy: None,
     };
     let f = |differ: Option<Vec<String>>| LiveFunction {
         arn: "arn:aws:lambda:us-east-1:1:function:f".into(),
@@ -49,6 +50,7 @@ fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
         security_groups: BTreeSet::new(),
         log_group: None,
         reserved_concurrency: None,
+        deploy: None,
     };
     let (c, steps) = diff("f", &want, &side(Some(vec![])));
     assert_eq!(c.action, Action::NoOp);
@@ -84,6 +86,7 @@ fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
         security_groups: BTreeSet::new(),
         log_group: None,
         reserved_concurrency: None,
+        deploy: None,
     };
     let (_, steps) = diff("f", &logged, &absent);
     let names: Vec<String> = steps

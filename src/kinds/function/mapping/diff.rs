@@ -43,12 +43,23 @@ pub struct Function<'a> {
     /// Its role's permissions change in this apply: Lambda may refuse what the new permissions
     /// allow (an on-failure queue) until IAM has propagated them, so the update retries that.
     pub role_changes: bool,
+    /// The alias its triggers invoke (its `deploy`), None for the function itself.
+    pub alias: Option<&'a str>,
+}
+
+/// How the plan names what a trigger invokes.
+fn invoked(qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) => format!("alias {q}"),
+        None => "the function".into(),
+    }
 }
 
 /// `trigger.on_failure` is an ARN (or none): a queue of the spec is resolved by the caller.
 pub fn diff(address: &str, f: &Function, trigger: &TriggerSpec, stream: &TableStream, live: &[LiveMapping]) -> (ResourceChange, Vec<Step>) {
     let function = f.name;
-    let want = MappingSettings::from(trigger);
+    let mut want = MappingSettings::from(trigger);
+    want.alias = f.alias.map(str::to_string);
     let on_table: Vec<&LiveMapping> =
         live.iter().filter(|m| !m.dying() && m.source_arn.starts_with(&format!("{}/stream/", stream.table_arn))).collect();
     let current: Option<&LiveMapping> = match (stream.changes, stream.current) {
@@ -86,6 +97,12 @@ pub fn diff(address: &str, f: &Function, trigger: &TriggerSpec, stream: &TableSt
     }
     match current.filter(|_| !recreate_position) {
         Some(c) => {
+            if c.qualifier != want.alias {
+                diffs.push(
+                    FieldDiff::new("invokes", invoked(c.qualifier.as_deref()), invoked(want.alias.as_deref()))
+                        .note("changed in place: the trigger keeps its position in the stream"),
+                );
+            }
             if c.batch_size.is_some_and(|b| b != want.batch_size) {
                 diffs.push(FieldDiff::new("batch_size", c.batch_size, want.batch_size));
             }
@@ -130,6 +147,9 @@ pub fn diff(address: &str, f: &Function, trigger: &TriggerSpec, stream: &TableSt
                     .clone()
                     .unwrap_or_else(|| format!("the stream of table {} {}", stream.name, crate::spec::refs::KNOWN_AFTER_APPLY)),
             ));
+            if want.alias.is_some() {
+                diffs.push(FieldDiff::new("invokes", None::<String>, invoked(want.alias.as_deref())));
+            }
             diffs.push(FieldDiff::new("batch_size", None::<i64>, want.batch_size));
             diffs.push(FieldDiff::new("starting_position", None::<String>, position(want.starting_position)));
             diffs.push(FieldDiff::new("enabled", None::<bool>, want.enabled));

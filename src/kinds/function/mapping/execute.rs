@@ -68,10 +68,24 @@ async fn state(ctx: &AwsContext, uuid: &str) -> Result<Option<String>> {
     }
 }
 
+/// What a mapping invokes: the function by name, or its alias by ARN (the form
+/// CreateEventSourceMapping documents for an alias); an update sends it every time, so that a
+/// trigger moves to or from the alias in place (rule 43).
+async fn target(ctx: &AwsContext, function: &str, s: &MappingSettings) -> Result<String> {
+    Ok(match &s.alias {
+        None => function.to_string(),
+        Some(a) => {
+            let id = ctx.identity().await?;
+            format!("arn:{}:lambda:{}:{}:function:{function}:{a}", id.partition, ctx.region, id.account_id)
+        }
+    })
+}
+
 /// Whether a live mapping already has every setting of `s` (then an update is not sent).
 fn has(m: &LiveMapping, s: &MappingSettings) -> bool {
     let t = &m.tuning;
-    m.batch_size.is_none_or(|b| b == s.batch_size)
+    m.qualifier == s.alias
+        && m.batch_size.is_none_or(|b| b == s.batch_size)
         && m.enabled() == s.enabled
         && m.report_batch_item_failures == s.report_batch_item_failures
         && t.maximum_retry_attempts == s.tuning.maximum_retry_attempts
@@ -90,7 +104,13 @@ pub(super) async fn update(ctx: &AwsContext, function: &str, uuid: &str, s: &Map
     use crate::kinds::support::retry::{self, Next};
     let start = Instant::now();
     retry::retry(&format!("the update of the mapping of {function}"), retry::AWS, || async move {
-        match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s).destination_config(destination(s)).send().await {
+        let target = target(ctx, function, s).await.map_err(Next::Fail)?;
+        match with_settings!(ctx.lambda.update_event_source_mapping().uuid(uuid), s)
+            .function_name(target)
+            .destination_config(destination(s))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             // Creating or Updating (rule 36): it takes the update once settled. Being deleted
             // (rule 28): it never will.
@@ -145,11 +165,12 @@ pub(super) async fn execute(ctx: &AwsContext, op: &MappingOp) -> Result<()> {
             use crate::kinds::support::retry::{self, Next};
             let start = Instant::now();
             let source = &source;
+            let target = &target(ctx, function, settings).await?;
             retry::retry(&format!("the creation of the mapping of {function}"), retry::AWS, || async move {
                 let create = ctx
                     .lambda
                     .create_event_source_mapping()
-                    .function_name(function)
+                    .function_name(target)
                     .event_source_arn(source)
                     .starting_position(lam::EventSourcePosition::from(position(settings.starting_position)));
                 let dest = (!settings.tuning.on_failure.is_empty()).then(|| destination(settings));

@@ -48,6 +48,11 @@ pub(super) fn live_of(m: &lam::EventSourceMappingConfiguration) -> LiveMapping {
     LiveMapping {
         uuid: m.uuid().unwrap_or_default().to_string(),
         source_arn: m.event_source_arn().unwrap_or_default().to_string(),
+        qualifier: m
+            .function_arn()
+            .and_then(|a| a.split_once(":function:"))
+            .and_then(|(_, rest)| rest.split_once(':'))
+            .map(|(_, q)| q.to_string()),
         batch_size: m.batch_size().map(i64::from),
         starting_position: m.starting_position().map(|p| p.as_str().to_string()),
         state: m.state().unwrap_or("Enabled").to_string(),

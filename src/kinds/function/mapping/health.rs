@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::observe::observe_function;
+use super::observe::list;
 use super::{addresses, LiveMapping};
 use crate::aws::AwsContext;
 use crate::kinds::queue;
@@ -47,7 +47,7 @@ pub(super) async fn health(ctx: &AwsContext, desired: &Desired) -> Result<Vec<He
         if spec.triggers.is_empty() {
             continue;
         }
-        let mappings = observe_function(ctx, &desired.aws_name(name)).await?;
+        let mappings = list(ctx, &desired.aws_name(name)).await?;
         for (address, t) in addresses(name, spec).into_iter().zip(&spec.triggers) {
             let on_table = format!(":table/{}/stream/", desired.aws_name(&t.table));
             let m = mappings.iter().find(|m| !m.dying() && m.source_arn.contains(&on_table));
@@ -69,6 +69,7 @@ mod tests {
     fn mapping(state: &str, result: Option<&str>) -> LiveMapping {
         LiveMapping {
             uuid: "u".into(),
+            qualifier: None,
             source_arn: "arn:aws:dynamodb:us-east-1:1:table/t/stream/s".into(),
             batch_size: Some(1),
             starting_position: Some("LATEST".into()),

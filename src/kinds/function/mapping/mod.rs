@@ -59,7 +59,7 @@ impl Kind for Mappings {
         // Also without triggers: a trigger the spec dropped is still listed, and pruned.
         Box::pin(reading::observe_each(KIND, &desired.resources.functions, move |name, _| {
             let aws = desired.aws_name(name);
-            async move { observe::observe_function(ctx, &aws).await }
+            async move { observe::list(ctx, &aws).await }
         }))
     }
 
@@ -87,7 +87,7 @@ impl Kind for Mappings {
                     *q = cx.refs.resolve(&format!("${{queues.{q}.arn}}")).0;
                 }
                 let role_changes = cx.changing.contains(&format!("roles.{}.permissions", spec.role));
-                let f = diff::Function { name: &function, role_changes };
+                let f = diff::Function { name: &function, role_changes, alias: spec.deploy.as_ref().map(|d| d.alias.as_str()) };
                 let mut p = Planned::new(diff::diff(&address, &f, &trigger, &stream, live_m));
                 // Owned through its function: another env's function's trigger is not ours either.
                 ownership::block_if_owned_elsewhere(&mut p, owner_tags, desired);
@@ -131,7 +131,7 @@ impl Kind for Mappings {
     fn discover<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, tagged: &'a Tagged<'a>) -> Discovered<'a> {
         let declared = |k: &str| desired.resources.functions.contains_key(k);
         let read = move |aws: String| async move {
-            let mappings = observe::observe_function(ctx, &aws).await?;
+            let mappings = observe::list(ctx, &aws).await?;
             Ok(Some(OrphanTriggers { function: aws, mappings }))
         };
         Box::pin(reading::discover_tagged(KIND, function::TAGGING_TYPE, tagged, desired, declared, read))
@@ -214,6 +214,10 @@ pub fn source_table(arn: &str) -> String {
 pub struct LiveMapping {
     pub uuid: String,
     pub source_arn: String,
+    /// What it invokes of its function: an alias (or a version), None for the function itself
+    /// (its FunctionArn's qualifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifier: Option<String>,
     pub batch_size: Option<i64>,
     pub starting_position: Option<String>,
     pub state: String,
@@ -263,6 +267,9 @@ impl Fingerprint for OrphanTriggers {
 /// The settings a mapping is created or updated with.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct MappingSettings {
+    /// The alias of its function it invokes (the function's `deploy`), None for the function.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     pub batch_size: i64,
     pub starting_position: StartingPosition,
     pub enabled: bool,
@@ -277,6 +284,7 @@ impl From<&TriggerSpec> for MappingSettings {
     fn from(t: &TriggerSpec) -> Self {
         let d = Tuning::aws_default();
         MappingSettings {
+            alias: None,
             batch_size: t.batch_size,
             starting_position: t.starting_position,
             enabled: t.enabled,

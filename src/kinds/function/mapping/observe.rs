@@ -1,4 +1,6 @@
-//! Reading a function's triggers: ListEventSourceMappings by its name and by its ARN, merged.
+//! Reading a function's triggers: ListEventSourceMappings by its name, by its ARN and by each of
+//! its aliases' ARNs (a trigger of a function deployed through an alias invokes the alias, and
+//! AWS lists it only by that ARN), merged.
 
 use anyhow::Result;
 
@@ -6,21 +8,26 @@ use super::flex::live_of;
 use super::LiveMapping;
 use crate::aws::{aws_error, AwsContext};
 
-/// Every mapping of a function: listed by its name and by its ARN (a mapping made with one is
-/// not always listed by the other), both at once.
-pub(super) async fn observe_function(ctx: &AwsContext, name: &str) -> Result<Vec<LiveMapping>> {
-    let by_arn = async {
+/// Every mapping of a function, on it or on any of its aliases: listed by its name, its ARN
+/// and each alias's ARN, at once, and merged.
+pub async fn list(ctx: &AwsContext, name: &str) -> Result<Vec<LiveMapping>> {
+    let arn = async {
         let id = ctx.identity().await?;
-        list(ctx, &format!("arn:{}:lambda:{}:{}:function:{name}", id.partition, ctx.region, id.account_id)).await
+        anyhow::Ok(format!("arn:{}:lambda:{}:{}:function:{name}", id.partition, ctx.region, id.account_id))
     };
-    let (mut all, more) = tokio::try_join!(by_arn, list(ctx, name))?;
-    merge(&mut all, more);
+    let (arn, aliases) = tokio::try_join!(arn, crate::kinds::function::deploy::aliases(ctx, name))?;
+    let mut targets = vec![name.to_string(), arn.clone()];
+    targets.extend(aliases.iter().map(|a| format!("{arn}:{}", a.name)));
+    let lists = futures::future::try_join_all(targets.iter().map(|t| list_by(ctx, t))).await?;
+    let mut all = Vec::new();
+    for more in lists {
+        merge(&mut all, more);
+    }
     Ok(all)
 }
 
-/// Every mapping of a function, by its name or its ARN (a mapping made with one is not always
-/// listed by the other, so observe lists both and merges them).
-pub async fn list(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
+/// The mappings ListEventSourceMappings gives for one function name or (qualified) ARN.
+async fn list_by(ctx: &AwsContext, function: &str) -> Result<Vec<LiveMapping>> {
     let mut out = Vec::new();
     let mut marker = None;
     loop {

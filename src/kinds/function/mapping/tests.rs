@@ -27,6 +27,7 @@ fn trigger() -> TriggerSpec {
 fn live(uuid: &str, stream: &str) -> LiveMapping {
     LiveMapping {
         uuid: uuid.into(),
+        qualifier: None,
         source_arn: format!("{TABLE_ARN}/stream/{stream}"),
         batch_size: Some(1),
         starting_position: Some("LATEST".into()),
@@ -82,7 +83,7 @@ fn an_on_failure_destination_is_set_and_removed_by_sending_an_empty_one() {
     assert_eq!(destination(settings).on_failure().and_then(|o| o.destination()), Some(""));
 }
 
-const F: Function = Function { name: "f", role_changes: false };
+const F: Function = Function { name: "f", role_changes: false, alias: None };
 
 fn stream(current: Option<&str>, changes: bool) -> TableStream<'_> {
     TableStream { name: "t", table_arn: TABLE_ARN.into(), current, changes }
@@ -191,4 +192,25 @@ fn a_filter_is_sent_as_written_and_compared_by_meaning() {
     ];
     let (c, _) = diff("m", &F, &t, &stream(Some(&cur), false), &[m]);
     assert_eq!(c.diffs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(), ["filter"]);
+}
+
+#[test]
+fn turning_deploy_on_and_off_moves_the_trigger_in_place() {
+    let arn = format!("{TABLE_ARN}/stream/s1");
+    let on = Function { alias: Some("live"), ..F };
+    // On: the same mapping (its UUID, its position) updated to invoke the alias.
+    let (c, steps) = diff("m", &on, &trigger(), &stream(Some(&arn), false), &[live("u1", "s1")]);
+    assert_eq!(c.action, Action::Update);
+    assert_eq!((c.diffs[0].path.as_str(), c.diffs[0].after.as_str()), ("invokes", Some("alias live")));
+    assert_eq!(ops(&steps), ["update", "wait_settled"]);
+    assert!(
+        matches!(steps[0].op.get::<MappingOp>(), Some(MappingOp::Update { uuid, settings, .. }) if uuid == "u1" && settings.alias.as_deref() == Some("live"))
+    );
+    // Already on the alias: nothing. Off again: back to the function, in place.
+    let mut m = live("u1", "s1");
+    m.qualifier = Some("live".into());
+    assert_eq!(diff("m", &on, &trigger(), &stream(Some(&arn), false), std::slice::from_ref(&m)).0.action, Action::NoOp);
+    let (c, steps) = diff("m", &F, &trigger(), &stream(Some(&arn), false), &[m]);
+    assert_eq!((c.diffs[0].before.as_str(), c.diffs[0].after.as_str()), (Some("alias live"), Some("the function")));
+    assert_eq!(ops(&steps), ["update", "wait_settled"]);
 }
