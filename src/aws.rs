@@ -512,6 +512,7 @@ mod tests {
             files: Default::default(),
             code: Default::default(),
             partial: false,
+            waived: Default::default(),
             profile: None,
             assume_role: None,
         }

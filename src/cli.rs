@@ -17,6 +17,7 @@ Examples:
   cruddur-infra plan                              what would change in the default env
   cruddur-infra plan --detailed-exitcode          exit 2 when there are changes
   cruddur-infra --env prod plan --output json     the plan as one JSON document
+  cruddur-infra --env prod plan --output markdown the pull-request comment: risks first
   cruddur-infra --env prod apply                  show the plan, ask, then apply it
   cruddur-infra apply --yes                       apply without asking (CI)
   cruddur-infra drift --output markdown           read-only drift report for CI
@@ -62,14 +63,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How a report is printed: for a terminal, as one JSON document, or as markdown for a
+/// pull-request comment or a job summary (at most 60,000 characters).
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Output {
-    Human,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DriftOutput {
+pub enum ReportOutput {
     Human,
     Json,
     Markdown,
@@ -100,7 +97,7 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
         #[arg(long, value_enum, default_value = "human")]
-        output: Output,
+        output: ReportOutput,
         /// Also save the plan to FILE, for `apply FILE` (no credentials; secrets masked).
         #[arg(long, value_name = "PLANFILE")]
         out: Option<PathBuf>,
@@ -184,7 +181,7 @@ pub enum Command {
         cruddur-infra --env prod drift --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
     Drift {
         #[arg(long, value_enum, default_value = "human")]
-        output: DriftOutput,
+        output: ReportOutput,
         /// Every env of the spec, concurrently (each with its own account and credentials), in
         /// one report: exit 2 when any drifted, 1 when any could not be read.
         #[arg(long)]
@@ -198,7 +195,7 @@ pub enum Command {
         cruddur-infra --env prod status --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
     Status {
         #[arg(long, value_enum, default_value = "human")]
-        output: DriftOutput,
+        output: ReportOutput,
     },
     /// Read what exists (made by hand or by this tool) and write the project that declares it:
     /// DIR/infra.yaml, so that the first plan there adopts it, recreating nothing. Read-only.
@@ -263,8 +260,9 @@ async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Plan { detailed_exitcode, strict, output, out, allow_data_loss, all_envs } => {
             let g = Global { strict, ..g };
             let output = match output {
-                Output::Human => commands::plan::Output::Human,
-                Output::Json => commands::plan::Output::Json,
+                ReportOutput::Human => commands::plan::Output::Human,
+                ReportOutput::Json => commands::plan::Output::Json,
+                ReportOutput::Markdown => commands::plan::Output::Markdown,
             };
             commands::plan::run(&g, commands::plan::Options { detailed_exitcode, output, out, allow_data_loss, all_envs }).await
         }
@@ -283,17 +281,17 @@ async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Rollback { address, yes } => commands::rollback::run(&g, commands::rollback::Options { address, yes }).await,
         Command::Drift { output, all_envs } => {
             let output = match output {
-                DriftOutput::Human => commands::drift::Output::Human,
-                DriftOutput::Json => commands::drift::Output::Json,
-                DriftOutput::Markdown => commands::drift::Output::Markdown,
+                ReportOutput::Human => commands::drift::Output::Human,
+                ReportOutput::Json => commands::drift::Output::Json,
+                ReportOutput::Markdown => commands::drift::Output::Markdown,
             };
             commands::drift::run(&g, output, all_envs).await
         }
         Command::Status { output } => {
             let output = match output {
-                DriftOutput::Human => commands::status::Output::Human,
-                DriftOutput::Json => commands::status::Output::Json,
-                DriftOutput::Markdown => commands::status::Output::Markdown,
+                ReportOutput::Human => commands::status::Output::Human,
+                ReportOutput::Json => commands::status::Output::Json,
+                ReportOutput::Markdown => commands::status::Output::Markdown,
             };
             commands::status::run(&g, output).await
         }

@@ -82,6 +82,7 @@ pub fn ref_context(desired: &Desired, live: &Live) -> RefContext {
 /// (deleted after the changes that no longer need it).
 pub fn plan(desired: &Desired, live: &Live) -> Plan {
     let mut plan = Plan::new(&desired.stack, &desired.env, &desired.region, &live.account_id);
+    plan.waived = desired.waived.clone();
     let refs = ref_context(desired, live);
     let mut changing = BTreeSet::new();
     for kind in REGISTRY {
@@ -220,6 +221,7 @@ pub fn targeted(desired: &Desired, targets: &[String]) -> Result<Desired> {
 /// The plan with only the changes and steps of `keep`, in the plan's order.
 pub fn restrict(plan: Plan, keep: &BTreeSet<String>) -> Plan {
     let mut out = Plan::new(&plan.stack, &plan.env, &plan.region, &plan.account_id);
+    out.waived = plan.waived;
     for c in plan.changes.into_iter().filter(|c| keep.contains(&c.address)) {
         out.push(c, vec![]);
     }

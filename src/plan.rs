@@ -114,6 +114,129 @@ pub struct ResourceChange {
     /// ownership marker): deleted, or released when it says `on_removal: retain`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_in_spec: bool,
+    /// What a reviewer must not miss in this change (data loss, a trigger restarting its
+    /// position, permissions broadened, an alarm silenced). Data loss and broadened permissions
+    /// are derived by [`Plan::push`]; the others are said by the kind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risks: Vec<Risk>,
+    /// The fixed monthly charges of a priced resource, before and after the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+}
+
+/// The kinds of risk the plan leads with (docs/contract.md, "Plan review").
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskKind {
+    /// A table deleted or replaced: its items are lost.
+    DataLoss,
+    /// A trigger replaced: the new one starts reading the stream at its starting position.
+    PositionRestarts,
+    /// An IAM grant or an endpoint policy lets something do more than before.
+    PermissionsBroadened,
+    /// An alarm removed, or its actions turned off: something fails and nobody is told.
+    AlarmSilenced,
+    /// A production check this env waives.
+    CheckWaived,
+}
+
+impl RiskKind {
+    /// How the risk is named in a plan a reviewer reads.
+    pub fn words(self) -> &'static str {
+        match self {
+            RiskKind::DataLoss => "data loss",
+            RiskKind::PositionRestarts => "trigger replaced",
+            RiskKind::PermissionsBroadened => "permissions broadened",
+            RiskKind::AlarmSilenced => "alarm removed or silenced",
+            RiskKind::CheckWaived => "production check waived",
+        }
+    }
+}
+
+/// One risk of a change: its kind and what exactly happens.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Risk {
+    pub kind: RiskKind,
+    pub what: String,
+}
+
+impl Risk {
+    pub fn new(kind: RiskKind, what: impl Into<String>) -> Self {
+        Risk { kind, what: what.into() }
+    }
+}
+
+/// A monthly amount in US dollars: exact, or a range (a capacity the scaler moves).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Usd {
+    Exact(f64),
+    Range { min: f64, max: f64 },
+}
+
+impl Usd {
+    pub const ZERO: Usd = Usd::Exact(0.0);
+
+    /// (lowest, highest).
+    pub fn bounds(self) -> (f64, f64) {
+        match self {
+            Usd::Exact(x) => (x, x),
+            Usd::Range { min, max } => (min, max),
+        }
+    }
+
+    fn of(min: f64, max: f64) -> Usd {
+        // Rounded to a hundredth of a cent: sums of hourly prices carry float noise.
+        let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
+        if r(min) == r(max) {
+            Usd::Exact(r(min))
+        } else {
+            Usd::Range { min: r(min), max: r(max) }
+        }
+    }
+
+    pub fn plus(self, other: Usd) -> Usd {
+        let ((a, b), (c, d)) = (self.bounds(), other.bounds());
+        Usd::of(a + c, b + d)
+    }
+
+    /// `self - other`, bound by bound (the ranges of one resource line up: min with min).
+    pub fn minus(self, other: Usd) -> Usd {
+        let ((a, b), (c, d)) = (self.bounds(), other.bounds());
+        Usd::of(a - c, b - d)
+    }
+
+    /// `$5.69`, `$5.69–$56.94`; with `signed`, `+$5.69`, `-$1.00`, `+$0.00–+$51.25`.
+    pub fn show(self, signed: bool) -> String {
+        let one = |x: f64| {
+            let sign = if !signed {
+                ""
+            } else if x < -0.0049 {
+                "-"
+            } else {
+                "+"
+            };
+            format!("{sign}${:.2}", x.abs())
+        };
+        match self {
+            Usd::Exact(x) => one(x),
+            Usd::Range { min, max } => format!("{}–{}", one(min), one(max)),
+        }
+    }
+}
+
+/// A priced resource's fixed monthly charges (docs/pricing.md): before and after the change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cost {
+    pub monthly_usd_before: Usd,
+    pub monthly_usd_after: Usd,
+}
+
+/// What the plan changes in fixed monthly charges, and what they are after it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CostSummary {
+    pub monthly_usd_delta: Usd,
+    pub monthly_usd_after: Usd,
 }
 
 impl ResourceChange {
@@ -126,6 +249,8 @@ impl ResourceChange {
             destructive: false,
             blocked: None,
             not_in_spec: false,
+            risks: Vec::new(),
+            cost: None,
         }
     }
 }
@@ -210,13 +335,16 @@ impl Serialize for Op {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub replace: usize,
     pub delete: usize,
     pub no_op: usize,
+    /// Fixed monthly charges: present when the plan prices a resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -228,6 +356,9 @@ pub struct Plan {
     pub account_id: String,
     pub changes: Vec<ResourceChange>,
     pub summary: Summary,
+    /// The production checks this env waives, with why (a risk a reviewer sees on every plan).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub waived: std::collections::BTreeMap<String, String>,
     pub steps: Vec<Step>,
 }
 
@@ -241,12 +372,37 @@ impl Plan {
             account_id: account_id.into(),
             changes: Vec::new(),
             summary: Summary::default(),
+            waived: Default::default(),
             steps: Vec::new(),
         }
     }
 
-    /// Adds a resource's change and its steps.
-    pub fn push(&mut self, change: ResourceChange, steps: Vec<Step>) {
+    /// Adds a resource's change and its steps; derives its data-loss and broadened-permission
+    /// risks, and adds its cost to the summary's.
+    pub fn push(&mut self, mut change: ResourceChange, steps: Vec<Step>) {
+        let mut derived = Vec::new();
+        if change.destructive && change.action.is_change() {
+            let what = match change.action {
+                Action::Replace => "replaced: deleted and created again, every item is lost",
+                _ => "deleted with every item",
+            };
+            derived.push(Risk::new(RiskKind::DataLoss, what));
+        }
+        for d in &change.diffs {
+            if let Some(b) = &d.broadens {
+                derived.push(Risk::new(RiskKind::PermissionsBroadened, format!("{}: {b}", d.path)));
+            }
+        }
+        for r in derived {
+            if !change.risks.contains(&r) {
+                change.risks.push(r);
+            }
+        }
+        if let Some(c) = &change.cost {
+            let s = self.summary.cost.get_or_insert(CostSummary { monthly_usd_delta: Usd::ZERO, monthly_usd_after: Usd::ZERO });
+            s.monthly_usd_delta = s.monthly_usd_delta.plus(c.monthly_usd_after.minus(c.monthly_usd_before));
+            s.monthly_usd_after = s.monthly_usd_after.plus(c.monthly_usd_after);
+        }
         match change.action {
             Action::Create => self.summary.create += 1,
             Action::Update => self.summary.update += 1,
@@ -260,5 +416,21 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action.is_change())
+    }
+
+    /// Every risk of the plan, in the order a reviewer reads them (by kind, then address): the
+    /// changes' own, and each waived production check.
+    pub fn risks(&self) -> Vec<(String, Risk)> {
+        let mut out: Vec<(String, Risk)> = self
+            .changes
+            .iter()
+            .filter(|c| c.action.is_change())
+            .flat_map(|c| c.risks.iter().map(|r| (c.address.clone(), r.clone())))
+            .collect();
+        out.extend(
+            self.waived.iter().map(|(id, why)| (format!("env {}", self.env), Risk::new(RiskKind::CheckWaived, format!("{id}: {why}")))),
+        );
+        out.sort_by(|a, b| (a.1.kind, &a.0).cmp(&(b.1.kind, &b.0)));
+        out
     }
 }

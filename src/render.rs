@@ -137,6 +137,15 @@ pub fn human(plan: &Plan, color: bool) -> String {
         plan.region,
         account(plan)
     );
+    let risks = plan.risks();
+    if !risks.is_empty() {
+        let st = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
+        let _ = writeln!(out, "{}", paint(color, st, &format!("Risks ({}):", risks.len())));
+        for (a, r) in &risks {
+            let _ = writeln!(out, "  ! {} {}: {}", paint(color, st, r.kind.words()), text(a), text(&r.what));
+        }
+        out.push('\n');
+    }
     for c in &plan.changes {
         let st = action_style(c.action);
         let sym = format!("{:>3}", c.action.symbol());
@@ -186,6 +195,9 @@ pub fn human(plan: &Plan, color: bool) -> String {
         if let Some(b) = &c.blocked {
             let _ = writeln!(out, "      {} {}", paint(color, action_style(Action::Delete), "blocked:"), text(b));
         }
+        if let Some(k) = c.cost.as_ref().filter(|k| k.monthly_usd_before != k.monthly_usd_after) {
+            let _ = writeln!(out, "      cost: {}/month → {}/month", k.monthly_usd_before.show(false), k.monthly_usd_after.show(false));
+        }
     }
     if !plan.steps.is_empty() {
         let _ = writeln!(out, "\n{}", paint(color, bold, "Steps apply will run, in order:"));
@@ -207,6 +219,9 @@ pub fn human(plan: &Plan, color: bool) -> String {
         );
     } else {
         let _ = writeln!(out, "{} The infrastructure matches the spec.", paint(color, bold, "No changes."));
+    }
+    if let Some(c) = cost_line(plan) {
+        let _ = writeln!(out, "{c}");
     }
     out
 }
@@ -253,23 +268,220 @@ pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("a plan serializes") + "\n"
 }
 
-/// A compact markdown report for a CI job summary or a pull-request comment.
-pub fn markdown(plan: &Plan) -> String {
-    let mut out = String::new();
-    let state = if plan.has_changes() { "drift detected" } else { "in sync" };
-    let _ = writeln!(out, "## cruddur-infra drift: {} ({}, {}): {state}\n", plan.env, plan.region, account(plan));
-    let _ = writeln!(out, "| resource | state | changes |\n|---|---|---|");
-    for c in &plan.changes {
-        let _ = writeln!(out, "| {} | {} | {} |", md_code(&c.address), drift_state(c), c.diffs.len());
+/// The most characters a markdown report may have: under GitHub's 65,536 of a comment or a
+/// job summary, with room for what a workflow adds around it.
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+/// The longest a value is shown in a markdown diff: a policy document is cut, its length said.
+const MD_VALUE_LIMIT: usize = 1_500;
+
+/// The marker a workflow finds its comment by: the report's first line.
+pub fn marker(plan: &Plan) -> String {
+    format!("<!-- cruddur-infra: stack={} env={} -->", text(&plan.stack), text(&plan.env))
+}
+
+/// `s` safe inside HTML (a `<summary>`).
+fn html(s: &str) -> String {
+    text(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A value for a markdown cell, at most [`MD_VALUE_LIMIT`] characters.
+fn md_value(v: &Value) -> String {
+    let s = value(v);
+    if s.chars().count() <= MD_VALUE_LIMIT {
+        return md_code(&s);
     }
-    for c in plan.changes.iter().filter(|c| !c.diffs.is_empty()) {
-        let _ = writeln!(out, "\n### {} ({})\n", md_code(&c.address), action_words(c.action));
-        let _ = writeln!(out, "| field | live | spec |\n|---|---|---|");
-        for d in &c.diffs {
-            let _ = writeln!(out, "| {} | {} | {} |", md_code(&d.path), md_code(&value(&d.before)), md_code(&value(&d.after)));
+    let cut: String = s.chars().take(MD_VALUE_LIMIT).collect();
+    format!("{} … ({} more characters)", md_code(&cut), s.chars().count() - MD_VALUE_LIMIT)
+}
+
+/// The cost line of a plan, when it prices something.
+pub fn cost_line(plan: &Plan) -> Option<String> {
+    let c = plan.summary.cost.as_ref()?;
+    Some(format!(
+        "Cost: {}/month, {}/month after this plan (fixed charges: provisioned capacity, point-in-time recovery, alarms; usage is not priced)",
+        c.monthly_usd_delta.show(true),
+        c.monthly_usd_after.show(false)
+    ))
+}
+
+/// The risk lines: one per risk; past `room` characters, the risks of one kind and one effect
+/// share a line (every address still named: a risk line is never cut).
+fn risk_lines(plan: &Plan, room: usize) -> Vec<String> {
+    let risks = plan.risks();
+    let one = |kind: crate::plan::RiskKind, addresses: &[&str], what: &str| {
+        let who: Vec<String> = addresses.iter().map(|a| md_code(a)).collect();
+        format!("- :warning: **{}**: {}: {}", kind.words(), who.join(", "), text(what))
+    };
+    let lines: Vec<String> = risks.iter().map(|(a, r)| one(r.kind, &[a.as_str()], &r.what)).collect();
+    if lines.iter().map(|l| l.len() + 1).sum::<usize>() <= room {
+        return lines;
+    }
+    let mut grouped: Vec<(crate::plan::RiskKind, &str, Vec<&str>)> = Vec::new();
+    for (a, r) in &risks {
+        match grouped.iter_mut().find(|(k, w, _)| *k == r.kind && *w == r.what) {
+            Some(g) => g.2.push(a),
+            None => grouped.push((r.kind, &r.what, vec![a])),
         }
     }
+    grouped.iter().map(|(k, w, a)| one(*k, a, w)).collect()
+}
+
+/// The field diffs of one change, collapsed.
+fn details_block(c: &crate::plan::ResourceChange, drift: bool) -> String {
+    let mut out = String::new();
+    let n = c.diffs.len();
+    let _ = writeln!(
+        out,
+        "<details><summary><code>{}</code> {} ({n} field{})</summary>\n",
+        html(&c.address),
+        if drift { drift_state(c) } else { action_words(c.action) },
+        if n == 1 { "" } else { "s" }
+    );
+    let (b, a) = if drift { ("live", "spec") } else { ("before", "after") };
+    let _ = writeln!(out, "| field | {b} | {a} |\n|---|---|---|");
+    for d in &c.diffs {
+        let _ = writeln!(out, "| {} | {} | {} |", md_code(&d.path), md_value(&d.before), md_value(&d.after));
+    }
+    for r in c.reason.iter().chain(c.blocked.iter()) {
+        let _ = writeln!(out, "\n{}", text(r));
+    }
+    out.push_str("\n</details>\n");
     out
+}
+
+/// The line of one changed resource.
+fn change_line(c: &crate::plan::ResourceChange, drift: bool) -> String {
+    let words = if drift {
+        drift_state(c).to_string()
+    } else if c.not_in_spec && c.action != Action::Delete {
+        "will be released (kept, no longer managed)".into()
+    } else {
+        action_words(c.action).to_string()
+    };
+    let mut line = format!("- `{}` {} {words}", c.action.symbol().trim(), md_code(&c.address));
+    if !c.diffs.is_empty() {
+        let _ = write!(line, " ({} field{})", c.diffs.len(), if c.diffs.len() == 1 { "" } else { "s" });
+    }
+    if let Some(cost) = c.cost.as_ref().filter(|k| k.monthly_usd_before != k.monthly_usd_after) {
+        let _ = write!(line, " · {}/month → {}/month", cost.monthly_usd_before.show(false), cost.monthly_usd_after.show(false));
+    }
+    if !c.risks.is_empty() {
+        line.push_str(" · :warning:");
+    }
+    if c.blocked.is_some() {
+        line.push_str(" · **blocked**");
+    }
+    line
+}
+
+/// The report a reviewer reads on a pull request (docs/contract.md, "Plan review"): the marker,
+/// the risks, the cost, one line per changed resource, the diffs collapsed; at most `limit`
+/// characters: the diffs are cut first, then the lines of changes without risk are summed up by
+/// kind and action; the risk lines are never cut.
+fn review(plan: &Plan, drift: bool, limit: usize, with_marker: bool) -> String {
+    let mut head = String::new();
+    if with_marker {
+        let _ = writeln!(head, "{}", marker(plan));
+    }
+    let changed: Vec<&crate::plan::ResourceChange> = plan.changes.iter().filter(|c| c.action.is_change()).collect();
+    let s = &plan.summary;
+    let state = match (drift, changed.is_empty()) {
+        (true, true) => "in sync".to_string(),
+        (true, false) => format!("drift detected: {} of {} resource(s) differ", changed.len(), plan.changes.len()),
+        (false, true) => "no changes".to_string(),
+        (false, false) => format!("{} to add, {} to change, {} to replace, {} to destroy", s.create, s.update, s.replace, s.delete),
+    };
+    let _ = writeln!(
+        head,
+        "## cruddur-infra {}: {} ({}, account {}): {state}\n",
+        if drift { "drift" } else { "plan" },
+        text(&plan.env),
+        text(&plan.region),
+        account(plan)
+    );
+    let risks = risk_lines(plan, limit / 2);
+    if risks.is_empty() {
+        head.push_str("No risks: no data loss, no trigger replaced, no permissions broadened, no alarm removed or silenced, no production check waived.\n\n");
+    } else {
+        let _ = writeln!(head, "**Risks ({})**\n", plan.risks().len());
+        for r in &risks {
+            let _ = writeln!(head, "{r}");
+        }
+        head.push('\n');
+    }
+    if let Some(c) = cost_line(plan).filter(|_| !drift) {
+        let _ = writeln!(head, "{c}\n");
+    }
+
+    // The lines of the changes, the risky ones whatever the size.
+    let unchanged = plan.changes.len() - changed.len();
+    let lines: Vec<(bool, String)> = changed.iter().map(|c| (!c.risks.is_empty() || c.blocked.is_some(), change_line(c, drift))).collect();
+    let reserve = 600;
+    let all: usize = lines.iter().map(|(_, l)| l.len() + 1).sum();
+    let mut body = String::new();
+    if !changed.is_empty() {
+        body.push_str(if drift { "**What differs**\n\n" } else { "**Changes**\n\n" });
+    }
+    if head.len() + body.len() + all + reserve <= limit {
+        for (_, l) in &lines {
+            let _ = writeln!(body, "{l}");
+        }
+    } else {
+        let mut summed: std::collections::BTreeMap<(String, &str), usize> = std::collections::BTreeMap::new();
+        for ((risky, l), c) in lines.iter().zip(&changed) {
+            // A risky change keeps its line while there is room (its risk is above anyway).
+            if *risky && head.len() + body.len() + l.len() + 2 * reserve <= limit {
+                let _ = writeln!(body, "{l}");
+            } else {
+                let kind = c.address.split('.').next().unwrap_or_default().to_string();
+                *summed.entry((kind, if drift { drift_state(c) } else { action_words(c.action) })).or_default() += 1;
+            }
+        }
+        let n: usize = summed.values().sum();
+        let parts: Vec<String> = summed.iter().map(|((k, w), n)| format!("{n} {} {w}", md_code(k))).collect();
+        let _ = writeln!(
+            body,
+            "- … and {n} more change(s), summed up to stay under the size limit (every risk is named above): {}",
+            parts.join("; ")
+        );
+    }
+    if unchanged > 0 {
+        let _ = writeln!(body, "\n{unchanged} resource(s) {}.", if drift { "in sync" } else { "unchanged" });
+    }
+
+    // The diffs, while they fit.
+    let blocks: Vec<String> = changed.iter().filter(|c| !c.diffs.is_empty()).map(|c| details_block(c, drift)).collect();
+    let mut details = String::new();
+    let mut left_out = 0;
+    for b in &blocks {
+        if head.len() + body.len() + details.len() + b.len() + 1 + reserve <= limit {
+            details.push('\n');
+            details.push_str(b);
+        } else {
+            left_out += 1;
+        }
+    }
+    let mut out = head + &body + &details;
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{left_out} of {} diff block(s) left out to stay under {limit} characters: `cruddur-infra {}` shows them all._",
+            blocks.len(),
+            if drift { "drift" } else { "plan" }
+        );
+    }
+    out
+}
+
+/// `plan --output markdown`: the pull-request comment.
+pub fn plan_markdown(plan: &Plan) -> String {
+    review(plan, false, MARKDOWN_LIMIT, true)
+}
+
+/// `drift --output markdown`: for a CI job summary or an issue, as bounded as a plan's.
+pub fn markdown(plan: &Plan) -> String {
+    review(plan, true, MARKDOWN_LIMIT, true)
 }
 
 /// A fact of `status` as a short value.
@@ -337,7 +549,12 @@ pub fn status_markdown(r: &crate::status::Report) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "| resource | healthy | what was read |\n|---|---|---|");
+    let mut left_out = 0;
     for res in &r.resources {
+        if out.len() + 1_000 > MARKDOWN_LIMIT {
+            left_out += 1;
+            continue;
+        }
         let facts: Vec<String> = res.facts.iter().map(|(k, v)| format!("{k} {}", fact(v))).collect();
         let _ = writeln!(
             out,
@@ -346,6 +563,9 @@ pub fn status_markdown(r: &crate::status::Report) -> String {
             if res.healthy { "yes" } else { "**no**" },
             md_code(&facts.join(", "))
         );
+    }
+    if left_out > 0 {
+        let _ = writeln!(out, "\n_{left_out} resource row(s) left out to stay under {MARKDOWN_LIMIT} characters: the problems above are all there; `cruddur-infra status` shows every row._");
     }
     out
 }
@@ -400,30 +620,35 @@ pub fn all_envs_json(results: &[EnvResult]) -> String {
     serde_json::to_string_pretty(&serde_json::json!({ "envs": envs })).expect("JSON serializes") + "\n"
 }
 
-/// `--all-envs`, markdown: a first table of every env × resource → state, then a section per env.
+/// `--all-envs`, markdown: its marker, a first table of what is not in sync in every env, then a
+/// section per env; the whole at most [`MARKDOWN_LIMIT`] characters (each env's section gets its
+/// share, its diffs cut first).
 pub fn all_envs_markdown(results: &[EnvResult]) -> String {
     let mut out = String::new();
+    let stack = results.iter().find_map(|(_, r)| r.as_ref().ok()).map(|p| p.stack.clone()).unwrap_or_default();
+    let _ = writeln!(out, "<!-- cruddur-infra: stack={} env=all -->", text(&stack));
     let drifted = results.iter().filter(|(_, r)| r.as_ref().map_or(true, Plan::has_changes)).count();
     let state = if drifted == 0 { "in sync".to_string() } else { format!("{drifted} of {} env(s) need attention", results.len()) };
     let _ = writeln!(out, "## cruddur-infra drift: every env: {state}\n");
-    let _ = writeln!(out, "| env | resource | state |\n|---|---|---|");
+    let _ = writeln!(out, "| env | state | differ | in sync | risks |\n|---|---|---|---|---|");
     for (env, r) in results {
         match r {
             Ok(plan) => {
-                for c in &plan.changes {
-                    let _ = writeln!(out, "| {} | {} | {} |", md_code(env), md_code(&c.address), drift_state(c));
-                }
+                let differ = plan.changes.iter().filter(|c| c.action.is_change()).count();
+                let state = if differ == 0 { "in sync" } else { "drifted" };
+                let (in_sync, risks) = (plan.changes.len() - differ, plan.risks().len());
+                let _ = writeln!(out, "| {} | {state} | {differ} | {in_sync} | {risks} |", md_code(env));
             }
             Err(e) => {
-                let _ = writeln!(out, "| {} | (all) | error: {} |", md_code(env), md_code(e));
+                let _ = writeln!(out, "| {} | error: {} | | | |", md_code(env), md_code(e));
             }
         }
     }
-    for (_, r) in results {
-        if let Ok(plan) = r {
-            let _ = writeln!(out);
-            out.push_str(&markdown(plan).replacen("## ", "### ", 1).replace("\n### `", "\n#### `"));
-        }
+    let plans: Vec<&Plan> = results.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+    let share = MARKDOWN_LIMIT.saturating_sub(out.len()) / plans.len().max(1);
+    for plan in plans {
+        let _ = writeln!(out);
+        out.push_str(&review(plan, true, share, false).replacen("## ", "### ", 1));
     }
     out
 }
@@ -491,11 +716,12 @@ mod tests {
             kms_key: None,
             table_class: crate::spec::TableClass::Standard,
             scaling: vec![],
+            size_bytes: 0,
         }
     }
 
     /// A plan with an in-place table update, a replacement, and a broadening role change.
-    fn representative() -> Plan {
+    pub(super) fn representative() -> Plan {
         let mut plan = Plan::new("cruddur", "prod", "ca-central-1", "123456789012");
         let live = live_table(&table_spec());
         let mut want = table_spec();
@@ -610,5 +836,67 @@ mod escaping {
         // Every unescaped pipe is a cell border: 4 borders for 3 cells.
         assert_eq!(row.replace("\\|", "").matches('|').count(), 4, "{row}");
         assert_eq!(md_code("plain"), "`plain`");
+    }
+
+    /// A plan of hundreds of resources: tag changes with large policy diffs, tables deleted,
+    /// grants broadened, triggers replaced, and a waived check.
+    fn huge() -> Plan {
+        use crate::plan::{Risk, RiskKind};
+        let mut plan = Plan::new("s", "prod", "us-east-1", "1");
+        plan.waived.insert("pitr".into(), "restored from the nightly export".into());
+        let policy = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "x".repeat(4000)}]});
+        for i in 0..400 {
+            let mut c = ResourceChange::new(format!("iam_role.quiet-{i:03}"), Action::Update);
+            c.diffs.push(FieldDiff::new("tags.team", "a", "b"));
+            c.diffs.push(FieldDiff::new("inline_policies.p", &policy, &policy));
+            plan.push(c, vec![]);
+        }
+        for i in 0..150 {
+            let mut c = ResourceChange::new(format!("dynamodb_table.gone-{i:03}"), Action::Delete);
+            c.destructive = true;
+            plan.push(c, vec![]);
+        }
+        for i in 0..100 {
+            let mut c = ResourceChange::new(format!("iam_role.wider-{i:03}"), Action::Update);
+            c.diffs.push(FieldDiff::new("managed_policies.admin", None::<String>, "attached").broadens("attaches AdministratorAccess"));
+            plan.push(c, vec![]);
+        }
+        for i in 0..50 {
+            let mut c = ResourceChange::new(format!("lambda_event_source_mapping.m-{i:03}"), Action::Replace);
+            c.risks.push(Risk::new(RiskKind::PositionRestarts, "the new trigger starts reading the stream at LATEST"));
+            plan.push(c, vec![]);
+        }
+        plan
+    }
+
+    #[test]
+    fn the_markdown_of_hundreds_of_resources_stays_under_the_limit_and_keeps_every_risk() {
+        let plan = huge();
+        for md in [plan_markdown(&plan), markdown(&plan)] {
+            assert!(md.len() <= MARKDOWN_LIMIT, "{} characters", md.len());
+            assert_eq!(md.lines().next().unwrap(), "<!-- cruddur-infra: stack=s env=prod -->");
+            for c in plan.changes.iter().filter(|c| !c.risks.is_empty()) {
+                assert!(md.contains(&format!("`{}`", c.address)), "{} is missing", c.address);
+            }
+            assert!(md.contains("**production check waived**") && md.contains("restored from the nightly export"));
+            // The details were cut first, and the count said.
+            assert!(md.contains("diff block(s) left out to stay under 60000 characters"), "{md}");
+            // The risks lead: before the first change line.
+            let first_risk = md.find(":warning: **data loss**").unwrap();
+            assert!(first_risk < md.find("**Changes**").or(md.find("**What differs**")).unwrap());
+        }
+        assert_eq!(plan.risks().len(), 150 + 100 + 50 + 1);
+        // A small plan keeps everything, its diffs collapsed.
+        let small = super::tests::representative();
+        let md = plan_markdown(&small);
+        assert!(md.contains("<details>") && !md.contains("left out"), "{md}");
+    }
+
+    #[test]
+    fn the_all_envs_markdown_shares_the_limit() {
+        let results: Vec<(String, Result<Plan, String>)> = (0..5).map(|i| (format!("e{i}"), Ok(huge()))).collect();
+        let md = all_envs_markdown(&results);
+        assert!(md.len() <= MARKDOWN_LIMIT + 1_000, "{} characters", md.len());
+        assert!(md.contains("dynamodb_table.gone-149"));
     }
 }

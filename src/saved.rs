@@ -112,7 +112,18 @@ pub fn staleness(saved: &SavedPlan, live: &Live, now: &Plan, desired: &Desired) 
             out.push(format!("the sensitive value of {k} changed since the plan was made (its value is not shown)"));
         }
     }
-    if out.is_empty() && serde_json::to_value(now).ok().as_ref() != Some(&saved.plan) {
+    // Prices are left out of the comparison: a table's size (what point-in-time recovery is
+    // charged on) moves with its items, not with the plan.
+    let priceless = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for c in v["changes"].as_array_mut().into_iter().flatten() {
+            c.as_object_mut().map(|o| o.remove("cost"));
+        }
+        v["summary"].as_object_mut().map(|o| o.remove("cost"));
+        v
+    };
+    let same = serde_json::to_value(now).ok().map(|v| priceless(&v)) == Some(priceless(&saved.plan));
+    if out.is_empty() && !same {
         out.push("the spec, a policy file or the Lambda code changed since the plan was made".into());
     }
     out

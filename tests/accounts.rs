@@ -77,9 +77,11 @@ fn all_envs_reports_every_env_and_exits_1_when_one_cannot_be_read() {
 
     let md = emu.cli(ws.path(), &["drift", "--all-envs", "--output", "markdown"]);
     md.expect(1);
-    assert!(md.stdout.contains("| `prod` | `dynamodb_table.messages` | in sync |"), "{}", md.stdout);
-    assert!(md.stdout.contains("| `dev` | `dynamodb_table.messages` | missing |"), "{}", md.stdout);
-    assert!(md.stdout.contains("| `down` | (all) | error:"), "{}", md.stdout);
+    assert!(md.stdout.starts_with("<!-- cruddur-infra: stack="), "{}", md.stdout);
+    assert!(md.stdout.contains("| `prod` | in sync | 0 | 1 | 0 |"), "{}", md.stdout);
+    assert!(md.stdout.contains("| `dev` | drifted | 1 | 0 |"), "{}", md.stdout);
+    assert!(md.stdout.contains("- `+` `dynamodb_table.messages` missing"), "{}", md.stdout);
+    assert!(md.stdout.contains("| `down` | error:"), "{}", md.stdout);
     for env in ["dev", "prod"] {
         assert!(md.stdout.contains(&format!("### cruddur-infra drift: {env} (")), "no section for {env}:\n{}", md.stdout);
     }

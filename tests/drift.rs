@@ -110,7 +110,7 @@ fn a_missing_resource_is_reported_as_missing() {
     run.expect(2);
     assert!(run.stdout.contains("missing") && run.stdout.contains("dynamodb_table.messages"), "{}", run.stdout);
     let md = emu.cli(ws.path(), &["drift", "--output", "markdown"]);
-    assert!(md.stdout.contains("| `dynamodb_table.messages` | missing |"), "{}", md.stdout);
+    assert!(md.stdout.contains("- `+` `dynamodb_table.messages` missing"), "{}", md.stdout);
     assert!(emu.writes().is_empty());
 }
 
@@ -202,7 +202,8 @@ fn the_ci_workflow_is_valid_yaml_that_fails_on_drift() {
     // Pull requests: validate and a plan against the local emulator, with no role.
     let pr = &wf["jobs"]["pull-request"];
     assert_eq!(pr["if"], "github.event_name == 'pull_request'");
-    assert!(pr["permissions"].is_null());
+    assert!(pr["permissions"]["id-token"].is_null(), "a pull request never gets an OIDC token");
+    assert_eq!(pr["permissions"]["pull-requests"], "write", "the one plan comment");
     let pr_text = serde_yaml::to_string(pr).unwrap();
     assert!(!pr_text.contains("configure-aws-credentials") && !pr_text.contains("AWS_DRIFT_ROLE_ARN"), "{pr_text}");
     assert!(pr_text.contains("cruddur-infra validate --strict") && pr_text.contains("scripts/emulator start"), "{pr_text}");

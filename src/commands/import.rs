@@ -228,6 +228,7 @@ fn reader(g: &Global, region: &str) -> crate::spec::Desired {
         profile: None,
         assume_role: None,
         partial: true,
+        waived: Default::default(),
     }
 }
 

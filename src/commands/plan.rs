@@ -12,6 +12,7 @@ use crate::{aws, log, render};
 pub enum Output {
     Human,
     Json,
+    Markdown,
 }
 
 pub struct Options {
@@ -33,6 +34,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
         match o.output {
             Output::Human => print!("{}", render::all_envs_human(&results, false, use_color())),
             Output::Json => print!("{}", render::all_envs_json(&results)),
+            Output::Markdown => print!("{}", render::all_envs_markdown(&results)),
         }
         return Ok(super::all_envs_exit(&results, o.detailed_exitcode));
     }
@@ -47,6 +49,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
     match o.output {
         Output::Human => print!("{}", render::human(&plan, use_color())),
         Output::Json => print!("{}", render::json(&plan)),
+        Output::Markdown => print!("{}", render::plan_markdown(&plan)),
     }
     Ok(ExitStatus::changes_if(o.detailed_exitcode && plan.has_changes()))
 }

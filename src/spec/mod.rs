@@ -103,6 +103,9 @@ pub struct Desired {
     /// Only part of the spec (`--target`): resources it does not declare are not looked for,
     /// so nothing is pruned.
     pub partial: bool,
+    /// The production checks this env waives, with why (top level and the env's own; empty
+    /// unless the env is protected: the checks apply only there).
+    pub waived: std::collections::BTreeMap<String, String>,
 }
 
 impl Desired {
@@ -309,6 +312,11 @@ impl SpecDocument {
             profile: env_spec.profile.clone(),
             assume_role: env_spec.assume_role.clone(),
             partial: false,
+            waived: if env_spec.protected {
+                self.file.waive.iter().chain(env_spec.waive.iter()).map(|(k, v)| (k.clone(), v.clone())).collect()
+            } else {
+                Default::default()
+            },
         };
         let (problems, warnings, files) = validate::validate(self, &desired);
         if problems.is_empty() {

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{AlarmConfig, AlarmOp, LiveAlarm, KIND};
-use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::kinds::support::pricing;
+use crate::plan::{Action, Cost, FieldDiff, ResourceChange, Risk, RiskKind, Step, Usd};
 
 fn step(address: &str, description: String, op: AlarmOp) -> Step {
     Step::new(KIND, address, description, op)
@@ -68,6 +69,27 @@ fn config_diffs(live: Option<&AlarmConfig>, want: &AlarmConfig) -> Vec<FieldDiff
     out
 }
 
+/// An alarm's monthly charge before and after (None where the region has no prices).
+pub(super) fn cost(region: &str, live: Option<&LiveAlarm>, want: Option<&AlarmConfig>) -> Option<Cost> {
+    let p = pricing::region(region)?;
+    Some(Cost {
+        monthly_usd_before: live.map_or(Usd::ZERO, |a| pricing::alarm(p, a.config.period_s)),
+        monthly_usd_after: want.map_or(Usd::ZERO, |c| pricing::alarm(p, c.period_s)),
+    })
+}
+
+/// An alarm that keeps its state but tells nobody any more: its actions turned off, or every
+/// notification target removed.
+fn silenced(live: &AlarmConfig, want: &AlarmConfig) -> Option<Risk> {
+    if live.actions_enabled && !want.actions_enabled {
+        return Some(Risk::new(RiskKind::AlarmSilenced, "its actions are turned off: it changes state but tells nobody"));
+    }
+    if !live.alarm_actions.is_empty() && want.alarm_actions.is_empty() {
+        return Some(Risk::new(RiskKind::AlarmSilenced, "it notifies nobody any more (notify emptied)"));
+    }
+    None
+}
+
 /// `want`: the alarm the spec says, resolved; `tags` with the tool's own.
 pub fn diff(name: &str, want: &AlarmConfig, tags: &BTreeMap<String, String>, live: Option<&LiveAlarm>) -> (ResourceChange, Vec<Step>) {
     let address = format!("{KIND}.{name}");
@@ -99,5 +121,6 @@ pub fn diff(name: &str, want: &AlarmConfig, tags: &BTreeMap<String, String>, liv
     }
     let mut change = ResourceChange::new(&address, if diffs.is_empty() { Action::NoOp } else { Action::Update });
     change.diffs = diffs;
+    change.risks.extend(silenced(&a.config, want));
     (change, steps)
 }

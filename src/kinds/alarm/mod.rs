@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::discover::Tagged;
-use crate::plan::{Op, ResourceChange, Step};
+use crate::plan::{Action, Op, ResourceChange, Risk, RiskKind, Step};
 use crate::spec::{Desired, Resources};
 
 use super::support::ownership::{self, Owned, Tags};
@@ -107,7 +107,9 @@ impl Kind for Alarms {
             let tags = ownership::spec_tags(&spec.tags, &Default::default(), cx.desired, cx.refs);
             let live = declared_live(cx.live, &key);
             let aws = cx.desired.aws_name(&key);
-            out.push(ownership::found_by_name(KIND, &key, cx.desired, live.map(|a| &a.tags), diff::diff(&aws, &want, &tags, live)));
+            let mut p = ownership::found_by_name(KIND, &key, cx.desired, live.map(|a| &a.tags), diff::diff(&aws, &want, &tags, live));
+            p.change.cost = diff::cost(&cx.desired.region, live, Some(&want));
+            out.push(p);
         }
         out
     }
@@ -136,8 +138,18 @@ impl Kind for Alarms {
         })
     }
 
+    /// A dropped alarm's deletion is a risk a reviewer must see: what it watched goes unwatched.
     fn prune(&self, cx: &PlanContext) -> Vec<Planned> {
-        changes::prune_owned(cx, KIND, diff::delete, diff::untag)
+        let orphans = cx.live.orphans::<LiveAlarm>(KIND);
+        let mut planned = changes::prune_owned(cx, KIND, diff::delete, diff::untag);
+        for p in planned.iter_mut().filter(|p| p.change.action == Action::Delete) {
+            let key = &p.change.address[KIND.len() + 1..];
+            let live = orphans.and_then(|o| o.get(key));
+            let watched = live.map(|a| format!(" ({} of {})", a.config.metric, a.config.namespace)).unwrap_or_default();
+            p.change.risks.push(Risk::new(RiskKind::AlarmSilenced, format!("deleted: what it watched{watched} is no longer watched")));
+            p.change.cost = diff::cost(&cx.desired.region, live, None);
+        }
+        planned
     }
 
     fn forget(&self, cx: &PlanContext, address: &str) -> Option<(ResourceChange, Vec<Step>)> {

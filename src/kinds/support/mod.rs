@@ -5,6 +5,7 @@ pub mod cloudwatch;
 pub mod ec2;
 pub mod import;
 pub mod ownership;
+pub mod pricing;
 pub mod reading;
 pub mod references;
 pub mod retry;

@@ -5,6 +5,7 @@
 //! `execute.rs` runs the operations, `flex.rs` converts between the spec and the SDK,
 //! `import.rs` writes a live table back as spec.
 
+mod cost;
 mod diff;
 mod execute;
 mod flex;
@@ -13,7 +14,7 @@ mod observe;
 pub(crate) mod scaling;
 pub(crate) mod storage;
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 pub(crate) mod ttl;
 
 use std::collections::BTreeMap;
@@ -97,6 +98,7 @@ impl Kind for Tables {
             let live = declared_live(cx.live, name);
             let aws = cx.desired.aws_name(name);
             let mut p = ownership::found_by_name(KIND, name, cx.desired, live.map(|t| &t.tags), diff(&aws, spec, &tags, live));
+            p.change.cost = cost::cost(&cx.desired.region, Some(spec), live);
             // A new table or a re-enabled stream has a new stream ARN, known after apply.
             if p.steps.iter().any(|s| matches!(s.op.get::<TableOp>(), Some(TableOp::CreateTable { .. } | TableOp::EnableStream { .. }))) {
                 p.changes_references.push(format!("tables.{name}.stream_arn"));
@@ -121,6 +123,9 @@ impl Kind for Tables {
                         let delete = || live.map(|t| diff::delete_steps(&address, t)).unwrap_or_default();
                         let (mut c, steps) = changes::destroy_found(address.clone(), cx.desired, live.map(|t| &t.tags), delete);
                         c.destructive = c.action == Action::Delete;
+                        if c.action == Action::Delete {
+                            c.cost = cost::cost(&cx.desired.region, None, live);
+                        }
                         (c, steps)
                     }
                 }
@@ -147,6 +152,7 @@ impl Kind for Tables {
             let key = p.change.address[KIND.len() + 1..].to_string();
             if let Some(t) = orphans.and_then(|o| o.get(&key)) {
                 diff::guard_deletion(p, t);
+                p.change.cost = cost::cost(&cx.desired.region, None, Some(t));
             }
         }
         planned
@@ -199,6 +205,7 @@ fn declared_live<'a>(live: &'a Live, name: &str) -> Option<&'a LiveTable> {
 impl Fingerprint for LiveTable {
     fn fingerprint(&self, key: &str, desired: &Desired) -> String {
         let mut t = self.clone();
+        t.size_bytes = 0;
         if t.status != "DELETING" {
             t.status.clear();
         }
@@ -264,6 +271,10 @@ pub struct LiveTable {
     /// Its Application Auto Scaling targets (read only when `scaling::must_read` says so).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scaling: Vec<LiveScaling>,
+    /// DescribeTable's TableSizeBytes (AWS updates it about every six hours): what point-in-time
+    /// recovery is charged on. Not part of the fingerprint.
+    #[serde(default)]
+    pub size_bytes: i64,
 }
 
 /// Point-in-time recovery as DescribeContinuousBackups says.

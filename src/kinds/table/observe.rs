@@ -68,6 +68,7 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         kms_key: storage::kms_key(&t),
         table_class: storage::class(&t),
         scaling: Vec::new(),
+        size_bytes: t.table_size_bytes.unwrap_or(0),
     }))
 }
 

@@ -86,6 +86,7 @@ fn live_of(s: &TableSpec) -> LiveTable {
         kms_key: None,
         table_class: crate::spec::TableClass::Standard,
         scaling: vec![],
+        size_bytes: 0,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::flex::position;
 use super::{LiveMapping, MappingOp, MappingSettings, Tuning, KIND};
-use crate::plan::{Action, FieldDiff, ResourceChange, Step};
+use crate::plan::{Action, FieldDiff, ResourceChange, Risk, RiskKind, Step};
 use crate::spec::TriggerSpec;
 
 pub(super) fn step(address: &str, description: String, op: MappingOp) -> Step {
@@ -159,6 +159,11 @@ pub fn diff(address: &str, f: &Function, trigger: &TriggerSpec, stream: &TableSt
             }
             change.action = if on_table.is_empty() { Action::Create } else { Action::Replace };
             if change.action == Action::Replace {
+                let from = position(want.starting_position);
+                change.risks.push(Risk::new(
+                    RiskKind::PositionRestarts,
+                    format!("the new trigger starts reading the stream at {from}: records are skipped or read again"),
+                ));
                 change.reason = Some(if stream.changes {
                     format!("table {}'s stream changes → the mapping is replaced on the new stream", stream.name)
                 } else {
