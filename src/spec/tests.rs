@@ -660,4 +660,12 @@ fn a_deploy_names_an_alias_lambda_takes_and_a_bake_watches_something() {
         .replace("      - table: tt1\n", "      - table: tt1\n    monitoring: { notify: [alerts] }\n")
         .replace("roles:\n", &format!("{topics}roles:\n"));
     assert!(f.problems(&watched, "local").is_empty(), "{:#?}", f.problems(&watched, "local"));
+    // A bake shorter than any of its alarms can react: a warning, with the soonest it could.
+    let warnings = |text: &str| {
+        std::fs::write(f.path(), text).unwrap();
+        SpecDocument::load(&f.path()).unwrap().resolve("local").unwrap().1
+    };
+    let w = warnings(&watched.replace("bake_s: 60", "bake_s: 30"));
+    assert!(w.iter().any(|p| p.field == "functions.f1.deploy.bake_s" && p.message.contains("can catch nothing")), "{w:#?}");
+    assert!(!warnings(&watched.replace("bake_s: 60", "bake_s: 300")).iter().any(|p| p.field.ends_with("bake_s")));
 }

@@ -855,13 +855,34 @@ impl Checker<'_> {
         if d.rollback == Some(crate::spec::Rollback::OnAlarm) && d.bake_s == 0 {
             self.err(&["functions", name, "deploy", "rollback"], "rollback: on_alarm needs a bake (bake_s) to watch the alarms during");
         }
-        if d.bake_s > 0 && crate::spec::monitoring::of_function_in(self.res, name).is_empty() {
+        let watched = crate::spec::monitoring::of_function_in(self.res, name);
+        if d.bake_s > 0 && watched.is_empty() {
             self.err(
                 &["functions", name, "deploy", "bake_s"],
                 format!(
                     "a bake watches the alarms of `{name}`, and it has none: give it `monitoring`, or an `alarms:` entry on its FunctionName"
                 ),
             );
+        } else if d.bake_s > 0 {
+            // An alarm reacts no sooner than its breaching periods, and CloudWatch evaluates
+            // about once a minute on metrics that arrive late (docs/aws-behaviour.md, rule 43).
+            let all = crate::spec::monitoring::all(self.res);
+            let soonest = watched
+                .iter()
+                .filter_map(|k| all.get(k))
+                .map(|(a, _)| a.period_s * a.datapoints_to_alarm.unwrap_or(a.evaluation_periods) + 60)
+                .min()
+                .unwrap_or(0);
+            if d.bake_s < soonest {
+                self.warn(
+                    &["functions", name, "deploy", "bake_s"],
+                    format!(
+                        "a bake of {} s is shorter than the quickest of its alarms can go to ALARM (about {soonest} s: its breaching \
+                         periods and a minute of CloudWatch evaluation): it can catch nothing",
+                        d.bake_s
+                    ),
+                );
+            }
         }
     }
 

@@ -38,7 +38,9 @@ pub async fn execute(ctx: &AwsContext, op: &FunctionOp) -> Result<()> {
     match op {
         FunctionOp::PublishAndMove { name, alias: a, code_sha256, config, watch, bakes } => {
             let version = publish(ctx, name, code_sha256, config).await?;
-            move_alias(ctx, name, a, &version, watch, *bakes).await
+            // Unchanged (nothing new was published): the Bake step that follows finds the
+            // alias's record baked already, or still baking from an apply cut short.
+            move_alias(ctx, name, a, &version, watch, *bakes).await.map(|_| ())
         }
         FunctionOp::Bake { name, alias: a, bake_s, rollback, watch } => bake(ctx, name, a, *bake_s, *rollback, watch).await,
         FunctionOp::PruneVersions { name, keep } => prune(ctx, name, *keep).await,
@@ -145,23 +147,30 @@ async fn publish(ctx: &AwsContext, name: &str, code_sha256: &str, config: &Funct
 /// Moves (or makes) the alias to `version`, recording the version it replaces (`baking` when a
 /// bake follows) and clearing any weighted routing. With `watch`, refused while one of those
 /// alarms is already in ALARM: a bake could not tell the versions apart.
-async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch: &[String], bakes: bool) -> Result<()> {
-    let Some(live) = alias(ctx, name, a).await? else {
+async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch: &[String], bakes: bool) -> Result<Moved> {
+    let mut conflicts = 0;
+    let live = loop {
+        if let Some(live) = alias(ctx, name, a).await? {
+            break live;
+        }
         let first = Record::First { at: version.to_string() };
         match ctx.lambda.create_alias().function_name(name).name(a).function_version(version).description(first.text()).send().await {
-            Ok(_) => {}
-            // Made by an attempt whose answer was lost.
-            Err(e) if e.code() == Some("ResourceConflictException") => {
-                return Box::pin(move_alias(ctx, name, a, version, watch, bakes)).await
+            Ok(_) => {
+                crate::log::info(&format!("  alias {a} of function {name} made at version {version}"));
+                return Ok(Moved::Made);
+            }
+            // Made by an attempt whose answer was lost, or by someone else: read it again (a
+            // read just after may still say it does not exist: a few tries, a second apart).
+            Err(e) if e.code() == Some("ResourceConflictException") && conflicts < 5 => {
+                conflicts += 1;
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
             Err(e) => return Err(aws_error("Lambda", "CreateAlias", &format!("{name}:{a}"), e).into()),
         }
-        crate::log::info(&format!("  alias {a} of function {name} made at version {version}"));
-        return Ok(());
     };
     if live.version == version && live.routing.is_empty() {
         crate::log::info(&format!("  alias {a} of function {name} is at version {version} already"));
-        return Ok(());
+        return Ok(Moved::Unchanged);
     }
     if let Some((alarm, _)) = alarm_states(ctx, watch).await?.into_iter().find(|(_, s)| s == "ALARM") {
         bail!(
@@ -189,14 +198,64 @@ async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch:
     })
     .await?;
     crate::log::info(&format!("  alias {a} of function {name}: version {previous} → {version}"));
-    Ok(())
+    Ok(Moved::Moved)
+}
+
+/// What [`move_alias`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moved {
+    /// The alias was made at the version: there is nothing before it to bake against.
+    Made,
+    /// It was at the version already (PublishVersion returns the last version when nothing
+    /// changed since): nothing moved, so nothing is baked.
+    Unchanged,
+    Moved,
 }
 
 /// UpdateAlias to `version` with `record` as its description and no weighted routing, guarded
 /// by the alias's RevisionId.
 async fn update_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, record: &Record, revision: Option<String>) -> Result<()> {
-    match ctx
-        .lambda
+    // The version it goes to must exist (someone may have deleted an old one); an Inactive one
+    // (idle for weeks) is made Active again by Lambda on its first invocations, which fail
+    // meanwhile: said, not waited for (a rollback must not wait).
+    let target = ctx.lambda.get_function_configuration().function_name(name).qualifier(version).send().await;
+    match target {
+        Ok(c) if c.state().is_some_and(|s| s.as_str() == "Inactive") => crate::log::warn(&format!(
+            "version {version} of function {name} is Inactive: Lambda makes it Active again on its first invocations, which fail until then"
+        )),
+        Ok(_) => {}
+        Err(e) if e.code() == Some("ResourceNotFoundException") => {
+            bail!("version {version} of function {name} does not exist any more: alias {a} was not moved")
+        }
+        Err(e) => return Err(aws_error("Lambda", "GetFunctionConfiguration", &format!("{name}:{version}"), e).into()),
+    }
+    let mut conflicts = 0;
+    loop {
+        match send_update_alias(ctx, name, a, version, record, revision.clone()).await {
+            // An update of the function in progress: UpdateAlias documents this conflict.
+            Err(e) if e.code() == Some("ResourceConflictException") && conflicts < 10 => {
+                conflicts += 1;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            r => return finish_update_alias(ctx, name, a, version, record, r).await,
+        }
+    }
+}
+
+type UpdateAliasResult = std::result::Result<
+    aws_sdk_lambda::operation::update_alias::UpdateAliasOutput,
+    aws_sdk_lambda::error::SdkError<aws_sdk_lambda::operation::update_alias::UpdateAliasError>,
+>;
+
+async fn send_update_alias(
+    ctx: &AwsContext,
+    name: &str,
+    a: &str,
+    version: &str,
+    record: &Record,
+    revision: Option<String>,
+) -> UpdateAliasResult {
+    ctx.lambda
         .update_alias()
         .function_name(name)
         .name(a)
@@ -206,7 +265,10 @@ async fn update_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, reco
         .set_revision_id(revision)
         .send()
         .await
-    {
+}
+
+async fn finish_update_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, record: &Record, r: UpdateAliasResult) -> Result<()> {
+    match r {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("PreconditionFailedException") => {
             // A retried call whose first answer was lost has done it already.
@@ -237,10 +299,16 @@ async fn read_alarms(ctx: &AwsContext, name: &str, watch: &[String]) -> Result<s
 async fn bake(ctx: &AwsContext, name: &str, a: &str, bake_s: i64, rollback: bool, watch: &[String]) -> Result<()> {
     let live = alias(ctx, name, a).await?.with_context(|| format!("function {name} has no alias {a}"))?;
     let record = Record::of(&live.description, &live.version);
-    let Record::Replaced { previous, .. } = &record else {
+    let Record::Replaced { previous, baking, .. } = &record else {
         crate::log::info(&format!("  alias {a} of function {name} records no version it replaced: nothing to bake against"));
         return Ok(());
     };
+    // Only a version this apply (or one cut short) moved to is baked: one baked already is
+    // never rolled back because of an alarm of today.
+    if !baking {
+        crate::log::info(&format!("  version {} of function {name} was baked already: nothing to bake", live.version));
+        return Ok(());
+    }
     let start = Instant::now();
     let total = Duration::from_secs(bake_s.max(0) as u64);
     let mut shown = Instant::now();
