@@ -147,7 +147,7 @@ async fn publish(ctx: &AwsContext, name: &str, code_sha256: &str, config: &Funct
 /// Moves (or makes) the alias to `version`, recording the version it replaces (`baking` when a
 /// bake follows) and clearing any weighted routing. With `watch`, refused while one of those
 /// alarms is already in ALARM: a bake could not tell the versions apart.
-async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch: &[String], bakes: bool) -> Result<Moved> {
+async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch: &[String], bakes: bool) -> Result<Alias> {
     let mut conflicts = 0;
     let live = loop {
         if let Some(live) = alias(ctx, name, a).await? {
@@ -157,7 +157,7 @@ async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch:
         match ctx.lambda.create_alias().function_name(name).name(a).function_version(version).description(first.text()).send().await {
             Ok(_) => {
                 crate::log::info(&format!("  alias {a} of function {name} made at version {version}"));
-                return Ok(Moved::Made);
+                return Ok(Alias::Made);
             }
             // Made by an attempt whose answer was lost, or by someone else: read it again (a
             // read just after may still say it does not exist: a few tries, a second apart).
@@ -170,7 +170,7 @@ async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch:
     };
     if live.version == version && live.routing.is_empty() {
         crate::log::info(&format!("  alias {a} of function {name} is at version {version} already"));
-        return Ok(Moved::Unchanged);
+        return Ok(Alias::Unchanged);
     }
     if let Some((alarm, _)) = alarm_states(ctx, watch).await?.into_iter().find(|(_, s)| s == "ALARM") {
         bail!(
@@ -198,12 +198,12 @@ async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch:
     })
     .await?;
     crate::log::info(&format!("  alias {a} of function {name}: version {previous} → {version}"));
-    Ok(Moved::Moved)
+    Ok(Alias::Moved)
 }
 
-/// What [`move_alias`] did.
+/// What [`move_alias`] did to the alias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Moved {
+enum Alias {
     /// The alias was made at the version: there is nothing before it to bake against.
     Made,
     /// It was at the version already (PublishVersion returns the last version when nothing
