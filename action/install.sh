@@ -5,13 +5,14 @@
 #   VERSION   the release tag to fetch (e.g. v0.4.0); empty: build
 #   SHA256    the binary archive's expected SHA-256 (pin it in the workflow); empty: the release's
 #             SHA256SUMS is trusted (fetched from the same release)
-#   REPO      owner/name of the releases (default: GITHUB_ACTION_REPOSITORY, else GITHUB_REPOSITORY)
-#   DEST      where the binary goes (default: $RUNNER_TEMP/cruddur-infra-bin, else ./.bin)
+#   REPO      owner/name of the releases (default: GITHUB_REPOSITORY; a composite action has no
+#             GITHUB_ACTION_REPOSITORY, so the action passes its `repo` input)
+#   DEST      where the binary goes (default: $RUNNER_TEMP/cruddur-infra-bin, else ./cruddur-infra-bin)
 #   BASE_URL  the releases' base URL (default https://github.com; a test points it at a file:// dir)
 set -euo pipefail
 VERSION=${VERSION:-}
 SHA256=${SHA256:-}
-REPO=${REPO:-${GITHUB_ACTION_REPOSITORY:-${GITHUB_REPOSITORY:-}}}
+REPO=${REPO:-${GITHUB_REPOSITORY:-}}
 DEST=${DEST:-${RUNNER_TEMP:-$PWD}/cruddur-infra-bin}
 BASE_URL=${BASE_URL:-https://github.com}
 SRC=${SRC:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -33,14 +34,15 @@ sha() { if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1;
 fetch() {
   local t archive url tmp want got
   t=$(target) || { say "no release binary for $(uname -s)/$(uname -m)"; return 1; }
+  # From here a pinned release that cannot be fetched is an error: a silent build would hide it.
   archive="cruddur-infra-$VERSION-$t.tar.gz"
   url="$BASE_URL/$REPO/releases/download/$VERSION"
   tmp=$(mktemp -d)
-  curl -fsSL --retry 3 -o "$tmp/$archive" "$url/$archive" || { say "no $archive in release $VERSION"; return 1; }
+  curl -fsSL --retry 3 -o "$tmp/$archive" "$url/$archive" || { say "no $archive in release $VERSION of $REPO"; exit 1; }
   if [ -n "$SHA256" ]; then
     want=$SHA256
   else
-    curl -fsSL --retry 3 -o "$tmp/SHA256SUMS" "$url/SHA256SUMS" || { say "release $VERSION has no SHA256SUMS"; return 1; }
+    curl -fsSL --retry 3 -o "$tmp/SHA256SUMS" "$url/SHA256SUMS" || { say "release $VERSION has no SHA256SUMS"; exit 1; }
     want=$(awk -v f="$archive" '$2 == f || $2 == "*"f { print $1 }' "$tmp/SHA256SUMS")
   fi
   got=$(sha "$tmp/$archive")
@@ -54,7 +56,11 @@ fetch() {
   say "release $VERSION ($t), sha256 $got"
 }
 
-if [ -n "$VERSION" ] && [ -n "$REPO" ] && fetch; then
+if [ -n "$VERSION" ] && [ -z "$REPO" ]; then
+  say "VERSION $VERSION but no REPO to fetch it from"
+  exit 1
+fi
+if [ -n "$VERSION" ] && fetch; then
   :
 else
   say "building from source (cargo build --release --locked)"

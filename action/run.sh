@@ -27,7 +27,8 @@ case "$COMMAND" in
 esac
 args=(-f "$SPEC")
 [ -n "${ENV:-}" ] && args+=(--env "$ENV")
-"$BIN" "${args[@]}" "$COMMAND" --output markdown "${extra[@]}" >"$OUT"
+# ${a[@]+"${a[@]}"}: an empty array under set -u in bash 3.2 (macOS runners).
+"$BIN" "${args[@]}" "$COMMAND" --output markdown ${extra[@]+"${extra[@]}"} >"$OUT"
 code=$?
 echo "exit-code=$code" >>"${GITHUB_OUTPUT:-/dev/null}"
 echo "markdown=$OUT" >>"${GITHUB_OUTPUT:-/dev/null}"
@@ -40,16 +41,26 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$OUT" >>"$GITHUB_STEP_SUMMARY"; 
 if [ "$COMMENT" = true ] && [ -n "$PR_NUMBER" ]; then
   marker=$(head -n 1 "$OUT")
   case "$marker" in "<!-- cruddur-infra:"*) ;; *) echo "cruddur-infra action: the report has no marker line" >&2; exit 1 ;; esac
-  # Every comment's id and first line; the one whose first line is this marker is ours.
-  id=$(gh api --paginate "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" \
-         --jq '.[] | [(.id | tostring), (.body | split("\n") | .[0])] | @tsv' |
-       awk -F'\t' -v m="$marker" '$2 == m { print $1; exit }') || { echo "cruddur-infra action: could not list the comments" >&2; exit 1; }
-  if [ -n "$id" ]; then
-    gh api -X PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$id" -F "body=@$OUT" >/dev/null || exit 1
-    echo "cruddur-infra action: updated comment $id" >&2
+  # Every comment's id and first line; the first whose first line is this marker is ours (awk
+  # reads to the end: exiting early would break gh's pipe while it still pages).
+  # A comment that cannot be written (a fork's read-only token) is a warning: the report is in
+  # the job summary.
+  if ! listed=$(gh api --paginate "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" \
+         --jq '.[] | [(.id | tostring), (.body | split("\n") | .[0])] | @tsv'); then
+    echo "::warning::cruddur-infra: could not list the pull request's comments; the report is in the job summary"
   else
-    gh api -X POST "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" -F "body=@$OUT" >/dev/null || exit 1
-    echo "cruddur-infra action: commented on #$PR_NUMBER" >&2
+    id=$(printf '%s\n' "$listed" | awk -F'\t' -v m="$marker" '!found && $2 == m { print $1; found = 1 }')
+    if [ -n "$id" ]; then
+      if gh api -X PATCH "repos/$GITHUB_REPOSITORY/issues/comments/$id" -F "body=@$OUT" >/dev/null; then
+        echo "cruddur-infra action: updated comment $id" >&2
+      else
+        echo "::warning::cruddur-infra: could not update comment $id; the report is in the job summary"
+      fi
+    elif gh api -X POST "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" -F "body=@$OUT" >/dev/null; then
+      echo "cruddur-infra action: commented on #$PR_NUMBER" >&2
+    else
+      echo "::warning::cruddur-infra: could not comment on #$PR_NUMBER (a fork's token is read-only); the report is in the job summary"
+    fi
   fi
 fi
 

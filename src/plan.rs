@@ -209,14 +209,16 @@ impl Usd {
     /// `$5.69`, `$5.69–$56.94`; with `signed`, `+$5.69`, `-$1.00`, `+$0.00–+$51.25`.
     pub fn show(self, signed: bool) -> String {
         let one = |x: f64| {
+            // The sign of what is shown: -0.004 is "+$0.00", not "-$0.00".
+            let cents = (x * 100.0).round() / 100.0;
             let sign = if !signed {
                 ""
-            } else if x < -0.0049 {
+            } else if cents < 0.0 {
                 "-"
             } else {
                 "+"
             };
-            format!("{sign}${:.2}", x.abs())
+            format!("{sign}${:.2}", cents.abs())
         };
         match self {
             Usd::Exact(x) => one(x),
@@ -400,7 +402,11 @@ impl Plan {
         }
         if let Some(c) = &change.cost {
             let s = self.summary.cost.get_or_insert(CostSummary { monthly_usd_delta: Usd::ZERO, monthly_usd_after: Usd::ZERO });
-            s.monthly_usd_delta = s.monthly_usd_delta.plus(c.monthly_usd_after.minus(c.monthly_usd_before));
+            // What is not changed costs what it costs: no delta (an autoscaled table's live units
+            // against its range would otherwise read as one).
+            if change.action.is_change() {
+                s.monthly_usd_delta = s.monthly_usd_delta.plus(c.monthly_usd_after.minus(c.monthly_usd_before));
+            }
             s.monthly_usd_after = s.monthly_usd_after.plus(c.monthly_usd_after);
         }
         match change.action {

@@ -195,7 +195,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
         if let Some(b) = &c.blocked {
             let _ = writeln!(out, "      {} {}", paint(color, action_style(Action::Delete), "blocked:"), text(b));
         }
-        if let Some(k) = c.cost.as_ref().filter(|k| k.monthly_usd_before != k.monthly_usd_after) {
+        if let Some(k) = c.cost.as_ref().filter(|k| c.action.is_change() && k.monthly_usd_before != k.monthly_usd_after) {
             let _ = writeln!(out, "      cost: {}/month → {}/month", k.monthly_usd_before.show(false), k.monthly_usd_after.show(false));
         }
     }
@@ -324,7 +324,43 @@ fn risk_lines(plan: &Plan, room: usize) -> Vec<String> {
             None => grouped.push((r.kind, &r.what, vec![a])),
         }
     }
-    grouped.iter().map(|(k, w, a)| one(*k, a, w)).collect()
+    let lines: Vec<String> = grouped.iter().map(|(k, w, a)| one(*k, a, w)).collect();
+    if lines.iter().map(|l| l.len() + 1).sum::<usize>() <= room {
+        return lines;
+    }
+    // Still too long (each risk says something of its own): a line per kind of risk, its count
+    // and as many addresses as its share of the room holds; `plan` names the rest. Every kind of
+    // risk keeps its line.
+    // A waived check is named by its check and reason (its "address" is the env).
+    let mut kinds: Vec<(crate::plan::RiskKind, Vec<String>)> = Vec::new();
+    for (a, r) in &risks {
+        let item = if r.kind == crate::plan::RiskKind::CheckWaived { text(&r.what) } else { md_code(a) };
+        match kinds.iter_mut().find(|(k, _)| *k == r.kind) {
+            Some(k) => k.1.push(item),
+            None => kinds.push((r.kind, vec![item])),
+        }
+    }
+    let share = room / kinds.len().max(1);
+    kinds
+        .iter()
+        .map(|(k, addresses)| {
+            let mut line = format!("- :warning: **{}** ({}):", k.words(), addresses.len());
+            let mut named = 0;
+            for a in addresses {
+                let next = format!(" {a},");
+                if line.len() + next.len() + 80 > share {
+                    break;
+                }
+                line.push_str(&next);
+                named += 1;
+            }
+            line.pop();
+            if named < addresses.len() {
+                let _ = write!(line, " and {} more: `cruddur-infra plan` names each", addresses.len() - named);
+            }
+            line
+        })
+        .collect()
 }
 
 /// The field diffs of one change, collapsed.
@@ -623,13 +659,13 @@ pub fn all_envs_json(results: &[EnvResult]) -> String {
 /// `--all-envs`, markdown: its marker, a first table of what is not in sync in every env, then a
 /// section per env; the whole at most [`MARKDOWN_LIMIT`] characters (each env's section gets its
 /// share, its diffs cut first).
-pub fn all_envs_markdown(results: &[EnvResult]) -> String {
+pub fn all_envs_markdown(results: &[EnvResult], drift: bool) -> String {
     let mut out = String::new();
     let stack = results.iter().find_map(|(_, r)| r.as_ref().ok()).map(|p| p.stack.clone()).unwrap_or_default();
     let _ = writeln!(out, "<!-- cruddur-infra: stack={} env=all -->", text(&stack));
     let drifted = results.iter().filter(|(_, r)| r.as_ref().map_or(true, Plan::has_changes)).count();
     let state = if drifted == 0 { "in sync".to_string() } else { format!("{drifted} of {} env(s) need attention", results.len()) };
-    let _ = writeln!(out, "## cruddur-infra drift: every env: {state}\n");
+    let _ = writeln!(out, "## cruddur-infra {}: every env: {state}\n", if drift { "drift" } else { "plan" });
     let _ = writeln!(out, "| env | state | differ | in sync | risks |\n|---|---|---|---|---|");
     for (env, r) in results {
         match r {
@@ -648,7 +684,7 @@ pub fn all_envs_markdown(results: &[EnvResult]) -> String {
     let share = MARKDOWN_LIMIT.saturating_sub(out.len()) / plans.len().max(1);
     for plan in plans {
         let _ = writeln!(out);
-        out.push_str(&review(plan, true, share, false).replacen("## ", "### ", 1));
+        out.push_str(&review(plan, drift, share, false).replacen("## ", "### ", 1));
     }
     out
 }
@@ -861,6 +897,14 @@ mod escaping {
             c.diffs.push(FieldDiff::new("managed_policies.admin", None::<String>, "attached").broadens("attaches AdministratorAccess"));
             plan.push(c, vec![]);
         }
+        for i in 0..400 {
+            let mut c = ResourceChange::new(format!("cloudwatch_alarm.a-{i:03}"), Action::Delete);
+            c.risks.push(Risk::new(
+                RiskKind::AlarmSilenced,
+                format!("deleted: what it watched (Metric{i} of AWS/Lambda) is no longer watched"),
+            ));
+            plan.push(c, vec![]);
+        }
         for i in 0..50 {
             let mut c = ResourceChange::new(format!("lambda_event_source_mapping.m-{i:03}"), Action::Replace);
             c.risks.push(Risk::new(RiskKind::PositionRestarts, "the new trigger starts reading the stream at LATEST"));
@@ -875,9 +919,12 @@ mod escaping {
         for md in [plan_markdown(&plan), markdown(&plan)] {
             assert!(md.len() <= MARKDOWN_LIMIT, "{} characters", md.len());
             assert_eq!(md.lines().next().unwrap(), "<!-- cruddur-infra: stack=s env=prod -->");
-            for c in plan.changes.iter().filter(|c| !c.risks.is_empty()) {
+            for c in plan.changes.iter().filter(|c| !c.risks.is_empty() && !c.address.starts_with("cloudwatch_alarm.")) {
                 assert!(md.contains(&format!("`{}`", c.address)), "{} is missing", c.address);
             }
+            // 400 risks that each say something of their own: past the room, a line per kind
+            // with its count, and the rest named by `plan`.
+            assert!(md.contains("**alarm removed or silenced** (400):") && md.contains("more: `cruddur-infra plan` names each"), "{md}");
             assert!(md.contains("**production check waived**") && md.contains("restored from the nightly export"));
             // The details were cut first, and the count said.
             assert!(md.contains("diff block(s) left out to stay under 60000 characters"), "{md}");
@@ -885,7 +932,7 @@ mod escaping {
             let first_risk = md.find(":warning: **data loss**").unwrap();
             assert!(first_risk < md.find("**Changes**").or(md.find("**What differs**")).unwrap());
         }
-        assert_eq!(plan.risks().len(), 150 + 100 + 50 + 1);
+        assert_eq!(plan.risks().len(), 150 + 100 + 400 + 50 + 1);
         // A small plan keeps everything, its diffs collapsed.
         let small = super::tests::representative();
         let md = plan_markdown(&small);
@@ -895,8 +942,8 @@ mod escaping {
     #[test]
     fn the_all_envs_markdown_shares_the_limit() {
         let results: Vec<(String, Result<Plan, String>)> = (0..5).map(|i| (format!("e{i}"), Ok(huge()))).collect();
-        let md = all_envs_markdown(&results);
-        assert!(md.len() <= MARKDOWN_LIMIT + 1_000, "{} characters", md.len());
-        assert!(md.contains("dynamodb_table.gone-149"));
+        let md = all_envs_markdown(&results, true);
+        assert!(md.len() <= MARKDOWN_LIMIT, "{} characters", md.len());
+        assert!(md.contains("**data loss** (150):") && md.contains("dynamodb_table.gone-000"), "{md}");
     }
 }

@@ -116,10 +116,10 @@ fn install_fetches_the_pinned_release_and_refuses_a_wrong_checksum() {
     std::fs::write(rel.join("SHA256SUMS"), &sum.stdout).unwrap();
     let digest = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_string();
 
-    let install = |sha: &str| {
+    let install_of = |version: &str, sha: &str| {
         let dest = tempfile::tempdir().unwrap();
         let out = Command::new(repo().join("action/install.sh"))
-            .env("VERSION", "v9.9.9")
+            .env("VERSION", version)
             .env("SHA256", sha)
             .env("REPO", "octo/cruddur")
             .env("BASE_URL", format!("file://{}", base.path().display()))
@@ -130,6 +130,7 @@ fn install_fetches_the_pinned_release_and_refuses_a_wrong_checksum() {
             .unwrap();
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned(), dest.path().join("cruddur-infra").exists(), dest)
     };
+    let install = |sha: &str| install_of("v9.9.9", sha);
     // Pinned checksum, and the release's SHA256SUMS: both install it.
     for sha in [digest.as_str(), ""] {
         let (code, err, there, _d) = install(sha);
@@ -140,6 +141,10 @@ fn install_fetches_the_pinned_release_and_refuses_a_wrong_checksum() {
     let (code, err, there, _d) = install(&"0".repeat(64));
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("checksum mismatch") && !there, "{err}");
+    // A pinned release that is not there is an error too, not a build.
+    let (code, err, there, _d) = install_of("v0.0.0", "");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("in release v0.0.0 of octo/cruddur") && !err.contains("building") && !there, "{err}");
 }
 
 #[test]
@@ -157,7 +162,7 @@ fn the_release_workflow_builds_three_platforms_with_checksums_and_the_action_dec
     );
     assert_eq!(wf["jobs"]["release"]["permissions"]["contents"], "write");
     let action: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(repo().join("action.yml")).unwrap()).unwrap();
-    for input in ["command", "env", "spec", "version", "sha256", "install", "comment", "fail-on-changes", "github-token"] {
+    for input in ["command", "env", "spec", "version", "repo", "sha256", "install", "comment", "fail-on-changes", "github-token"] {
         assert!(action["inputs"].get(input).is_some(), "input {input}");
     }
     assert_eq!(action["runs"]["using"], "composite");

@@ -13,7 +13,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import sys
 
 # usagetype suffix -> (path in the region's entry, divisor). PITR is sold per GB-month (usagetype
@@ -40,22 +39,46 @@ def price_of(product):
     return best
 
 
-REGION_PREFIX = re.compile(r"^[A-Z]{2,4}[0-9]-")
+# The usagetype prefix of each region in the price list (us-east-1 has none; eu-west-1's is
+# "EU-"): a region missing here is an error, never a guess.
+REGION_PREFIXES = {
+    "us-east-1": "",
+    "us-east-2": "USE2-",
+    "us-west-1": "USW1-",
+    "us-west-2": "USW2-",
+    "ca-central-1": "CAN1-",
+    "eu-west-1": "EU-",
+    "eu-west-2": "EUW2-",
+    "eu-west-3": "EUW3-",
+    "eu-central-1": "EUC1-",
+    "eu-north-1": "EUN1-",
+    "ap-northeast-1": "APN1-",
+    "ap-northeast-2": "APN2-",
+    "ap-southeast-1": "APS1-",
+    "ap-southeast-2": "APS2-",
+    "ap-south-1": "APS3-",
+    "sa-east-1": "SAE1-",
+}
 
 
-def usagetype_key(usagetype, table):
-    """The table's key of `usagetype`, its region prefix (`CAN1-`; none in us-east-1) aside."""
-    bare = REGION_PREFIX.sub("", usagetype)
+def usagetype_key(usagetype, table, region):
+    """The table's key of `usagetype`: its region's prefix removed, and nothing else."""
+    prefix = REGION_PREFIXES[region]
+    if not usagetype.startswith(prefix):
+        return None
+    bare = usagetype[len(prefix):]
     return bare if bare in table else None
 
 
-def region_prices(products_by_service):
-    """{service: [PriceList document, ...]} -> the region's entry of prices.json."""
+def region_prices(products_by_service, region):
+    """{service: [PriceList document, ...]} of `region` -> its entry of prices.json."""
+    if region not in REGION_PREFIXES:
+        raise SystemExit(f"refresh-prices: the usage-type prefix of {region} is not known: add it to REGION_PREFIXES")
     out = {}
     for service, table in (("AmazonDynamoDB", DYNAMODB), ("AmazonCloudWatch", CLOUDWATCH)):
         for doc in products_by_service.get(service, []):
             product = json.loads(doc) if isinstance(doc, str) else doc
-            key = usagetype_key(product.get("product", {}).get("attributes", {}).get("usagetype", ""), table)
+            key = usagetype_key(product.get("product", {}).get("attributes", {}).get("usagetype", ""), table, region)
             if key is None:
                 continue
             path, divisor = table[key]
@@ -108,7 +131,7 @@ def main(argv=None):
                     products[service] = json.load(f)
         else:
             products = fetch(region)
-        table["regions"][region] = region_prices(products)
+        table["regions"][region] = region_prices(products, region)
     table["date"] = datetime.date.today().isoformat()
     with open(args.out, "w") as f:
         json.dump(table, f, indent=2)

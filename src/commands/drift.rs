@@ -20,7 +20,7 @@ pub async fn run(g: &Global, output: Output, all_envs: bool) -> Result<ExitStatu
         match output {
             Output::Human => print!("{}", render::all_envs_human(&results, true, use_color())),
             Output::Json => print!("{}", render::all_envs_json(&results)),
-            Output::Markdown => print!("{}", render::all_envs_markdown(&results)),
+            Output::Markdown => print!("{}", render::all_envs_markdown(&results, true)),
         }
         return Ok(super::all_envs_exit(&results, true));
     }

@@ -34,7 +34,7 @@ pub async fn run(g: &Global, o: Options) -> Result<ExitStatus> {
         match o.output {
             Output::Human => print!("{}", render::all_envs_human(&results, false, use_color())),
             Output::Json => print!("{}", render::all_envs_json(&results)),
-            Output::Markdown => print!("{}", render::all_envs_markdown(&results)),
+            Output::Markdown => print!("{}", render::all_envs_markdown(&results, false)),
         }
         return Ok(super::all_envs_exit(&results, o.detailed_exitcode));
     }

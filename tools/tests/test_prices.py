@@ -33,20 +33,22 @@ def answers(prefix):
 
 
 def test_a_region_with_a_prefix_is_parsed_past_its_free_tier():
-    r = prices.region_prices(answers("CAN1-"))
+    r = prices.region_prices(answers("CAN1-"), "ca-central-1")
     assert r["dynamodb"]["standard"] == {"rcu_hour": 0.000143, "wcu_hour": 0.000715}
     assert r["dynamodb"]["standard_infrequent_access"] == {"rcu_hour": 0.000178, "wcu_hour": 0.000891}
     assert r["dynamodb"]["pitr_gb_month"] == 0.22
     assert r["cloudwatch"] == {"alarm_month": 0.1, "high_resolution_alarm_month": 0.3}
     # us-east-1's usage types have no prefix.
-    assert prices.region_prices(answers(""))["dynamodb"]["standard"]["rcu_hour"] == 0.000143
+    assert prices.region_prices(answers(""), "us-east-1")["dynamodb"]["standard"]["rcu_hour"] == 0.000143
+    # eu-west-1's prefix has no digit; us-east-1's IA- is not a prefix to strip.
+    assert prices.region_prices(answers("EU-"), "eu-west-1")["dynamodb"]["standard_infrequent_access"]["wcu_hour"] == 0.000891
 
 
 def test_a_missing_price_is_an_error_not_a_zero():
     a = answers("")
     a["AmazonCloudWatch"] = a["AmazonCloudWatch"][:1]
     try:
-        prices.region_prices(a)
+        prices.region_prices(a, "us-east-1")
     except SystemExit as e:
         assert "cloudwatch.high_resolution_alarm_month" in str(e)
     else:

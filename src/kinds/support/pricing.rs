@@ -65,9 +65,10 @@ pub fn capacity(p: &RegionPrices, infrequent_access: bool, reads: (i64, i64), wr
     Usd::Exact(0.0).plus(Usd::Range { min: at(reads.0, writes.0), max: at(reads.1, writes.1) })
 }
 
-/// Point-in-time recovery of a table of `size_bytes` (charged per GB-month of the table's size).
+/// Point-in-time recovery of a table of `size_bytes` (charged per GB-month of the table's size;
+/// AWS bills storage in GB of 2^30 bytes).
 pub fn pitr(p: &RegionPrices, size_bytes: i64) -> Usd {
-    Usd::Exact(0.0).plus(Usd::Exact(size_bytes as f64 / 1e9 * p.dynamodb.pitr_gb_month))
+    Usd::Exact(0.0).plus(Usd::Exact(size_bytes as f64 / (1u64 << 30) as f64 * p.dynamodb.pitr_gb_month))
 }
 
 /// One alarm a month: a high-resolution one (a period under a minute) costs more.
@@ -82,7 +83,7 @@ mod tests {
     #[test]
     fn the_shipped_table_parses_and_prices_both_regions() {
         let t = table();
-        assert!(!t.date.is_empty() && t.source.contains("Price List"));
+        assert!(!t.date.is_empty() && t.source.contains("refresh-prices"));
         for r in ["us-east-1", "ca-central-1"] {
             let p = region(r).unwrap();
             assert!(p.dynamodb.standard.wcu_hour > p.dynamodb.standard.rcu_hour);
@@ -93,7 +94,9 @@ mod tests {
         assert_eq!(capacity(p, false, (5, 50), (5, 50)), Usd::Range { min: 2.847, max: 28.47 });
         assert_eq!(alarm(p, 60), Usd::Exact(0.1));
         assert_eq!(alarm(p, 10), Usd::Exact(0.3));
-        assert_eq!(pitr(p, 5_000_000_000), Usd::Exact(1.0));
+        assert_eq!(pitr(p, 5 << 30), Usd::Exact(1.0));
+        assert_eq!(Usd::Exact(-0.004).show(true), "+$0.00");
+        assert_eq!(Usd::Range { min: -1.0, max: 2.5 }.show(true), "-$1.00–+$2.50");
         assert!(region("xx-nowhere-1").is_none());
     }
 }

@@ -80,7 +80,7 @@ mod tests {
         // a 2 GB table.
         let ca = pricing::region("ca-central-1").unwrap();
         let mut live = crate::kinds::table::tests::live_table();
-        (live.size_bytes, live.pitr) = (2_000_000_000, Some(super::super::LivePitr { enabled: true, recovery_period_days: None }));
+        (live.size_bytes, live.pitr) = (2 << 30, Some(super::super::LivePitr { enabled: true, recovery_period_days: None }));
         let at = |units: f64| 2.0 * units * (0.000143 + 0.000715) * 730.0 + 2.0 * 0.22;
         let (min, max) = of_spec(ca, &shipped("prod"), Some(&live)).bounds();
         assert!((min - at(5.0)).abs() < 1e-3 && (max - at(50.0)).abs() < 1e-3, "{min} {max}");
