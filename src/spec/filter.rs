@@ -128,6 +128,57 @@ fn numeric_problem(n: &Value) -> Option<String> {
     }
 }
 
+/// The top-level fields of a DynamoDB stream record that a filter can match (docs/aws-behaviour.md
+/// rule 39): a pattern on any other key (SQS's `body`, Kinesis's `data`) never matches.
+const RECORD_KEYS: [&str; 8] =
+    ["awsRegion", "dynamodb", "eventID", "eventName", "eventSource", "eventSourceARN", "eventVersion", "userIdentity"];
+
+/// The event names a DynamoDB stream record has.
+const EVENT_NAMES: [&str; 3] = ["INSERT", "MODIFY", "REMOVE"];
+
+/// What makes a pattern match nothing on the records of a stream of view `view`, if anything:
+/// a key a stream record does not have, an event name that is not one, an image the stream does
+/// not carry (`NewImage` with `keys_only` or `old_image`, `OldImage` with `keys_only` or
+/// `new_image`), or `NewImage` on `REMOVE` events only (a removed item has no new image). AWS
+/// accepts all of these; the function is simply never invoked.
+pub fn stream_problem(p: &Value, view: super::StreamView) -> Option<String> {
+    use super::StreamView as V;
+    let Value::Object(m) = p else { return None };
+    if let Some(Value::Array(branches)) = m.get("$or") {
+        return branches.iter().find_map(|b| stream_problem(b, view));
+    }
+    if let Some(k) = m.keys().find(|k| !RECORD_KEYS.contains(&k.as_str())) {
+        return Some(format!(
+            "`{k}` is not a field of a DynamoDB stream record (it has {}): this pattern never matches",
+            RECORD_KEYS.join(", ")
+        ));
+    }
+    let names = m.get("eventName").and_then(Value::as_array);
+    let plain: Vec<&str> = names.into_iter().flatten().filter_map(Value::as_str).collect();
+    if let Some(bad) = plain.iter().find(|n| !EVENT_NAMES.contains(n)) {
+        return Some(format!("eventName `{bad}` is not one: a stream record's eventName is INSERT, MODIFY or REMOVE"));
+    }
+    let image = |name: &str| m.get("dynamodb").and_then(|d| d.get(name)).is_some();
+    let (new, old) = (image("NewImage"), image("OldImage"));
+    let carried = match view {
+        V::KeysOnly => "only the keys",
+        V::OldImage => "only the old image",
+        V::NewImage => "only the new image",
+        _ => "",
+    };
+    if new && matches!(view, V::KeysOnly | V::OldImage) {
+        return Some(format!("a pattern on `dynamodb.NewImage`, but the table's stream carries {carried}: it never matches"));
+    }
+    if old && matches!(view, V::KeysOnly | V::NewImage) {
+        return Some(format!("a pattern on `dynamodb.OldImage`, but the table's stream carries {carried}: it never matches"));
+    }
+    let only_plain = names.is_some_and(|n| n.len() == plain.len());
+    if new && only_plain && !plain.is_empty() && plain.iter().all(|n| *n == "REMOVE") {
+        return Some("a pattern on `dynamodb.NewImage` for REMOVE events only: a removed item has no new image, it never matches".into());
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +216,29 @@ mod tests {
         assert!(problem(&json!({"$or": [{"n": [{"numeric": ["<", 1, ">", 0]}]}]})).is_some());
         let long = json!({"k": ["x".repeat(5000)]});
         assert!(problem(&long).unwrap().contains("at most 4096"));
+    }
+
+    #[test]
+    fn a_pattern_that_can_never_match_a_stream_record_is_named() {
+        use crate::spec::StreamView as V;
+        let shipped = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}});
+        for view in [V::KeysOnly, V::NewImage, V::OldImage, V::NewAndOldImages] {
+            assert_eq!(stream_problem(&shipped, view), None);
+        }
+        let new = json!({"dynamodb": {"NewImage": {"kind": {"S": ["msg"]}}}});
+        assert!(stream_problem(&new, V::KeysOnly).unwrap().contains("only the keys"));
+        assert!(stream_problem(&new, V::OldImage).unwrap().contains("only the old image"));
+        assert_eq!(stream_problem(&new, V::NewImage), None);
+        assert_eq!(stream_problem(&new, V::NewAndOldImages), None);
+        let old = json!({"dynamodb": {"OldImage": {"kind": {"S": ["msg"]}}}});
+        assert!(stream_problem(&old, V::NewImage).unwrap().contains("OldImage"));
+        assert!(stream_problem(&json!({"body": {"pk": ["x"]}}), V::NewImage).unwrap().contains("`body` is not a field"));
+        assert!(stream_problem(&json!({"eventName": ["INSERTED"]}), V::NewImage).unwrap().contains("`INSERTED` is not one"));
+        let removed = json!({"eventName": ["REMOVE"], "dynamodb": {"NewImage": {"k": {"S": ["x"]}}}});
+        assert!(stream_problem(&removed, V::NewAndOldImages).unwrap().contains("REMOVE events only"));
+        let both = json!({"eventName": ["REMOVE", "MODIFY"], "dynamodb": {"NewImage": {"k": {"S": ["x"]}}}});
+        assert_eq!(stream_problem(&both, V::NewAndOldImages), None);
+        // A branch of `$or` that cannot match is named too.
+        assert!(stream_problem(&json!({"$or": [{"eventName": ["INSERT"]}, {"body": ["x"]}]}), V::NewImage).is_some());
     }
 }

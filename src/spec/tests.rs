@@ -570,6 +570,18 @@ fn what_aws_api_models_refuse_is_refused_by_validate() {
         "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\">\", 0, \"<=\", 5] }] } } } }]\n",
     );
     assert!(f.problems(&good, "local").is_empty(), "{:#?}", f.problems(&good, "local"));
+    // Patterns AWS accepts that never match a record of this table's stream (issue 31).
+    let keys_only = good.replacen("    stream: new_image\n", "    stream: keys_only\n", 1);
+    expect_field(&f, &keys_only, "functions.f1.triggers.0.filter.0", "carries only the keys");
+    let with = |pattern: &str| edit("      - table: tt1\n", &format!("      - table: tt1\n        filter: [{pattern}]\n"));
+    expect_field(&f, &with("{ body: { pk: [x] } }"), "functions.f1.triggers.0.filter.0", "`body` is not a field");
+    expect_field(&f, &with("{ eventName: [INSERTED] }"), "functions.f1.triggers.0.filter.0", "is not one");
+    expect_field(
+        &f,
+        &with("{ eventName: [REMOVE], dynamodb: { NewImage: { k: { S: [x] } } } }"),
+        "functions.f1.triggers.0.filter.0",
+        "REMOVE events only",
+    );
 }
 
 #[test]

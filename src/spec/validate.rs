@@ -1079,6 +1079,8 @@ impl Checker<'_> {
                     self.err(&path, "a filter pattern is a mapping (`{ eventName: [INSERT] }`)");
                 } else if let Some(why) = super::filter::problem(p) {
                     self.err(&path, why);
+                } else if let Some(why) = self.res.tables.get(&t.table).and_then(|tb| super::filter::stream_problem(p, tb.stream)) {
+                    self.err(&path, why);
                 }
             }
         }
