@@ -1,52 +1,31 @@
-//! Reading alarms: DescribeAlarms by name, up to 100 names a call (one call for a whole stack),
-//! then each one's tags.
+//! Reading alarms: DescribeAlarms by name (support::cloudwatch::metric_alarms: up to 100 names a
+//! call, one call for a whole stack), then each one's tags.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use aws_sdk_cloudwatch::types as cw;
 
 use super::flex::config_of;
 use super::LiveAlarm;
 use crate::aws::{aws_error, AwsContext};
 
-/// The most names one DescribeAlarms takes.
-const NAMES_PER_CALL: usize = 100;
-
 /// The metric alarms of these names that exist, by name (without their tags).
 pub async fn describe(ctx: &AwsContext, names: &[String]) -> Result<BTreeMap<String, LiveAlarm>> {
-    let mut out = BTreeMap::new();
-    for chunk in names.chunks(NAMES_PER_CALL) {
-        let mut token = None;
-        loop {
-            let page = ctx
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .alarm_types(cw::AlarmType::MetricAlarm)
-                .max_records(NAMES_PER_CALL as i32)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| aws_error("CloudWatch", "DescribeAlarms", &chunk.join(", "), e))?;
-            for a in page.metric_alarms() {
-                let name = a.alarm_name().unwrap_or_default().to_string();
-                let live = LiveAlarm {
-                    name: name.clone(),
-                    arn: a.alarm_arn().unwrap_or_default().to_string(),
-                    config: config_of(a),
-                    state: a.state_value().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                    tags: BTreeMap::new(),
-                };
-                out.insert(name, live);
-            }
-            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
-    }
-    Ok(out)
+    let alarms = crate::kinds::support::cloudwatch::metric_alarms(ctx, names).await?;
+    Ok(alarms
+        .iter()
+        .map(|a| {
+            let name = a.alarm_name().unwrap_or_default().to_string();
+            let live = LiveAlarm {
+                name: name.clone(),
+                arn: a.alarm_arn().unwrap_or_default().to_string(),
+                config: config_of(a),
+                state: a.state_value().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                tags: BTreeMap::new(),
+            };
+            (name, live)
+        })
+        .collect())
 }
 
 /// An alarm with its tags read (ListTagsForResource).

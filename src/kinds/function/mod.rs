@@ -12,7 +12,7 @@ mod import;
 pub mod mapping;
 mod observe;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -7,9 +7,9 @@ use super::*;
 use crate::kinds::support::wait;
 use crate::plan::{Action, FieldDiff};
 
-#[test]
-fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
-    let config = FunctionConfig {
+/// A small function's configuration (the deploy tests use it too).
+pub(crate) fn config() -> FunctionConfig {
+    FunctionConfig {
         runtime: "python3.12".into(),
         handler: "h.h".into(),
         role_arn: "arn:aws:iam::1:role/r".into(),
@@ -22,7 +22,12 @@ fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
         security_groups: BTreeSet::new(),
         description: None,
         tracing: Some("PassThrough".into()),
-    };
+    }
+}
+
+#[test]
+fn deployed_code_with_other_bytes_but_the_same_files_is_no_change() {
+    let config = config();
     let want = DesiredFunction {
         config: config.clone(),
         log_retention_days: None,

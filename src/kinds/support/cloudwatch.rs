@@ -1,5 +1,5 @@
-//! CloudWatch look-ups that a kind other than the alarm kind makes: the alarms watching a metric
-//! (a function's import brings the alarms on its metrics), and alarms' states (a deploy's bake).
+//! CloudWatch look-ups: the alarms watching a metric (a function's import brings the alarms on
+//! its metrics), alarms by name (the alarm kind reads them so) and their states (a deploy's bake).
 
 use anyhow::Result;
 use aws_sdk_cloudwatch::types as cw;
@@ -21,11 +21,14 @@ pub async fn alarms_for(ctx: &AwsContext, namespace: &str, metric: &str, dimensi
     Ok(out.metric_alarms().iter().filter_map(|a| a.alarm_name().map(str::to_string)).collect())
 }
 
-/// The state (OK, ALARM, INSUFFICIENT_DATA) of each of these metric alarms that exists, by name
-/// (DescribeAlarms, up to 100 names a call): what a bake watches.
-pub async fn alarm_states(ctx: &AwsContext, names: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut out = std::collections::BTreeMap::new();
-    for chunk in names.chunks(100) {
+/// The most names one DescribeAlarms takes.
+const NAMES_PER_CALL: usize = 100;
+
+/// The metric alarms of these names that exist (DescribeAlarms, up to 100 names a call, every
+/// page), as the SDK gives them.
+pub async fn metric_alarms(ctx: &AwsContext, names: &[String]) -> Result<Vec<cw::MetricAlarm>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(NAMES_PER_CALL) {
         let mut token = None;
         loop {
             let page = ctx
@@ -33,16 +36,12 @@ pub async fn alarm_states(ctx: &AwsContext, names: &[String]) -> Result<std::col
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
                 .alarm_types(cw::AlarmType::MetricAlarm)
-                .max_records(100)
+                .max_records(NAMES_PER_CALL as i32)
                 .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| aws_error("CloudWatch", "DescribeAlarms", &chunk.join(", "), e))?;
-            for a in page.metric_alarms() {
-                if let (Some(n), Some(s)) = (a.alarm_name(), a.state_value()) {
-                    out.insert(n.to_string(), s.as_str().to_string());
-                }
-            }
+            out.extend(page.metric_alarms().iter().cloned());
             token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
             if token.is_none() {
                 break;
@@ -50,4 +49,14 @@ pub async fn alarm_states(ctx: &AwsContext, names: &[String]) -> Result<std::col
         }
     }
     Ok(out)
+}
+
+/// The state (OK, ALARM, INSUFFICIENT_DATA) of each of these metric alarms that exists, by name:
+/// what a bake watches.
+pub async fn alarm_states(ctx: &AwsContext, names: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    Ok(metric_alarms(ctx, names)
+        .await?
+        .iter()
+        .filter_map(|a| Some((a.alarm_name()?.to_string(), a.state_value()?.as_str().to_string())))
+        .collect())
 }

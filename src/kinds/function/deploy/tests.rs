@@ -3,24 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
-use crate::kinds::function::{DesiredFunction, FunctionConfig, FunctionOp, LiveFunctionSide};
+use crate::kinds::function::{DesiredFunction, FunctionOp, LiveFunctionSide};
 
-fn config() -> FunctionConfig {
-    FunctionConfig {
-        runtime: "python3.12".into(),
-        handler: "h.h".into(),
-        role_arn: "arn:aws:iam::1:role/r".into(),
-        memory_mb: 128,
-        timeout_s: 3,
-        environment: BTreeMap::new(),
-        sensitive: BTreeSet::new(),
-        late_environment: BTreeMap::new(),
-        subnets: BTreeSet::new(),
-        security_groups: BTreeSet::new(),
-        description: None,
-        tracing: Some("PassThrough".into()),
-    }
-}
+use crate::kinds::function::tests::config;
 
 fn want(bake_s: i64, rollback: bool) -> DesiredFunction {
     DesiredFunction {
