@@ -295,6 +295,12 @@ fn md_value(v: &Value) -> String {
     format!("{} … ({} more characters)", md_code(&cut), s.chars().count() - MD_VALUE_LIMIT)
 }
 
+/// Dollar signs escaped: GitHub reads `$6.26–$62.63` as inline math otherwise (CommonMark
+/// renders `\$` as `$`).
+fn md_dollars(s: &str) -> String {
+    s.replace('$', "\\$")
+}
+
 /// The cost line of a plan, when it prices something.
 pub fn cost_line(plan: &Plan) -> Option<String> {
     let c = plan.summary.cost.as_ref()?;
@@ -400,7 +406,8 @@ fn change_line(c: &crate::plan::ResourceChange, drift: bool) -> String {
         let _ = write!(line, " ({} field{})", c.diffs.len(), if c.diffs.len() == 1 { "" } else { "s" });
     }
     if let Some(cost) = c.cost.as_ref().filter(|k| k.monthly_usd_before != k.monthly_usd_after) {
-        let _ = write!(line, " · {}/month → {}/month", cost.monthly_usd_before.show(false), cost.monthly_usd_after.show(false));
+        let shown = format!(" · {}/month → {}/month", cost.monthly_usd_before.show(false), cost.monthly_usd_after.show(false));
+        line.push_str(&md_dollars(&shown));
     }
     if !c.risks.is_empty() {
         line.push_str(" · :warning:");
@@ -447,7 +454,7 @@ fn review(plan: &Plan, drift: bool, limit: usize, with_marker: bool) -> String {
         head.push('\n');
     }
     if let Some(c) = cost_line(plan).filter(|_| !drift) {
-        let _ = writeln!(head, "{c}\n");
+        let _ = writeln!(head, "{}\n", md_dollars(&c));
     }
 
     // The lines of the changes, the risky ones whatever the size.

@@ -76,7 +76,7 @@ fn the_action_comments_once_then_updates_that_comment_and_leaves_others_alone() 
     assert_eq!(c.len(), 3, "{c:?}");
     let ours = c[2]["body"].as_str().unwrap();
     assert!(ours.starts_with("<!-- cruddur-infra: stack=cruddur env=local -->\n## cruddur-infra plan: local"), "{ours}");
-    assert!(ours.contains("to add") && ours.contains("Cost: +$"), "{ours}");
+    assert!(ours.contains("to add") && ours.contains("Cost: +\\$"), "{ours}");
     let summary = std::fs::read_to_string(state.path().join("summary.md")).unwrap();
     assert_eq!(summary, ours, "the job summary has the same report");
     assert!(std::fs::read_to_string(state.path().join("output")).unwrap().contains("exit-code=2"));

@@ -91,7 +91,7 @@ fn the_markdown_comment_leads_with_the_risks_of_a_change() {
     assert_eq!(risk_lines.len(), 5, "{out}");
     assert!(risk_lines[0].contains("**trigger replaced**") && risk_lines[0].contains("TRIM_HORIZON"), "{out}");
     assert_eq!(risk_lines.iter().filter(|l| l.contains("**alarm removed or silenced**")).count(), 4, "{out}");
-    assert!(out.contains("Cost: -$0.40/month"), "{out}");
+    assert!(out.contains("Cost: -\\$0.40/month"), "{out}");
     // The JSON plan carries the same risks.
     let plan = emu.cli(ws.path(), &["plan", "--output", "json"]).json();
     let kinds: Vec<&str> = plan["changes"]
