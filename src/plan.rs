@@ -185,7 +185,8 @@ impl Usd {
         }
     }
 
-    fn of(min: f64, max: f64) -> Usd {
+    /// An amount between `min` and `max` (exact when they round alike).
+    pub fn of(min: f64, max: f64) -> Usd {
         // Rounded to a hundredth of a cent: sums of hourly prices carry float noise.
         let r = |x: f64| (x * 10_000.0).round() / 10_000.0;
         if r(min) == r(max) {

@@ -311,10 +311,9 @@ pub fn cost_line(plan: &Plan) -> Option<String> {
     ))
 }
 
-/// The risk lines: one per risk; past `room` characters, the risks of one kind and one effect
-/// share a line (every address still named: a risk line is never cut).
-fn risk_lines(plan: &Plan, room: usize) -> Vec<String> {
-    let risks = plan.risks();
+/// The risk lines of `risks` (the plan's): one per risk; past `room` characters, the risks of one
+/// kind and one effect share a line (every address still named); past that, a line per kind.
+fn risk_lines(risks: &[(String, crate::plan::Risk)], room: usize) -> Vec<String> {
     let one = |kind: crate::plan::RiskKind, addresses: &[&str], what: &str| {
         let who: Vec<String> = addresses.iter().map(|a| md_code(a)).collect();
         format!("- :warning: **{}**: {}: {}", kind.words(), who.join(", "), text(what))
@@ -324,7 +323,7 @@ fn risk_lines(plan: &Plan, room: usize) -> Vec<String> {
         return lines;
     }
     let mut grouped: Vec<(crate::plan::RiskKind, &str, Vec<&str>)> = Vec::new();
-    for (a, r) in &risks {
+    for (a, r) in risks {
         match grouped.iter_mut().find(|(k, w, _)| *k == r.kind && *w == r.what) {
             Some(g) => g.2.push(a),
             None => grouped.push((r.kind, &r.what, vec![a])),
@@ -339,7 +338,7 @@ fn risk_lines(plan: &Plan, room: usize) -> Vec<String> {
     // risk keeps its line.
     // A waived check is named by its check and reason (its "address" is the env).
     let mut kinds: Vec<(crate::plan::RiskKind, Vec<String>)> = Vec::new();
-    for (a, r) in &risks {
+    for (a, r) in risks {
         let item = if r.kind == crate::plan::RiskKind::CheckWaived { text(&r.what) } else { md_code(a) };
         match kinds.iter_mut().find(|(k, _)| *k == r.kind) {
             Some(k) => k.1.push(item),
@@ -443,11 +442,12 @@ fn review(plan: &Plan, drift: bool, limit: usize, with_marker: bool) -> String {
         text(&plan.region),
         account(plan)
     );
-    let risks = risk_lines(plan, limit / 2);
+    let all_risks = plan.risks();
+    let risks = risk_lines(&all_risks, limit / 2);
     if risks.is_empty() {
         head.push_str("No risks: no data loss, no trigger replaced, no permissions broadened, no alarm removed or silenced, no production check waived.\n\n");
     } else {
-        let _ = writeln!(head, "**Risks ({})**\n", plan.risks().len());
+        let _ = writeln!(head, "**Risks ({})**\n", all_risks.len());
         for r in &risks {
             let _ = writeln!(head, "{r}");
         }

@@ -62,13 +62,14 @@ pub fn capacity(p: &RegionPrices, infrequent_access: bool, reads: (i64, i64), wr
     let c = if infrequent_access { &p.dynamodb.standard_infrequent_access } else { &p.dynamodb.standard };
     let h = table().hours_per_month;
     let at = |r: i64, w: i64| (r as f64 * c.rcu_hour + w as f64 * c.wcu_hour) * h;
-    Usd::Exact(0.0).plus(Usd::Range { min: at(reads.0, writes.0), max: at(reads.1, writes.1) })
+    Usd::of(at(reads.0, writes.0), at(reads.1, writes.1))
 }
 
 /// Point-in-time recovery of a table of `size_bytes` (charged per GB-month of the table's size;
 /// AWS bills storage in GB of 2^30 bytes).
 pub fn pitr(p: &RegionPrices, size_bytes: i64) -> Usd {
-    Usd::Exact(0.0).plus(Usd::Exact(size_bytes as f64 / (1u64 << 30) as f64 * p.dynamodb.pitr_gb_month))
+    let x = size_bytes as f64 / (1u64 << 30) as f64 * p.dynamodb.pitr_gb_month;
+    Usd::of(x, x)
 }
 
 /// One alarm a month: a high-resolution one (a period under a minute) costs more.
