@@ -156,6 +156,11 @@ async fn move_alias(ctx: &AwsContext, name: &str, a: &str, version: &str, watch:
         let first = Record::First { at: version.to_string() };
         match ctx.lambda.create_alias().function_name(name).name(a).function_version(version).description(first.text()).send().await {
             Ok(_) => {
+                // The bake that follows reads it: wait until a read shows it.
+                wait::until(&format!("alias {a} of function {name} to be readable"), Duration::from_secs(60), || async {
+                    Ok(if alias(ctx, name, a).await?.is_some() { Poll::Done } else { Poll::Pending("not found yet".into()) })
+                })
+                .await?;
                 crate::log::info(&format!("  alias {a} of function {name} made at version {version}"));
                 return Ok(Alias::Made);
             }
