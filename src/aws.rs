@@ -190,6 +190,8 @@ pub struct AwsContext {
     /// DynamoDB's endpoint (where the apply lease lives), None for AWS's own.
     pub endpoint_url: Option<String>,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB Streams: a failed batch's records, read back by sequence number (`dlq`).
+    pub streams: aws_sdk_dynamodbstreams::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub ec2: aws_sdk_ec2::Client,
@@ -356,6 +358,7 @@ pub fn resolve_endpoint(flag: Option<&str>, desired: &Desired) -> Option<String>
 /// `AWS_ENDPOINT_URL_<SERVICE>`).
 pub const SERVICES: &[&str] = &[
     "dynamodb",
+    "dynamodb_streams",
     "ec2",
     "iam",
     "lambda",
@@ -476,6 +479,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         region,
         endpoint_url: endpoints["dynamodb"].clone(),
         dynamodb: client!(aws_sdk_dynamodb, "dynamodb", DecreaseQuotaIsFinal),
+        streams: client!(aws_sdk_dynamodbstreams, "dynamodb_streams"),
         iam: client!(aws_sdk_iam, "iam"),
         lambda: client!(aws_sdk_lambda, "lambda"),
         ec2: client!(aws_sdk_ec2, "ec2"),

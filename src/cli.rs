@@ -72,6 +72,48 @@ pub enum ReportOutput {
     Markdown,
 }
 
+/// `dlq`'s commands.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Read the trigger's on-failure queue without consuming it: each failed batch's condition,
+    /// the function version that failed, its shard and sequence range, and its records fetched
+    /// from the stream (or that they expired, past the stream's 24 hours).
+    #[command(after_help = "Examples:\n  cruddur-infra dlq inspect lambda_event_source_mapping.cruddur-messaging-stream\n  \
+        cruddur-infra --env prod dlq inspect lambda_event_source_mapping.cruddur-messaging-stream --out failed/\n  \
+        cruddur-infra dlq inspect lambda_event_source_mapping.cruddur-messaging-stream --output json | jq '.failures[].records'")]
+    Inspect {
+        /// The trigger's address (lambda_event_source_mapping.NAME), as plan shows it.
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+        /// Write each batch still in the stream as the event Lambda delivered (`{"Records": [...]}`),
+        /// one file per batch: fixtures for the handler's tests.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        output: TextOutput,
+    },
+    /// Invoke the trigger's function (its alias, with deploy) synchronously with each failed batch
+    /// still in the stream, after showing that and asking; a batch that succeeds has its message
+    /// deleted, the others are kept. Exit 0 only when every batch was redriven.
+    #[command(after_help = "Examples:\n  cruddur-infra --env prod dlq redrive lambda_event_source_mapping.cruddur-messaging-stream\n  \
+        cruddur-infra dlq redrive lambda_event_source_mapping.cruddur-messaging-stream --yes")]
+    Redrive {
+        /// The trigger's address (lambda_event_source_mapping.NAME).
+        #[arg(value_name = "ADDRESS")]
+        address: String,
+        /// Do not ask (required when there is no terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// A report for a person or for a program.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TextOutput {
+    Human,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the spec offline (every environment, policy files, Lambda sources); touches nothing.
@@ -176,6 +218,12 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// The failure loop of a stream trigger: the batches its on-failure queue records, read back
+    /// from the stream, and redriven to the function once it is fixed.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqCommand,
+    },
     /// Read-only: exit 0 when live AWS matches the spec, 2 on drift, 1 on error.
     #[command(after_help = "Examples:\n  cruddur-infra --env prod drift\n  \
         cruddur-infra --env prod drift --output markdown >> \"$GITHUB_STEP_SUMMARY\"")]
@@ -279,6 +327,13 @@ async fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Destroy { yes, allow_data_loss } => commands::destroy::run(&g, commands::destroy::Options { yes, allow_data_loss }).await,
         Command::Forget { addresses, yes } => commands::forget::run(&g, commands::forget::Options { addresses, yes }).await,
         Command::Rollback { address, yes } => commands::rollback::run(&g, commands::rollback::Options { address, yes }).await,
+        Command::Dlq { action: DlqCommand::Inspect { address, out, output } } => {
+            let json = matches!(output, TextOutput::Json);
+            commands::dlq::inspect(&g, commands::dlq::InspectOptions { address, out, json }).await
+        }
+        Command::Dlq { action: DlqCommand::Redrive { address, yes } } => {
+            commands::dlq::redrive(&g, commands::dlq::RedriveOptions { address, yes }).await
+        }
         Command::Drift { output, all_envs } => {
             let output = match output {
                 ReportOutput::Human => commands::drift::Output::Human,

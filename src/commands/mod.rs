@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod completions;
 pub mod destroy;
+pub mod dlq;
 pub mod drift;
 pub mod forget;
 pub mod import;

@@ -179,6 +179,120 @@ pub fn stream_problem(p: &Value, view: super::StreamView) -> Option<String> {
     None
 }
 
+/// Whether an event (a stream record as Lambda delivers it) matches any of the patterns, as
+/// Lambda's filtering decides which records reach the function (EventBridge's matching: every
+/// key of a pattern must match; a list is alternatives, any of which matches any element of an
+/// event list; a missing field matches only `exists: false`). No patterns: every event.
+pub fn matches(patterns: &[Value], event: &Value) -> bool {
+    patterns.is_empty() || patterns.iter().any(|p| matches_pattern(p, Some(event)))
+}
+
+fn matches_pattern(pattern: &Value, event: Option<&Value>) -> bool {
+    let Value::Object(m) = pattern else { return false };
+    m.iter().all(|(k, want)| match (k.as_str(), want) {
+        ("$or", Value::Array(branches)) => branches.iter().any(|b| matches_pattern(b, event)),
+        (_, Value::Array(alternatives)) => {
+            let field = event.and_then(|e| e.get(k));
+            alternatives.iter().any(|a| matches_alternative(a, field))
+        }
+        (_, Value::Object(_)) => matches_pattern(want, event.and_then(|e| e.get(k))),
+        _ => false,
+    })
+}
+
+/// One alternative against a field: a missing field, a value, or a list of values (any).
+fn matches_alternative(alternative: &Value, field: Option<&Value>) -> bool {
+    if let Some(Value::Object(m)) = Some(alternative) {
+        if let Some(Value::Bool(exists)) = m.get("exists") {
+            return *exists == field.is_some_and(|f| !f.is_object());
+        }
+    }
+    match field {
+        None => false,
+        Some(Value::Array(items)) => items.iter().any(|v| matches_value(alternative, v)),
+        Some(v) => matches_value(alternative, v),
+    }
+}
+
+fn matches_value(alternative: &Value, v: &Value) -> bool {
+    let Value::Object(m) = alternative else { return same_value(alternative, v) };
+    let Some((op, arg)) = m.iter().next() else { return false };
+    let text = v.as_str();
+    match op.as_str() {
+        "prefix" => match arg {
+            Value::Object(inner) => inner
+                .get("equals-ignore-case")
+                .and_then(Value::as_str)
+                .is_some_and(|p| text.is_some_and(|t| t.to_lowercase().starts_with(&p.to_lowercase()))),
+            _ => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.starts_with(p))),
+        },
+        "suffix" => match arg {
+            Value::Object(inner) => inner
+                .get("equals-ignore-case")
+                .and_then(Value::as_str)
+                .is_some_and(|p| text.is_some_and(|t| t.to_lowercase().ends_with(&p.to_lowercase()))),
+            _ => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.ends_with(p))),
+        },
+        "equals-ignore-case" => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.eq_ignore_ascii_case(p))),
+        "wildcard" => arg.as_str().is_some_and(|p| text.is_some_and(|t| wildcard(p, t))),
+        "anything-but" => match arg {
+            Value::Array(values) => !values.iter().any(|a| same_value(a, v)),
+            Value::Object(_) => !matches_value(arg, v),
+            one => !same_value(one, v),
+        },
+        "numeric" => number_of(v).is_some_and(|n| numeric(arg, n)),
+        _ => false, // cidr and matchers a stream record's fields never satisfy
+    }
+}
+
+/// Equal values: numbers by value, anything else exactly.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// A number, or a DynamoDB number (`{"N": "5"}` carries it as a string).
+fn number_of(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// `[op, n]` or `[op, n1, op, n2]`, every pair holding.
+fn numeric(arg: &Value, n: f64) -> bool {
+    let Some(items) = arg.as_array() else { return false };
+    !items.is_empty()
+        && items.len() % 2 == 0
+        && items.chunks(2).all(|pair| match (pair[0].as_str(), pair[1].as_f64()) {
+            (Some("<"), Some(x)) => n < x,
+            (Some("<="), Some(x)) => n <= x,
+            (Some("="), Some(x)) => n == x,
+            (Some(">"), Some(x)) => n > x,
+            (Some(">="), Some(x)) => n >= x,
+            _ => false,
+        })
+}
+
+/// `*` stands for any run of characters.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    if !text.starts_with(first) || !text[first.len()..].ends_with(last) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +354,35 @@ mod tests {
         assert_eq!(stream_problem(&both, V::NewAndOldImages), None);
         // A branch of `$or` that cannot match is named too.
         assert!(stream_problem(&json!({"$or": [{"eventName": ["INSERT"]}, {"body": ["x"]}]}), V::NewImage).is_some());
+    }
+    #[test]
+    fn matching_a_stream_record_as_lambda_filters_it() {
+        let record = json!({"eventName": "INSERT", "dynamodb": {
+            "Keys": {"pk": {"S": "MSG#g1"}, "sk": {"S": "2026-12-01"}},
+            "NewImage": {"pk": {"S": "MSG#g1"}, "n": {"N": "7"}, "tags": {"SS": ["a", "b"]}}}});
+        let shipped = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}});
+        assert!(matches(std::slice::from_ref(&shipped), &record));
+        let group = json!({"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "GRP#u1"}}}});
+        assert!(!matches(std::slice::from_ref(&shipped), &group), "a group row is filtered out");
+        assert!(matches(&[], &group), "no patterns: every record");
+        let cases = [
+            (json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 5, "<=", 7]}]}}}}), true),
+            (json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 7]}]}}}}), false),
+            (json!({"dynamodb": {"NewImage": {"missing": [{"exists": false}]}}}), true),
+            (json!({"dynamodb": {"NewImage": {"pk": [{"exists": true}]}}}), false),
+            (json!({"dynamodb": {"NewImage": {"pk": {"S": [{"exists": true}]}}}}), true),
+            (json!({"eventName": [{"anything-but": ["REMOVE", "MODIFY"]}]}), true),
+            (json!({"eventName": [{"anything-but": {"prefix": "IN"}}]}), false),
+            (json!({"eventName": [{"equals-ignore-case": "insert"}]}), true),
+            (json!({"dynamodb": {"Keys": {"pk": {"S": [{"wildcard": "MSG*1"}]}}}}), true),
+            (json!({"dynamodb": {"Keys": {"pk": {"S": [{"suffix": "g2"}]}}}}), false),
+            (json!({"dynamodb": {"NewImage": {"tags": {"SS": ["b"]}}}}), true),
+            (json!({"$or": [{"eventName": ["REMOVE"]}, {"dynamodb": {"Keys": {"sk": {"S": ["2026-12-01"]}}}}]}), true),
+            (json!({"body": {"x": ["y"]}}), false),
+        ];
+        for (pattern, want) in cases {
+            assert_eq!(matches(std::slice::from_ref(&pattern), &record), want, "{pattern}");
+        }
+        assert!(wildcard("a*b*c", "axxbyyc") && !wildcard("a*b*c", "acb") && wildcard("*", "") && !wildcard("ab*ba", "aba"));
     }
 }

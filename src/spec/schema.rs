@@ -59,8 +59,8 @@ struct Environment {
     /// An endpoint such as a local emulator (else AWS's own).
     #[serde(default)]
     endpoint_url: Option<String>,
-    /// Per-service endpoints, beating endpoint_url: keys dynamodb, ec2, iam, lambda, sts,
-    /// resource_groups_tagging_api, application_auto_scaling,
+    /// Per-service endpoints, beating endpoint_url: keys dynamodb, dynamodb_streams, ec2, iam, lambda,
+    /// sts, resource_groups_tagging_api, application_auto_scaling,
     /// cloudwatch_logs, sqs, sns, cloudwatch.
     #[serde(default)]
     endpoints: BTreeMap<String, String>,

@@ -26,7 +26,7 @@ where
 }
 
 /// A queue's URL, None when it does not exist.
-pub(super) async fn url_of(ctx: &AwsContext, name: &str) -> Result<Option<String>> {
+pub async fn url_of(ctx: &AwsContext, name: &str) -> Result<Option<String>> {
     let out = unless_missing(ctx.sqs.get_queue_url().queue_name(name).send().await, "GetQueueUrl", name)?;
     Ok(out.and_then(|o| o.queue_url().map(str::to_string)))
 }

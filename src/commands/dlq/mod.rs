@@ -1,0 +1,356 @@
+//! `dlq inspect` and `dlq redrive`: the failure loop of a stream trigger (docs/contract.md, "The
+//! failure loop of a stream trigger"). When a batch exhausts its retries, Lambda records only a
+//! description of it in the trigger's on-failure queue (docs/aws-behaviour.md rule 44); the records
+//! stay in the stream for 24 hours. `inspect` reads the queue without consuming it (rule 45),
+//! fetches each batch's records from the stream while they are kept, and can write each batch as
+//! the event Lambda delivered; `redrive` invokes the function (its alias, with `deploy`) with each
+//! batch still in the stream and deletes the message of each batch that succeeds.
+//!
+//! `record.rs` holds the pure parts (the record, sequence numbers, the event, an invocation's
+//! outcome), `read.rs` the reads, `report.rs` the human and JSON reports.
+
+mod read;
+mod record;
+mod report;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use aws_sdk_lambda::types::InvocationType;
+use aws_smithy_types::Blob;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{ask, Global};
+use crate::aws::{self, aws_error, AwsContext};
+use crate::exit::ExitStatus;
+use crate::kinds::function::mapping;
+use crate::kinds::queue;
+use crate::log;
+use crate::spec::Desired;
+use read::Fetched;
+use record::Outcome;
+
+pub struct InspectOptions {
+    pub address: String,
+    pub out: Option<PathBuf>,
+    pub json: bool,
+}
+
+pub struct RedriveOptions {
+    pub address: String,
+    pub yes: bool,
+}
+
+/// A trigger of the spec and what the failure loop needs of it.
+#[derive(Debug, Clone, PartialEq)]
+struct Trigger {
+    address: String,
+    /// The function's AWS name, and the alias it invokes (`deploy`).
+    function: String,
+    qualifier: Option<String>,
+    timeout_s: i64,
+    /// The on-failure queue's name, and its account when the spec gives an ARN of another.
+    queue: String,
+    queue_owner: Option<String>,
+    filter: Vec<Value>,
+}
+
+/// The trigger at `address` in the env's spec, with an SQS on-failure queue.
+fn trigger_of(desired: &Desired, address: &str) -> Result<Trigger> {
+    let mut known = Vec::new();
+    for (name, spec) in &desired.resources.functions {
+        for (a, t) in mapping::addresses(name, spec).into_iter().zip(&spec.triggers) {
+            if a != address {
+                known.push(a);
+                continue;
+            }
+            let Some(dest) = &t.on_failure else {
+                bail!(
+                    "{address} has no on_failure destination: Lambda drops a batch it gives up on and records nothing; \
+                     give the trigger an `on_failure` queue in {}",
+                    desired.spec_path.display()
+                );
+            };
+            let (queue, queue_owner) = if desired.resources.queues.contains_key(dest) {
+                (desired.aws_name(dest), None)
+            } else {
+                let parts: Vec<&str> = dest.split(':').collect();
+                match parts.as_slice() {
+                    ["arn", _, "sqs", _, account, name] => (name.to_string(), Some(account.to_string())),
+                    ["arn", _, "sns", ..] => bail!(
+                        "{address} sends its failure records to the SNS topic {dest}: they went to its subscribers, \
+                         there is no queue to read; an SQS on_failure queue keeps them"
+                    ),
+                    _ => bail!("{address}: its on_failure `{dest}` is neither a queue of the spec nor an SQS queue's ARN"),
+                }
+            };
+            return Ok(Trigger {
+                address: a,
+                function: desired.aws_name(name),
+                qualifier: spec.deploy.as_ref().map(|d| d.alias.clone()),
+                timeout_s: spec.timeout_s,
+                queue,
+                queue_owner,
+                filter: t.filter.clone(),
+            });
+        }
+    }
+    let list = if known.is_empty() { "it declares none".to_string() } else { format!("its triggers: {}", known.join(", ")) };
+    bail!("{address} is not a trigger of {} (env {}): {list}", desired.spec_path.display(), desired.env)
+}
+
+/// One failed batch: its description, and its records while the stream keeps them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub message_id: String,
+    pub condition: String,
+    pub function_arn: String,
+    pub function_version: Option<String>,
+    pub function_error: Option<String>,
+    pub approximate_invoke_count: Option<i64>,
+    pub timestamp: Option<String>,
+    pub shard_id: String,
+    pub start_sequence_number: String,
+    pub end_sequence_number: String,
+    pub batch_size: Option<i64>,
+    pub stream_arn: String,
+    pub expired: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_reason: Option<String>,
+    /// The records as Lambda delivered them (those of the range the trigger's filter passes).
+    pub records: Vec<Value>,
+    /// Records of the range the filter does not pass (Lambda never delivered them).
+    pub skipped_by_filter: usize,
+    /// False when the stream stopped answering before the batch's end sequence number.
+    pub complete: bool,
+}
+
+/// A message of the queue that is not a stream trigger's failure record.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub message_id: String,
+    pub reason: String,
+}
+
+/// What `inspect` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub trigger: String,
+    pub queue: String,
+    pub failures: Vec<Failure>,
+    pub unreadable: Vec<Unreadable>,
+    /// Messages hidden by someone else's receive: not read.
+    pub in_flight: i64,
+}
+
+/// Reads the queue (peeks) and the stream: every failure, in the order of its first record.
+async fn inspection(ctx: &AwsContext, t: &Trigger) -> Result<(Inspection, String)> {
+    let url = queue_url(ctx, t).await?;
+    let (visible, in_flight) = read::counts(ctx, &url).await?;
+    let messages = read::peek(ctx, &url, visible).await?;
+    let mut failures = Vec::new();
+    let mut unreadable = Vec::new();
+    for m in messages {
+        let message_id = m.message_id().unwrap_or_default().to_string();
+        match record::parse(m.body().unwrap_or_default()) {
+            Ok(r) => failures.push(failure(ctx, t, message_id, r).await?),
+            Err(reason) => unreadable.push(Unreadable { message_id, reason }),
+        }
+    }
+    failures.sort_by(|a, b| record::seq_cmp(&a.start_sequence_number, &b.start_sequence_number));
+    Ok((Inspection { trigger: t.address.clone(), queue: t.queue.clone(), failures, unreadable, in_flight }, url))
+}
+
+async fn failure(ctx: &AwsContext, t: &Trigger, message_id: String, r: record::FailureRecord) -> Result<Failure> {
+    let fetched = read::fetch(ctx, &r.batch, &t.filter).await?;
+    let (records, skipped, complete, expired_reason) = match fetched {
+        Fetched::Records { records, skipped, complete } => (records, skipped, complete, None),
+        Fetched::Expired(why) => (vec![], 0, false, Some(why)),
+    };
+    Ok(Failure {
+        message_id,
+        condition: r.request.condition,
+        function_arn: r.request.function_arn,
+        function_version: r.response.executed_version,
+        function_error: r.response.function_error,
+        approximate_invoke_count: r.request.approximate_invoke_count,
+        timestamp: r.timestamp,
+        shard_id: r.batch.shard_id,
+        start_sequence_number: r.batch.start_sequence_number,
+        end_sequence_number: r.batch.end_sequence_number,
+        batch_size: r.batch.batch_size,
+        stream_arn: r.batch.stream_arn,
+        expired: expired_reason.is_some(),
+        expired_reason,
+        records,
+        skipped_by_filter: skipped,
+        complete,
+    })
+}
+
+async fn queue_url(ctx: &AwsContext, t: &Trigger) -> Result<String> {
+    let url = match &t.queue_owner {
+        None => queue::url_of(ctx, &t.queue).await?,
+        Some(owner) => ctx
+            .sqs
+            .get_queue_url()
+            .queue_name(&t.queue)
+            .queue_owner_aws_account_id(owner)
+            .send()
+            .await
+            .map_err(|e| aws_error("SQS", "GetQueueUrl", &t.queue, e))?
+            .queue_url()
+            .map(str::to_string),
+    };
+    url.with_context(|| format!("{}: its on-failure queue {} does not exist (apply makes it)", t.address, t.queue))
+}
+
+/// The file of a batch under `--out`: its shard and first sequence number.
+fn batch_file(f: &Failure) -> String {
+    format!("{}-{}.json", f.shard_id, f.start_sequence_number)
+}
+
+pub async fn inspect(g: &Global, o: InspectOptions) -> Result<ExitStatus> {
+    let desired = g.load(None)?;
+    let t = trigger_of(&desired, &o.address)?;
+    // Read-write clients: a peek is a ReceiveMessage, which the read-only guard counts as a
+    // write; this command only ever receives with VisibilityTimeout 0 and reads the stream.
+    let ctx = g.connect(&desired, aws::Access::ReadWrite).await;
+    let (found, _) = inspection(&ctx, &t).await?;
+    let mut written = Vec::new();
+    if let Some(dir) = &o.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        for f in found.failures.iter().filter(|f| !f.expired && !f.records.is_empty()) {
+            let path = dir.join(batch_file(f));
+            let text = serde_json::to_string_pretty(&record::event_of(&f.records))? + "\n";
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            written.push(path);
+        }
+    }
+    if o.json {
+        println!("{}", serde_json::to_string_pretty(&report::json(&found))?);
+    } else {
+        print!("{}", report::human(&found, &written));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// What became of one batch in `redrive`.
+#[derive(Debug, Clone, PartialEq)]
+enum Redriven {
+    Done { version: Option<String> },
+    Failed { version: Option<String>, outcome: Outcome },
+    NotReceived,
+}
+
+pub async fn redrive(g: &Global, o: RedriveOptions) -> Result<ExitStatus> {
+    let desired = g.load(None)?;
+    let t = trigger_of(&desired, &o.address)?;
+    let ctx = g.connect(&desired, aws::Access::ReadWrite).await;
+    let (found, url) = inspection(&ctx, &t).await?;
+    let target = match &t.qualifier {
+        Some(q) => format!("{}:{q}", t.function),
+        None => t.function.clone(),
+    };
+    let (ready, kept): (Vec<&Failure>, Vec<&Failure>) = found.failures.iter().partition(|f| !f.expired && !f.records.is_empty());
+    print!("{}", report::redrive_plan(&found, &target, &ready, &kept));
+    if ready.is_empty() {
+        let clean = found.failures.is_empty() && found.unreadable.is_empty() && found.in_flight == 0;
+        return Ok(if clean { ExitStatus::Success } else { ExitStatus::Failure });
+    }
+    if !o.yes {
+        let q = format!("\nInvoke {target} with {} batch(es)? Only 'yes' is accepted: ", ready.len());
+        if ask(&q, "redrive needs --yes when there is no terminal to ask on; nothing was invoked")? != "yes" {
+            log::info("Redrive cancelled; nothing was invoked.");
+            return Ok(ExitStatus::Failure);
+        }
+    }
+    let results = run_redrive(&ctx, &t, &url, &ready).await?;
+    print!("{}", report::redrive_results(&ready, &results));
+    let all = ready.iter().all(|f| matches!(results.get(&f.message_id), Some(Redriven::Done { .. })));
+    let left = kept.len() + found.unreadable.len() + usize::from(found.in_flight > 0);
+    Ok(if all && left == 0 { ExitStatus::Success } else { ExitStatus::Failure })
+}
+
+/// Receives the queue's messages (hidden while the run lasts, so that no other redrive takes
+/// them), invokes the function with each batch that was shown, deletes the message of each
+/// batch that succeeded, and makes every other message visible again at the end.
+async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure]) -> Result<BTreeMap<String, Redriven>> {
+    let wanted: BTreeMap<&str, &Failure> = ready.iter().map(|f| (f.message_id.as_str(), *f)).collect();
+    // Long enough for every invocation of this run, as SQS allows at most 12 hours.
+    let hide_s = ((ready.len() as i64 + 1) * (t.timeout_s + 30)).min(43_200) as i32;
+    let mut results = BTreeMap::new();
+    let mut release = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut idle = 0;
+    while results.len() < wanted.len() && idle < 3 {
+        let messages = read::receive(ctx, url, hide_s).await?;
+        let mut progress = false;
+        for m in messages {
+            let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else { continue };
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            let Some(f) = wanted.get(id) else {
+                release.push(receipt.to_string());
+                continue;
+            };
+            progress = true;
+            let (version, outcome) = invoke(ctx, t, f).await?;
+            log::info(&format!("batch {}..{}: {}", f.start_sequence_number, f.end_sequence_number, report::outcome_line(&outcome)));
+            if outcome == Outcome::Succeeded {
+                ctx.sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(receipt)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("SQS", "DeleteMessage", &t.queue, e))?;
+                results.insert(id.to_string(), Redriven::Done { version });
+            } else {
+                release.push(receipt.to_string());
+                results.insert(id.to_string(), Redriven::Failed { version, outcome });
+            }
+        }
+        idle = if progress { 0 } else { idle + 1 };
+    }
+    for receipt in release {
+        // Visible again now rather than when the run's visibility timeout ends.
+        let r = ctx.sqs.change_message_visibility().queue_url(url).receipt_handle(&receipt).visibility_timeout(0).send().await;
+        if let Err(e) = r {
+            log::warn(&format!("{}", aws_error("SQS", "ChangeMessageVisibility", &t.queue, e)));
+        }
+    }
+    for id in wanted.keys() {
+        results.entry(id.to_string()).or_insert(Redriven::NotReceived);
+    }
+    Ok(results)
+}
+
+/// One synchronous invocation with a batch: the version that ran and what it answered.
+async fn invoke(ctx: &AwsContext, t: &Trigger, f: &Failure) -> Result<(Option<String>, Outcome)> {
+    let payload = serde_json::to_vec(&record::event_of(&f.records))?;
+    // The function may run for its whole timeout: the call's own deadline is longer.
+    let timeouts = aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(Duration::from_secs(t.timeout_s.max(1) as u64 + 30))
+        .build();
+    let out = ctx
+        .lambda
+        .invoke()
+        .function_name(&t.function)
+        .set_qualifier(t.qualifier.clone())
+        .invocation_type(InvocationType::RequestResponse)
+        .payload(Blob::new(payload))
+        .customize()
+        .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(timeouts))
+        .send()
+        .await
+        .map_err(|e| aws_error("Lambda", "Invoke", &t.function, e))?;
+    let body = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+    Ok((out.executed_version().map(str::to_string), record::outcome(out.function_error(), &body)))
+}
