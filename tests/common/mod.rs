@@ -101,6 +101,16 @@ impl Emulator {
         self.http("POST", &format!("/_proxy/sns/confirm?endpoint={address}"));
     }
 
+    /// Every invocation the emulator's data plane ran (by a trigger or by Invoke), oldest first.
+    pub fn invocations(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.http("GET", "/_proxy/invocations")).unwrap()
+    }
+
+    /// Trims every stream record written so far, as if the stream's 24 hours had passed.
+    pub fn expire_streams(&self) {
+        self.http("POST", "/_proxy/streams/expire");
+    }
+
     /// How many faults of each kind were injected.
     pub fn injected(&self) -> serde_json::Value {
         serde_json::from_str(&self.http("GET", "/_proxy/faults")).unwrap()

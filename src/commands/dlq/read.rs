@@ -91,7 +91,9 @@ pub async fn fetch(ctx: &AwsContext, batch: &BatchInfo, patterns: &[Value]) -> R
         Some("TrimmedDataAccessException") => {
             Some("its records are past the stream's retention (24 hours) and are gone: only the description is left".to_string())
         }
-        Some("ResourceNotFoundException") => Some("the stream or its shard no longer exists (the stream was turned off or replaced)".into()),
+        Some("ResourceNotFoundException") => {
+            Some("the stream or its shard no longer exists (the stream was turned off or replaced)".into())
+        }
         _ => None,
     };
     let it = ctx

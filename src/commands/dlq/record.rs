@@ -203,7 +203,8 @@ pub fn outcome(function_error: Option<&str>, payload: &[u8]) -> Outcome {
         Some(Value::Array(f)) if !f.is_empty() => f,
         _ => return Outcome::Succeeded,
     };
-    let ids: Vec<Option<&str>> = failures.iter().map(|f| f.get("itemIdentifier").and_then(Value::as_str).filter(|s| !s.is_empty())).collect();
+    let ids: Vec<Option<&str>> =
+        failures.iter().map(|f| f.get("itemIdentifier").and_then(Value::as_str).filter(|s| !s.is_empty())).collect();
     if ids.iter().any(Option::is_none) {
         return Outcome::FunctionError {
             error: "InvalidBatchItemFailures".into(),

@@ -27,7 +27,8 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// One failed batch's header and records.
 fn batch(out: &mut String, n: usize, f: &Failure) {
-    let count = f.approximate_invoke_count.map(|c| format!(" after {}", plural(c as usize, "invocation", "invocations"))).unwrap_or_default();
+    let count =
+        f.approximate_invoke_count.map(|c| format!(" after {}", plural(c as usize, "invocation", "invocations"))).unwrap_or_default();
     let version = f.function_version.as_deref().map(|v| format!(" of version {v}")).unwrap_or_default();
     let error = f.function_error.as_deref().map(|e| format!(" (function error: {e})")).unwrap_or_else(|| {
         if f.condition == "RetryAttemptsExhausted" {
@@ -57,7 +58,11 @@ fn batch(out: &mut String, n: usize, f: &Failure) {
         let _ = writeln!(out, "    (no record of the range passes the trigger's filter now)");
     }
     if f.skipped_by_filter > 0 {
-        let _ = writeln!(out, "    ({} of the range the filter does not pass: never delivered)", plural(f.skipped_by_filter, "record", "records"));
+        let _ = writeln!(
+            out,
+            "    ({} of the range the filter does not pass: never delivered)",
+            plural(f.skipped_by_filter, "record", "records")
+        );
     }
     if !f.complete {
         let _ = writeln!(out, "    (the stream stopped answering before the end sequence number: records may be missing)");
@@ -75,10 +80,18 @@ pub fn human(i: &Inspection, written: &[PathBuf]) -> String {
         let _ = writeln!(out, "\nMessage {}: {}", u.message_id, u.reason);
     }
     if i.in_flight > 0 {
-        let _ = writeln!(out, "\n{} hidden by someone else's receive (in flight): not read", plural(i.in_flight as usize, "message", "messages"));
+        let _ = writeln!(
+            out,
+            "\n{} hidden by someone else's receive (in flight): not read",
+            plural(i.in_flight as usize, "message", "messages")
+        );
     }
     if !written.is_empty() {
-        let _ = writeln!(out, "\nWrote {} (the event Lambda delivered: a fixture for the handler's tests):", plural(written.len(), "batch", "batches"));
+        let _ = writeln!(
+            out,
+            "\nWrote {} (the event Lambda delivered: a fixture for the handler's tests):",
+            plural(written.len(), "batch", "batches")
+        );
         for p in written {
             let _ = writeln!(out, "  {}", p.display());
         }
@@ -95,7 +108,11 @@ pub fn redrive_plan(i: &Inspection, target: &str, ready: &[&Failure], kept: &[&F
     if i.failures.is_empty() && i.unreadable.is_empty() {
         let _ = writeln!(out, "{}: queue {} holds no failed batch: nothing to redrive.", i.trigger, i.queue);
         if i.in_flight > 0 {
-            let _ = writeln!(out, "{} hidden by someone else's receive (in flight): not read", plural(i.in_flight as usize, "message", "messages"));
+            let _ = writeln!(
+                out,
+                "{} hidden by someone else's receive (in flight): not read",
+                plural(i.in_flight as usize, "message", "messages")
+            );
         }
         return out;
     }
@@ -132,7 +149,9 @@ pub fn outcome_line(o: &Outcome) -> String {
         Outcome::Succeeded => "succeeded".into(),
         Outcome::FunctionError { error, message } if message.is_empty() => format!("failed: {error}"),
         Outcome::FunctionError { error, message } => format!("failed: {error}: {message}"),
-        Outcome::PartialFailure { failed } => format!("{} failed again (batchItemFailures: {})", plural(failed.len(), "record", "records"), failed.join(", ")),
+        Outcome::PartialFailure { failed } => {
+            format!("{} failed again (batchItemFailures: {})", plural(failed.len(), "record", "records"), failed.join(", "))
+        }
     }
 }
 

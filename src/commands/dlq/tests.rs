@@ -72,10 +72,7 @@ fn an_invocation_answer_is_judged_as_lambda_judges_a_stream_batch() {
         record::outcome(None, br#"{"batchItemFailures": [{"itemIdentifier": "12"}]}"#),
         Outcome::PartialFailure { failed: vec!["12".into()] }
     );
-    assert!(matches!(
-        record::outcome(None, br#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#),
-        Outcome::FunctionError { .. }
-    ));
+    assert!(matches!(record::outcome(None, br#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#), Outcome::FunctionError { .. }));
     assert!(matches!(record::outcome(None, br#"{"batchItemFailures": [{"id": "1"}]}"#), Outcome::FunctionError { .. }));
     assert_eq!(
         record::outcome(Some("Unhandled"), br#"{"errorType": "KeyError", "errorMessage": "'message'"}"#),
@@ -124,7 +121,7 @@ fn a_stream_record_becomes_what_lambda_delivers() {
         })
     );
     assert_eq!(record::summary(&v), "INSERT  pk=MSG#g sk=2026-12-01T00:00:00  written 2025-12-01T14:40:00Z");
-    assert_eq!(record::event_of(&[v.clone()])["Records"][0], v);
+    assert_eq!(record::event_of(std::slice::from_ref(&v))["Records"][0], v);
 }
 
 #[test]
@@ -133,7 +130,10 @@ fn a_trigger_is_found_by_its_address_with_its_queue() {
     let (local, _) = doc.resolve("local").unwrap();
     let address = "lambda_event_source_mapping.cruddur-messaging-stream";
     let t = trigger_of(&local, address).unwrap();
-    assert_eq!((t.function.as_str(), t.queue.as_str(), t.timeout_s, t.qualifier.clone()), ("cruddur-messaging-stream", "cruddur-messaging-stream-dlq", 10, None));
+    assert_eq!(
+        (t.function.as_str(), t.queue.as_str(), t.timeout_s, t.qualifier.clone()),
+        ("cruddur-messaging-stream", "cruddur-messaging-stream-dlq", 10, None)
+    );
     assert_eq!(t.filter, vec![json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}})]);
     let (prod, _) = doc.resolve("prod").unwrap();
     assert_eq!(trigger_of(&prod, address).unwrap().qualifier.as_deref(), Some("live"), "prod invokes its deploy alias");
