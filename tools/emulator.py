@@ -5,6 +5,7 @@ rules of ../shared/aws-rules.md that moto does not (see README, "The local emula
     emulator.py [--host 127.0.0.1] [--port 4566] [--aws-rules] [--busy-seconds 1.5]
                 [--tag-lag 1.0] [--sqs-lag 1.5] [--sqs-deleted-recently 3.0] [--aas-lag 1.0]
                 [--aas-write-gap 0.3] [--max-filters 5] [--no-model-checks]
+                [--no-data-plane] [--stream-retention 86400] [--lambda-idle 60]
 
 Prints `READY port=N` on stdout once it accepts connections (port 0 picks a free port).
 
@@ -128,12 +129,53 @@ With --aws-rules, in front of moto:
   LimitExceededException; with --limit-exceeded N, the first N UpdateTable calls fail with the
   too-many-operations LimitExceededException.
 
+- In any mode, DynamoDB Streams as AWS keeps them (docs/aws-behaviour.md rule 44;
+  tools/emu/streams.py): a record stays in its shard (moto hands it to Lambda, which needs Docker,
+  and clears the shard) until it is older than --stream-retention seconds (24 h) or
+  POST /_proxy/streams/expire[?table=NAME] trims every record written so far, as if 24 h had
+  passed; sequence numbers never change. GetShardIterator AT_SEQUENCE_NUMBER /
+  AFTER_SEQUENCE_NUMBER of a trimmed record, and GetRecords at a position trimmed since, are
+  TrimmedDataAccessException (400; moto: a 500); TRIM_HORIZON is the oldest record kept; an
+  unknown shard id is ResourceNotFoundException; a record's awsRegion is the table's region and
+  its eventVersion "1.1". (The Streams API is JSON 1.0, X-Amz-Target DynamoDBStreams_20120810.*,
+  signed for `dynamodb`, as aws-sdk-dynamodbstreams and boto3 send it; /_proxy/calls names it
+  service "dynamodb".)
+- In any mode unless --no-data-plane, Lambda's data plane (rules 39, 43, 44;
+  tools/emu/dataplane.py, tools/emu/runtime.py), which moto runs only in Docker:
+  Invoke (`POST /2015-03-31/functions/NAME/invocations`, name / ARN / qualified ARN, ?Qualifier=)
+  runs the Python handler of the version invoked (an alias's version, by its weights), with the
+  code and configuration that version was published with, in a process of its own (the
+  function's environment variables, Lambda's AWS_* variables, its execution role's credentials
+  from an STS AssumeRole in its account, AWS_ENDPOINT_URL = this emulator), killed after the
+  function's Timeout; environments stay warm for --lambda-idle seconds. It answers as Lambda
+  does: 200 with the result and X-Amz-Executed-Version; an error 200 with X-Amz-Function-Error:
+  Unhandled and {errorMessage, errorType, requestId, stackTrace} (a timeout "Sandbox.Timedout",
+  "RequestId: ID Error: Task timed out after N.NN seconds"); X-Amz-Log-Result with LogType Tail;
+  204 for DryRun; 202 for Event (run in the background, once); ResourceNotFoundException (404)
+  for a function that is not there. Logs go to /aws/lambda/NAME and the metrics Invocations,
+  Errors and Duration (AWS/Lambda) to CloudWatch, in moto.
+  A poller per event source mapping on a DynamoDB stream reads it as Lambda does: LATEST from
+  when the mapping is Enabled (after Creating), TRIM_HORIZON; not while disabled; the position
+  kept across updates; FilterCriteria (a record no pattern matches is dropped); BatchSize and
+  MaximumBatchingWindowInSeconds; the event as Lambda shapes it; ReportBatchItemFailures
+  checkpoints at the lowest failed sequence number (an item identifier that is null, empty or not
+  in the batch fails it all); MaximumRetryAttempts, MaximumRecordAgeInSeconds and
+  BisectBatchOnFunctionError (splitting consumes no retry), quick retries (0.2 s); then the
+  on-failure record of rule 44 into the SQS queue or SNS topic, and the shard moves on;
+  LastProcessingResult ("No records processed", "OK", "PROBLEM: Function call failed"). A call
+  a handler makes is listed in /_proxy/calls with "function": NAME.
+
 Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each service's own
 format), --error-rate (5xx), --drop-rate (connection closed before the call reaches moto),
 --lose-rate (the call happens, then the connection is closed before the answer), --latency-ms.
-Control endpoints: GET /_proxy/calls (every call seen: service, action, write), POST
-/_proxy/calls/reset, POST /_proxy/sns/confirm?arn=ARN|endpoint=ADDRESS (confirms pending email
-subscriptions). Faults and the expired token answer a CBOR request in CBOR.
+Control endpoints: GET /_proxy/calls (every call seen: service, action, write; "function" for a
+handler's), POST /_proxy/calls/reset, POST /_proxy/sns/confirm?arn=ARN|endpoint=ADDRESS (confirms
+pending email subscriptions), GET /_proxy/invocations (every invocation the data plane ran:
+function, functionArn, qualifier, executedVersion, source (the mapping's UUID or "invoke"),
+mapping, invocationType, requestId, sequenceNumbers, outcome ("ok" | "partial" | "error"),
+failedItems, errorType, errorMessage, durationMs, timestamp), POST /_proxy/invocations/reset,
+POST /_proxy/streams/expire[?table=NAME] (trims the streams' records: {"trimmed": N}). Faults and
+the expired token answer a CBOR request in CBOR.
 """
 
 import argparse
@@ -155,9 +197,10 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from emu import Reply, cbor, filters  # noqa: E402  (tools/emu, beside this script)
+from emu import Refusal, Reply, cbor, filters, streams  # noqa: E402  (tools/emu, beside this script)
 from emu.cloudwatch import Alarms  # noqa: E402
 from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
+from emu.dataplane import Plane  # noqa: E402
 from emu.models import Validator  # noqa: E402
 from emu.sns import SnsRules  # noqa: E402
 from emu.versions import Versions, parse_ref  # noqa: E402
@@ -192,6 +235,17 @@ def action_of(environ, service, body):
 
         return parse_qs(body.decode("utf-8", "replace")).get("Action", ["?"])[0]
     return f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+
+
+def is_invoke(method, path):
+    """Lambda's Invoke: POST /2015-03-31/functions/NAME/invocations."""
+    parts = path.strip("/").split("/")
+    return method == "POST" and len(parts) == 4 and parts[1] == "functions" and parts[3] == "invocations"
+
+
+def access_key_of(environ):
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    return auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else ""
 
 
 def is_write(service, action, method):
@@ -383,6 +437,10 @@ class Proxy:
         # Lambda versions, aliases and triggers on aliases as AWS keeps them (any mode; its
         # refusals with --aws-rules; docs/aws-behaviour.md rule 43; tools/emu/versions.py).
         self.versions = Versions(aws_rules)
+        # Lambda's data plane: Invoke and the stream triggers' pollers (any mode unless
+        # --no-data-plane; tools/emu/dataplane.py), set by main().
+        self.plane = None
+        self.mended = False  # moto's streams and mappings patched (before the first such request)
 
     # -- plumbing -------------------------------------------------------------------------
     def call_app(self, environ, body):
@@ -460,6 +518,22 @@ class Proxy:
             with self.lock:
                 self.calls.clear()
             data = b"{}"
+        elif path == "/_proxy/invocations":
+            # Every invocation the data plane ran (tools/emu/dataplane.py), direct or by a mapping.
+            data = json.dumps(self.plane.entries() if self.plane else []).encode()
+        elif path == "/_proxy/invocations/reset":
+            if self.plane:
+                self.plane.reset()
+            data = b"{}"
+        elif path == "/_proxy/streams/expire":
+            # Every stream record written so far is trimmed, as if 24 hours had passed (rule 44).
+            from urllib.parse import parse_qs
+
+            table = parse_qs(environ.get("QUERY_STRING", "")).get("table", [None])[0]
+            self.mend_streams()
+            data = json.dumps({"trimmed": streams.expire(table)}).encode()
+            if self.plane:
+                self.plane.wake()
         elif path == "/_proxy/latency":
             from urllib.parse import parse_qs
 
@@ -758,6 +832,20 @@ class Proxy:
                 self.mappings_busy.pop(uuid, None)
                 return None
             return state
+
+    def mend_streams(self):
+        """DynamoDB Streams as AWS keeps them (tools/emu/streams.py), and the mappings'
+        LastProcessingResult: moto's classes patched once, before moto sees DynamoDB or Lambda."""
+        streams.install()
+        if self.plane is not None:
+            self.plane.install()
+        self.mended = True
+
+    def creating_until(self, uuid):
+        """When a mapping's Creating window ends (--aws-rules), None when it is not Creating."""
+        with self.lock:
+            until, state = self.mappings_busy.get(uuid, (0, None))
+        return until if state == "Creating" and until > time.monotonic() else None
 
     def mappings_of(self, environ, source_arn):
         env = dict(environ)
@@ -1119,11 +1207,19 @@ class Proxy:
         service = service_of(environ)
         action = action_of(environ, service, body)
         method = environ.get("REQUEST_METHOD", "GET")
+        if service in ("dynamodb", "lambda") and not self.mended:
+            self.mend_streams()
         rpc = cbor.is_cbor(environ) and cbor.model(service) is not None  # Smithy RPC v2 CBOR
         if rpc:
             environ, body = cbor.inflated(environ, body)  # PutMetricData comes gzip-compressed past 10 KiB
+        call = {"service": service, "action": action, "write": is_write(service, action, method)}
+        if self.plane is not None:
+            # A call a function's handler makes (with its execution role's keys) says which.
+            function = self.plane.runtime.access_keys().get(access_key_of(environ))
+            if function:
+                call["function"] = function
         with self.lock:
-            self.calls.append({"service": service, "action": action, "write": is_write(service, action, method)})
+            self.calls.append(call)
             draw = self.rng.random()
         # One draw decides this call's fault: throttle, 5xx, dropped, answer lost, or none.
         fault, edge = None, 0.0
@@ -1206,7 +1302,12 @@ class Proxy:
             answer = rule.before(action, req, self.moto_json(environ), ctx)
             if answer is not None:
                 return self.respond(start_response, *encoded(environ, service, answer))
-        status, headers, data = self.moto_call(environ, body, service, action, rpc)
+        if self.plane is not None and service == "lambda" and is_invoke(method, path):
+            # Invoke runs the handler (tools/emu/dataplane.py); moto would need Docker.
+            answer = self.plane.invoke(environ, path, body, self.account_of(environ), self.region_of(environ))
+            status, headers, data = encoded(environ, service, answer) if isinstance(answer, Refusal) else answer
+        else:
+            status, headers, data = self.moto_call(environ, body, service, action, rpc)
         if sns is not None:
             data = self.sns.after(action, sns, status, data, self.sns_backend(environ), sns_ctx)
         if rule:
@@ -1239,6 +1340,14 @@ class Proxy:
                 data = self.rewrite_lambda(method, path, data, environ.get("QUERY_STRING", ""))
             else:
                 self.after_lambda(method, path, req, data)
+        if self.plane is not None and service == "lambda" and status[:1] == "2" and method in ("POST", "PUT", "DELETE") \
+                and path.strip("/").split("/")[1:2] == ["event-source-mappings"]:
+            # A mapping made, changed or deleted: its poller (LATEST from when it is Enabled).
+            try:
+                doc = json.loads(data or b"{}")
+            except ValueError:
+                doc = {}
+            self.plane.mapping_event(method, path, req, doc, self.busy_seconds if self.aws_rules else 0.0)
         if service == "dynamodb":
             self.keep_storage(environ, action, body, status)
             if action == "DescribeTable" and status.startswith("200"):
@@ -1310,6 +1419,13 @@ def main():
     ap.add_argument("--max-filters", type=int, default=5, help="filter patterns allowed per event source mapping")
     ap.add_argument("--no-model-checks", action="store_true",
                     help="do not validate requests against the services' API models")
+    # Lambda's data plane (tools/emu/dataplane.py) and the streams it reads (tools/emu/streams.py).
+    ap.add_argument("--no-data-plane", action="store_true",
+                    help="run no function: Invoke is moto's (which needs Docker) and stream triggers never fire")
+    ap.add_argument("--stream-retention", type=float, default=86400.0,
+                    help="seconds a DynamoDB stream record is kept before it is trimmed (AWS: 24 h)")
+    ap.add_argument("--lambda-idle", type=float, default=60.0,
+                    help="seconds an idle execution environment is kept warm for the next invocation")
     args = ap.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         sys.exit("the emulator binds to loopback only")
@@ -1327,13 +1443,26 @@ def main():
         "application-autoscaling": ScalingLag(args.aas_lag, args.aas_write_gap),
     }
     proxy.validator = None if args.no_model_checks else Validator()
+    streams.configure(args.stream_retention)
+    if not args.no_data_plane:
+        proxy.plane = Plane(busy=proxy.creating_until, idle=args.lambda_idle)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)
     server.request_queue_size = 128  # many concurrent connections (benchmarks, 40-table plans)
+    if proxy.plane is not None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        proxy.plane.url = f"http://{host}:{server.server_port}"
+    # SIGTERM ends the emulator cleanly: its functions' processes and unpacked code go with it.
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"READY port={server.server_port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        if proxy.plane is not None:
+            proxy.plane.close()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ eventual consistency (consistency.py), Lambda's event filter patterns (filters.p
 services' API models (models.py) and SNS topics and email subscriptions (sns.py); and, in any
 mode, CloudWatch's Smithy RPC v2 CBOR translated for moto (cbor.py) with its alarms as AWS keeps
 them (cloudwatch.py), and Lambda versions, aliases and triggers on aliases as AWS keeps them,
-with their refusals under --aws-rules (versions.py). Each module decides; emulator.py answers
-on the wire, in each service's own error format.
+with their refusals under --aws-rules (versions.py); and the data plane of stream triggers
+(dataplane.py: Invoke and a poller per mapping; streams.py: the stream's records kept, trimmed
+by retention; runtime.py and runner.py: a Python handler run in a process of its own). Each
+module decides; emulator.py answers on the wire, in each service's own error format.
 
 A rule answers with a Refusal (an AWS error) or a Reply (a 200 with this JSON document instead
 of moto's answer), or None to let the call through unchanged.

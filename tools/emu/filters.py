@@ -2,6 +2,7 @@
 most `max_filters` patterns per mapping (a quota, 5 unless raised), each at most 4096 characters.
 
     check(req, max_filters) -> a Refusal, or None when the FilterCriteria is acceptable
+    matches_any(filters, record) -> whether a record passes a mapping's Filters (the data plane)
 
 A pattern is a JSON object. Each value is a nested object or a non-empty list of alternatives;
 an alternative is a string, number, boolean, null or a matcher object with exactly one key:
@@ -142,3 +143,175 @@ MATCHERS = {
     "wildcard": _string,
     "cidr": _string,
 }
+
+
+# -- matching (the data plane: tools/emu/dataplane.py) ----------------------------------------------
+# What a mapping's FilterCriteria lets through, as Lambda evaluates it on each record it reads
+# (Lambda Developer Guide, "Control which events Lambda sends to your function"; EventBridge User
+# Guide, "Content filtering"): the patterns are OR'ed; inside a pattern every key must match; a
+# list holds alternatives for a leaf value (an array in the event matches if any element does); a
+# nested object descends; `$or` holds alternative sub-patterns. A record no pattern matches is
+# dropped (docs/aws-behaviour.md rule 39).
+
+_MISSING = object()
+
+
+def matches_any(filters, record):
+    """Whether a record passes a mapping's FilterCriteria.Filters (no filters: every record)."""
+    patterns = []
+    for f in filters or []:
+        pattern = f.get("Pattern") if isinstance(f, dict) else None
+        if pattern is None:
+            continue
+        try:
+            patterns.append(json.loads(pattern) if isinstance(pattern, str) else pattern)
+        except ValueError:
+            continue
+    if not patterns:
+        return not filters
+    return any(matches(p, record) for p in patterns)
+
+
+def matches(pattern, event):
+    """Whether one pattern (a parsed JSON object) matches an event (parsed JSON)."""
+    if not isinstance(pattern, dict):
+        return False
+    for key, want in pattern.items():
+        if key == "$or":
+            if not any(matches(alt, event) for alt in want or []):
+                return False
+            continue
+        value = event.get(key, _MISSING) if isinstance(event, dict) else _MISSING
+        if isinstance(want, dict):
+            if not _descend(want, value):
+                return False
+        elif isinstance(want, list):
+            if not _leaf(want, value):
+                return False
+        else:
+            return False
+    return True
+
+
+def _descend(pattern, value):
+    if isinstance(value, list):
+        return any(_descend(pattern, v) for v in value)
+    if isinstance(value, dict):
+        return matches(pattern, value)
+    # A missing (or leaf) value still matches a sub-pattern that only asks for absences.
+    return matches(pattern, {})
+
+
+def _leaf(alternatives, value):
+    if value is _MISSING:
+        return any(isinstance(a, dict) and a.get("exists") is False for a in alternatives)
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        return any(isinstance(a, dict) and a.get("exists") is False for a in alternatives)
+    return any(_alternative_matches(a, v) for a in alternatives for v in values)
+
+
+def _same(want, v):
+    """Exact matching: strings, numbers (by value), booleans and null, each only its own type."""
+    if want is None:
+        return v is None
+    if isinstance(want, bool) or isinstance(v, bool):
+        return isinstance(want, bool) and isinstance(v, bool) and want == v
+    if _number(want):
+        return _number(v) and float(v) == float(want)
+    return isinstance(v, str) and v == want
+
+
+def _text(arg, v, test):
+    """prefix / suffix: `arg` a string or {"equals-ignore-case": string}."""
+    if not isinstance(v, str):
+        return False
+    if isinstance(arg, dict):
+        arg = arg.get("equals-ignore-case")
+        return isinstance(arg, str) and test(v.casefold(), arg.casefold())
+    return isinstance(arg, str) and test(v, arg)
+
+
+def _wildcard(pattern, v):
+    import re
+
+    if not isinstance(v, str) or not isinstance(pattern, str):
+        return False
+    out, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out += re.escape(pattern[i + 1])
+            i += 2
+            continue
+        out += ".*" if c == "*" else re.escape(c)
+        i += 1
+    return re.fullmatch(out, v, re.DOTALL) is not None
+
+
+def _numeric(arg, v):
+    import operator
+
+    if not _number(v) or not isinstance(arg, list):
+        return False
+    ops = {"<": operator.lt, "<=": operator.le, "=": operator.eq, ">": operator.gt, ">=": operator.ge}
+    for i in range(0, len(arg) - 1, 2):
+        op = ops.get(arg[i])
+        if op is None or not _number(arg[i + 1]) or not op(float(v), float(arg[i + 1])):
+            return False
+    return True
+
+
+def _cidr(arg, v):
+    import ipaddress
+
+    try:
+        return isinstance(v, str) and ipaddress.ip_address(v) in ipaddress.ip_network(arg, strict=False)
+    except ValueError:
+        return False
+
+
+def _anything_but(arg, v):
+    if v is None:
+        return False
+    if isinstance(arg, dict):
+        (name, inner), = arg.items()
+        if not isinstance(v, str):
+            return False
+        inner = inner if isinstance(inner, list) else [inner]
+        if name == "prefix":
+            return not any(v.startswith(p) for p in inner)
+        if name == "suffix":
+            return not any(v.endswith(s) for s in inner)
+        if name == "wildcard":
+            return not any(_wildcard(w, v) for w in inner)
+        if name == "equals-ignore-case":
+            return not any(v.casefold() == s.casefold() for s in inner)
+        return False
+    banned = arg if isinstance(arg, list) else [arg]
+    return not any(_same(b, v) for b in banned)
+
+
+def _alternative_matches(alt, v):
+    if not isinstance(alt, dict):
+        return _same(alt, v)
+    if len(alt) != 1:
+        return False
+    (name, arg), = alt.items()
+    if name == "exists":
+        return bool(arg) and not isinstance(v, dict)
+    if name == "prefix":
+        return _text(arg, v, str.startswith)
+    if name == "suffix":
+        return _text(arg, v, str.endswith)
+    if name == "equals-ignore-case":
+        return isinstance(v, str) and isinstance(arg, str) and v.casefold() == arg.casefold()
+    if name == "wildcard":
+        return _wildcard(arg, v)
+    if name == "numeric":
+        return _numeric(arg, v)
+    if name == "cidr":
+        return _cidr(arg, v)
+    if name == "anything-but":
+        return _anything_but(arg, v)
+    return False

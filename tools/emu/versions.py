@@ -62,8 +62,8 @@ With --aws-rules (refusals AWS makes and moto does not):
   refuses it in the function's busy window, as it refuses the updates, rule 10.)
 
 Not modelled: AWS's RevisionId may change once more when an update completes; AddPermission and
-RemovePermission change a function's revision on AWS; what a mapping on an alias invokes is not
-observable (moto runs no function here).
+RemovePermission change a function's revision on AWS. What a mapping on an alias invokes is
+the alias's current version: tools/emu/dataplane.py runs it (moto runs no function here).
 """
 
 import base64
