@@ -429,7 +429,7 @@ fn a_numeric_range_filter_is_sent_as_written_and_a_trigger_found_creating_is_wai
     let emu = Emulator::with_delays("2.0", "1.0");
     let ws = Workspace::shipped();
     let spec = std::fs::read_to_string(ws.path().join("infra.yaml")).unwrap();
-    let range = r#"          - { eventName: [MODIFY], dynamodb: { NewImage: { unread: { N: [{ numeric: [">", 0, "<=", 5] }] } } } }
+    let range = r#"          - { eventName: [MODIFY], dynamodb: { SizeBytes: [{ numeric: [">", 0, "<=", 5] }] } }
 "#;
     let spec = spec.replace(
         "          - { eventName: [INSERT], dynamodb: { Keys: { pk: { S: [{ prefix: \"MSG#\" }] } } } }\n",

@@ -153,6 +153,19 @@ pub fn stream_problem(p: &Value, view: super::StreamView) -> Option<String> {
             RECORD_KEYS.join(", ")
         ));
     }
+    let mut numeric_on_item = false;
+    for image in ["Keys", "NewImage", "OldImage"] {
+        if let Some(sub) = m.get("dynamodb").and_then(|d| d.get(image)) {
+            visit_numeric(sub, &mut |_| numeric_on_item = true);
+        }
+    }
+    if numeric_on_item {
+        return Some(
+            "a `numeric` matcher on an item's attribute never matches: a stream record carries DynamoDB numbers as strings \
+             (`{\"N\": \"5\"}`), which Lambda compares as strings; match the exact string instead"
+                .into(),
+        );
+    }
     let names = m.get("eventName").and_then(Value::as_array);
     let plain: Vec<&str> = names.into_iter().flatten().filter_map(Value::as_str).collect();
     if let Some(bad) = plain.iter().find(|n| !EVENT_NAMES.contains(n)) {
@@ -195,7 +208,11 @@ fn matches_pattern(pattern: &Value, event: Option<&Value>) -> bool {
             let field = event.and_then(|e| e.get(k));
             alternatives.iter().any(|a| matches_alternative(a, field))
         }
-        (_, Value::Object(_)) => matches_pattern(want, event.and_then(|e| e.get(k))),
+        // A nested pattern goes into a list too: any element may match (`{"L": {"S": [...]}}`).
+        (_, Value::Object(_)) => match event.and_then(|e| e.get(k)) {
+            Some(Value::Array(items)) => items.iter().any(|i| matches_pattern(want, Some(i))),
+            field => matches_pattern(want, field),
+        },
         _ => false,
     })
 }
@@ -214,48 +231,47 @@ fn matches_alternative(alternative: &Value, field: Option<&Value>) -> bool {
     }
 }
 
+/// A string matcher's argument: one string or a list of them (any), optionally under
+/// `equals-ignore-case`.
+fn text_matches(arg: &Value, text: Option<&str>, test: fn(&str, &str) -> bool) -> bool {
+    let Some(text) = text else { return false };
+    match arg {
+        Value::String(p) => test(text, p),
+        Value::Array(ps) => ps.iter().any(|p| text_matches(p, Some(text), test)),
+        Value::Object(inner) => {
+            inner.get("equals-ignore-case").is_some_and(|p| text_matches(&lowered(p), Some(&text.to_lowercase()), test))
+        }
+        _ => false,
+    }
+}
+
+fn lowered(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.to_lowercase()),
+        Value::Array(a) => Value::Array(a.iter().map(lowered).collect()),
+        other => other.clone(),
+    }
+}
+
 fn matches_value(alternative: &Value, v: &Value) -> bool {
-    let Value::Object(m) = alternative else { return same_value(alternative, v) };
+    let Value::Object(m) = alternative else { return alternative == v };
     let Some((op, arg)) = m.iter().next() else { return false };
     let text = v.as_str();
     match op.as_str() {
-        "prefix" => match arg {
-            Value::Object(inner) => inner
-                .get("equals-ignore-case")
-                .and_then(Value::as_str)
-                .is_some_and(|p| text.is_some_and(|t| t.to_lowercase().starts_with(&p.to_lowercase()))),
-            _ => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.starts_with(p))),
-        },
-        "suffix" => match arg {
-            Value::Object(inner) => inner
-                .get("equals-ignore-case")
-                .and_then(Value::as_str)
-                .is_some_and(|p| text.is_some_and(|t| t.to_lowercase().ends_with(&p.to_lowercase()))),
-            _ => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.ends_with(p))),
-        },
-        "equals-ignore-case" => arg.as_str().is_some_and(|p| text.is_some_and(|t| t.eq_ignore_ascii_case(p))),
-        "wildcard" => arg.as_str().is_some_and(|p| text.is_some_and(|t| wildcard(p, t))),
+        "prefix" => text_matches(arg, text, |t, p| t.starts_with(p)),
+        "suffix" => text_matches(arg, text, |t, p| t.ends_with(p)),
+        "equals-ignore-case" => text_matches(&lowered(arg), text.map(str::to_lowercase).as_deref(), |t, p| t == p),
+        "wildcard" => text_matches(arg, text, wildcard),
         "anything-but" => match arg {
-            Value::Array(values) => !values.iter().any(|a| same_value(a, v)),
+            Value::Array(values) => !values.contains(v),
             Value::Object(_) => !matches_value(arg, v),
-            one => !same_value(one, v),
+            one => one != v,
         },
-        "numeric" => number_of(v).is_some_and(|n| numeric(arg, n)),
+        // Only a JSON number: a DynamoDB number is a string in the record (`{"N": "5"}`), and
+        // Lambda compares it as one (numeric operators never match it).
+        "numeric" => v.as_f64().is_some_and(|n| numeric(arg, n)),
         _ => false, // cidr and matchers a stream record's fields never satisfy
     }
-}
-
-/// Equal values: numbers by value, anything else exactly.
-fn same_value(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-/// A number, or a DynamoDB number (`{"N": "5"}` carries it as a string).
-fn number_of(v: &Value) -> Option<f64> {
-    v.as_f64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 /// `[op, n]` or `[op, n1, op, n2]`, every pair holding.
@@ -273,8 +289,8 @@ fn numeric(arg: &Value, n: f64) -> bool {
         })
 }
 
-/// `*` stands for any run of characters.
-fn wildcard(pattern: &str, text: &str) -> bool {
+/// `*` stands for any run of characters (`text`, then the pattern).
+fn wildcard(text: &str, pattern: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, last) = (parts[0], parts[parts.len() - 1]);
     if parts.len() == 1 {
@@ -352,22 +368,34 @@ mod tests {
         assert!(stream_problem(&removed, V::NewAndOldImages).unwrap().contains("REMOVE events only"));
         let both = json!({"eventName": ["REMOVE", "MODIFY"], "dynamodb": {"NewImage": {"k": {"S": ["x"]}}}});
         assert_eq!(stream_problem(&both, V::NewAndOldImages), None);
+        let numeric = json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 5]}]}}}});
+        assert!(stream_problem(&numeric, V::NewImage).unwrap().contains("as strings"), "a DynamoDB number is a string");
+        assert_eq!(stream_problem(&json!({"dynamodb": {"SizeBytes": [{"numeric": [">", 5]}]}}), V::NewImage), None);
         // A branch of `$or` that cannot match is named too.
         assert!(stream_problem(&json!({"$or": [{"eventName": ["INSERT"]}, {"body": ["x"]}]}), V::NewImage).is_some());
     }
     #[test]
     fn matching_a_stream_record_as_lambda_filters_it() {
         let record = json!({"eventName": "INSERT", "dynamodb": {
-            "Keys": {"pk": {"S": "MSG#g1"}, "sk": {"S": "2026-12-01"}},
-            "NewImage": {"pk": {"S": "MSG#g1"}, "n": {"N": "7"}, "tags": {"SS": ["a", "b"]}}}});
+            "Keys": {"pk": {"S": "MSG#g1"}, "sk": {"S": "2026-12-01"}}, "SizeBytes": 42,
+            "NewImage": {"pk": {"S": "MSG#g1"}, "n": {"N": "7"}, "tags": {"SS": ["a", "b"]},
+                         "list": {"L": [{"S": "x"}, {"N": "1"}]}}}});
         let shipped = json!({"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}}});
         assert!(matches(std::slice::from_ref(&shipped), &record));
         let group = json!({"eventName": "MODIFY", "dynamodb": {"Keys": {"pk": {"S": "GRP#u1"}}}});
         assert!(!matches(std::slice::from_ref(&shipped), &group), "a group row is filtered out");
         assert!(matches(&[], &group), "no patterns: every record");
         let cases = [
-            (json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 5, "<=", 7]}]}}}}), true),
-            (json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 7]}]}}}}), false),
+            // A DynamoDB number is a string in the record: numeric operators never match it.
+            (json!({"dynamodb": {"NewImage": {"n": {"N": [{"numeric": [">", 5, "<=", 7]}]}}}}), false),
+            (json!({"dynamodb": {"NewImage": {"n": {"N": ["7"]}}}}), true),
+            (json!({"dynamodb": {"NewImage": {"n": {"N": [7]}}}}), false),
+            (json!({"dynamodb": {"SizeBytes": [{"numeric": [">", 10, "<=", 42]}]}}), true),
+            (json!({"dynamodb": {"SizeBytes": [42.0]}}), false),
+            (json!({"dynamodb": {"NewImage": {"list": {"L": {"S": [{"exists": true}]}}}}}), true),
+            (json!({"dynamodb": {"Keys": {"pk": {"S": [{"anything-but": {"prefix": ["GRP#", "MSG#"]}}]}}}}), false),
+            (json!({"dynamodb": {"Keys": {"pk": {"S": [{"anything-but": {"prefix": ["GRP#", "USR#"]}}]}}}}), true),
+            (json!({"dynamodb": {"Keys": {"pk": {"S": [{"prefix": {"equals-ignore-case": "msg#"}}]}}}}), true),
             (json!({"dynamodb": {"NewImage": {"missing": [{"exists": false}]}}}), true),
             (json!({"dynamodb": {"NewImage": {"pk": [{"exists": true}]}}}), false),
             (json!({"dynamodb": {"NewImage": {"pk": {"S": [{"exists": true}]}}}}), true),
@@ -383,6 +411,6 @@ mod tests {
         for (pattern, want) in cases {
             assert_eq!(matches(std::slice::from_ref(&pattern), &record), want, "{pattern}");
         }
-        assert!(wildcard("a*b*c", "axxbyyc") && !wildcard("a*b*c", "acb") && wildcard("*", "") && !wildcard("ab*ba", "aba"));
+        assert!(wildcard("axxbyyc", "a*b*c") && !wildcard("acb", "a*b*c") && wildcard("", "*") && !wildcard("aba", "ab*ba"));
     }
 }

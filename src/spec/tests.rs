@@ -567,9 +567,15 @@ fn what_aws_api_models_refuse_is_refused_by_validate() {
     // The written range, lower bound first, is valid.
     let good = edit(
         "      - table: tt1\n",
-        "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\">\", 0, \"<=\", 5] }] } } } }]\n",
+        "      - table: tt1\n        filter: [{ dynamodb: { SizeBytes: [{ numeric: [\">\", 0, \"<=\", 5] }], NewImage: { n: { N: [\"5\"] } } } }]\n",
     );
     assert!(f.problems(&good, "local").is_empty(), "{:#?}", f.problems(&good, "local"));
+    // On an item's number it never matches: the record carries it as a string.
+    let numeric = edit(
+        "      - table: tt1\n",
+        "      - table: tt1\n        filter: [{ dynamodb: { NewImage: { n: { N: [{ numeric: [\">\", 0, \"<=\", 5] }] } } } }]\n",
+    );
+    expect_field(&f, &numeric, "functions.f1.triggers.0.filter.0", "as strings");
     // Patterns AWS accepts that never match a record of this table's stream (issue 31).
     let keys_only = good.replacen("    stream: new_image\n", "    stream: keys_only\n", 1);
     expect_field(&f, &keys_only, "functions.f1.triggers.0.filter.0", "carries only the keys");

@@ -128,6 +128,9 @@ pub struct Failure {
     pub skipped_by_filter: usize,
     /// False when the stream stopped answering before the batch's end sequence number.
     pub complete: bool,
+    /// Why `redrive` keeps this batch rather than invoke the function with it (expired, not read
+    /// in full, nothing the filter passes, not the records that failed); None: redrivable.
+    pub problem: Option<String>,
 }
 
 /// A message of the queue that is not a stream trigger's failure record.
@@ -148,17 +151,32 @@ pub struct Inspection {
     pub in_flight: i64,
 }
 
+/// The filter Lambda applies on each stream the function's triggers read: the live mappings'
+/// (what built the batches), else the spec's.
+async fn live_filters(ctx: &AwsContext, t: &Trigger) -> BTreeMap<String, Vec<Value>> {
+    match mapping::list(ctx, &t.function).await {
+        Ok(ms) => ms.into_iter().filter(|m| !m.dying()).map(|m| (m.source_arn, m.tuning.filter)).collect(),
+        Err(e) => {
+            log::warn(&format!("{}: its live filter could not be read ({e:#}); the spec's is used", t.address));
+            BTreeMap::new()
+        }
+    }
+}
+
 /// Reads the queue (peeks) and the stream: every failure, in the order of its first record.
 async fn inspection(ctx: &AwsContext, t: &Trigger) -> Result<(Inspection, String)> {
     let url = queue_url(ctx, t).await?;
     let (visible, in_flight) = read::counts(ctx, &url).await?;
-    let messages = read::peek(ctx, &url, visible).await?;
+    let (messages, filters) = tokio::join!(read::peek(ctx, &url, visible), live_filters(ctx, t));
     let mut failures = Vec::new();
     let mut unreadable = Vec::new();
-    for m in messages {
+    for m in messages? {
         let message_id = m.message_id().unwrap_or_default().to_string();
         match record::parse(m.body().unwrap_or_default()) {
-            Ok(r) => failures.push(failure(ctx, t, message_id, r).await?),
+            Ok(r) => {
+                let filter = filters.get(&r.batch.stream_arn).unwrap_or(&t.filter);
+                failures.push(failure(ctx, filter, message_id, r).await)
+            }
             Err(reason) => unreadable.push(Unreadable { message_id, reason }),
         }
     }
@@ -166,13 +184,30 @@ async fn inspection(ctx: &AwsContext, t: &Trigger) -> Result<(Inspection, String
     Ok((Inspection { trigger: t.address.clone(), queue: t.queue.clone(), failures, unreadable, in_flight }, url))
 }
 
-async fn failure(ctx: &AwsContext, t: &Trigger, message_id: String, r: record::FailureRecord) -> Result<Failure> {
-    let fetched = read::fetch(ctx, &r.batch, &t.filter).await?;
-    let (records, skipped, complete, expired_reason) = match fetched {
-        Fetched::Records { records, skipped, complete } => (records, skipped, complete, None),
-        Fetched::Expired(why) => (vec![], 0, false, Some(why)),
+/// One failure record with its records; a batch whose records cannot be read says why (the
+/// others are still read).
+async fn failure(ctx: &AwsContext, filter: &[Value], message_id: String, r: record::FailureRecord) -> Failure {
+    let (records, skipped, complete, expired_reason, error) = match read::fetch(ctx, &r.batch, filter).await {
+        Ok(Fetched::Records { records, skipped, complete }) => (records, skipped, complete, None, None),
+        Ok(Fetched::Expired(why)) => (vec![], 0, false, Some(why), None),
+        Err(e) => (vec![], 0, false, None, Some(format!("its records could not be read: {e:#}"))),
     };
-    Ok(Failure {
+    let problem = if let Some(why) = expired_reason.clone().or(error) {
+        Some(why)
+    } else if !complete {
+        Some("the stream stopped answering before the batch's end sequence number: some of its records were not read".into())
+    } else if records.is_empty() {
+        Some("no record of its range passes the trigger's filter".into())
+    } else if r.batch.batch_size.is_some_and(|n| n != records.len() as i64) {
+        Some(format!(
+            "the trigger's filter passes {} record(s) of its range, but {} failed (was the filter changed since?)",
+            records.len(),
+            r.batch.batch_size.unwrap_or_default()
+        ))
+    } else {
+        None
+    };
+    Failure {
         message_id,
         condition: r.request.condition,
         function_arn: r.request.function_arn,
@@ -190,7 +225,8 @@ async fn failure(ctx: &AwsContext, t: &Trigger, message_id: String, r: record::F
         records,
         skipped_by_filter: skipped,
         complete,
-    })
+        problem,
+    }
 }
 
 async fn queue_url(ctx: &AwsContext, t: &Trigger) -> Result<String> {
@@ -225,7 +261,7 @@ pub async fn inspect(g: &Global, o: InspectOptions) -> Result<ExitStatus> {
     let mut written = Vec::new();
     if let Some(dir) = &o.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for f in found.failures.iter().filter(|f| !f.expired && !f.records.is_empty()) {
+        for f in found.failures.iter().filter(|f| f.problem.is_none()) {
             let path = dir.join(batch_file(f));
             let text = serde_json::to_string_pretty(&record::event_of(&f.records))? + "\n";
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -243,8 +279,15 @@ pub async fn inspect(g: &Global, o: InspectOptions) -> Result<ExitStatus> {
 /// What became of one batch in `redrive`.
 #[derive(Debug, Clone, PartialEq)]
 enum Redriven {
-    Done { version: Option<String> },
-    Failed { version: Option<String>, outcome: Outcome },
+    Done {
+        version: Option<String>,
+    },
+    Failed {
+        version: Option<String>,
+        outcome: Outcome,
+    },
+    /// The call itself failed (nothing is known of what the function did).
+    CallFailed(String),
     NotReceived,
 }
 
@@ -257,7 +300,7 @@ pub async fn redrive(g: &Global, o: RedriveOptions) -> Result<ExitStatus> {
         Some(q) => format!("{}:{q}", t.function),
         None => t.function.clone(),
     };
-    let (ready, kept): (Vec<&Failure>, Vec<&Failure>) = found.failures.iter().partition(|f| !f.expired && !f.records.is_empty());
+    let (ready, kept): (Vec<&Failure>, Vec<&Failure>) = found.failures.iter().partition(|f| f.problem.is_none());
     print!("{}", report::redrive_plan(&found, &target, &ready, &kept));
     if ready.is_empty() {
         let clean = found.failures.is_empty() && found.unreadable.is_empty() && found.in_flight == 0;
@@ -277,47 +320,67 @@ pub async fn redrive(g: &Global, o: RedriveOptions) -> Result<ExitStatus> {
     Ok(if all && left == 0 { ExitStatus::Success } else { ExitStatus::Failure })
 }
 
-/// Receives the queue's messages (hidden while the run lasts, so that no other redrive takes
-/// them), invokes the function with each batch that was shown, deletes the message of each
-/// batch that succeeded, and makes every other message visible again at the end.
+/// Receives the queue's messages, hidden while the run lasts (so that no other consumer takes
+/// them and every receipt handle stays the latest), until every batch shown is held or receives
+/// bring no new message; invokes the function with each held batch in stream order (as shown);
+/// deletes the message of each batch that succeeded; and always, even after an error, makes every
+/// other message it received visible again.
 async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure]) -> Result<BTreeMap<String, Redriven>> {
-    let wanted: BTreeMap<&str, &Failure> = ready.iter().map(|f| (f.message_id.as_str(), *f)).collect();
+    let wanted: BTreeSet<&str> = ready.iter().map(|f| f.message_id.as_str()).collect();
     // Long enough for every invocation of this run, as SQS allows at most 12 hours.
     let hide_s = ((ready.len() as i64 + 1) * (t.timeout_s + 30)).min(43_200) as i32;
-    let mut results = BTreeMap::new();
+    let mut held: BTreeMap<String, String> = BTreeMap::new();
     let mut release = Vec::new();
     let mut seen = BTreeSet::new();
     let mut idle = 0;
-    while results.len() < wanted.len() && idle < 3 {
-        let messages = read::receive(ctx, url, hide_s).await?;
-        let mut progress = false;
+    let mut stopped = None;
+    while held.len() < wanted.len() && idle < 3 {
+        let messages = match read::receive(ctx, url, hide_s).await {
+            Ok(m) => m,
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        };
+        let before = seen.len();
         for m in messages {
             let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else { continue };
             if !seen.insert(id.to_string()) {
                 continue;
             }
-            let Some(f) = wanted.get(id) else {
-                release.push(receipt.to_string());
-                continue;
-            };
-            progress = true;
-            let (version, outcome) = invoke(ctx, t, f).await?;
-            log::info(&format!("batch {}..{}: {}", f.start_sequence_number, f.end_sequence_number, report::outcome_line(&outcome)));
-            if outcome == Outcome::Succeeded {
-                ctx.sqs
-                    .delete_message()
-                    .queue_url(url)
-                    .receipt_handle(receipt)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("SQS", "DeleteMessage", &t.queue, e))?;
-                results.insert(id.to_string(), Redriven::Done { version });
+            if wanted.contains(id) {
+                held.insert(id.to_string(), receipt.to_string());
             } else {
-                release.push(receipt.to_string());
-                results.insert(id.to_string(), Redriven::Failed { version, outcome });
+                release.push(receipt.to_string()); // not shown (arrived since, or kept): untouched
             }
         }
-        idle = if progress { 0 } else { idle + 1 };
+        idle = if seen.len() == before { idle + 1 } else { 0 };
+    }
+    let mut results = BTreeMap::new();
+    for f in ready {
+        let Some(receipt) = held.get(&f.message_id) else { continue };
+        let result = match invoke(ctx, t, f).await {
+            Ok((version, outcome)) => {
+                log::info(&format!("batch {}..{}: {}", f.start_sequence_number, f.end_sequence_number, report::outcome_line(&outcome)));
+                if outcome == Outcome::Succeeded {
+                    let deleted = ctx.sqs.delete_message().queue_url(url).receipt_handle(receipt).send().await;
+                    match deleted {
+                        Ok(_) => Redriven::Done { version },
+                        Err(e) => Redriven::CallFailed(format!(
+                            "redriven, but its message could not be deleted: {}",
+                            aws_error("SQS", "DeleteMessage", &t.queue, e)
+                        )),
+                    }
+                } else {
+                    Redriven::Failed { version, outcome }
+                }
+            }
+            Err(e) => Redriven::CallFailed(format!("{e:#}")),
+        };
+        if !matches!(result, Redriven::Done { .. }) {
+            release.push(receipt.clone());
+        }
+        results.insert(f.message_id.clone(), result);
     }
     for receipt in release {
         // Visible again now rather than when the run's visibility timeout ends.
@@ -326,19 +389,31 @@ async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure
             log::warn(&format!("{}", aws_error("SQS", "ChangeMessageVisibility", &t.queue, e)));
         }
     }
-    for id in wanted.keys() {
+    if let Some(e) = stopped {
+        log::warn(&format!("receiving the queue's messages stopped: {e:#}"));
+    }
+    for id in wanted {
         results.entry(id.to_string()).or_insert(Redriven::NotReceived);
     }
     Ok(results)
 }
 
+/// The most a synchronous invocation takes (Lambda quotas: 6 MB of request payload).
+const INVOKE_PAYLOAD_MAX: usize = 6 * 1024 * 1024;
+
 /// One synchronous invocation with a batch: the version that ran and what it answered.
 async fn invoke(ctx: &AwsContext, t: &Trigger, f: &Failure) -> Result<(Option<String>, Outcome)> {
     let payload = serde_json::to_vec(&record::event_of(&f.records))?;
-    // The function may run for its whole timeout: the call's own deadline is longer.
+    if payload.len() > INVOKE_PAYLOAD_MAX {
+        bail!("the batch is {} bytes as an event; a synchronous Invoke takes at most 6 MB", payload.len());
+    }
+    // The function may run for its whole timeout: the answer's deadline is longer. No retry: a
+    // retried Invoke whose answer was lost would run the function again.
     let timeouts = aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(t.timeout_s.max(1) as u64 + 30))
+        .connect_timeout(Duration::from_secs(3))
+        .read_timeout(Duration::from_secs(t.timeout_s.max(1) as u64 + 30))
         .build();
+    let once = aws_sdk_lambda::config::retry::RetryConfig::standard().with_max_attempts(1);
     let out = ctx
         .lambda
         .invoke()
@@ -347,10 +422,11 @@ async fn invoke(ctx: &AwsContext, t: &Trigger, f: &Failure) -> Result<(Option<St
         .invocation_type(InvocationType::RequestResponse)
         .payload(Blob::new(payload))
         .customize()
-        .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(timeouts))
+        .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(timeouts).retry_config(once))
         .send()
         .await
         .map_err(|e| aws_error("Lambda", "Invoke", &t.function, e))?;
     let body = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
-    Ok((out.executed_version().map(str::to_string), record::outcome(out.function_error(), &body)))
+    let batch: Vec<&str> = f.records.iter().filter_map(|r| r.pointer("/dynamodb/SequenceNumber").and_then(Value::as_str)).collect();
+    Ok((out.executed_version().map(str::to_string), record::outcome(out.function_error(), &body, &batch)))
 }

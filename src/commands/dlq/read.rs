@@ -50,14 +50,16 @@ pub async fn receive(ctx: &AwsContext, url: &str, visibility_s: i32) -> Result<V
     Ok(out.messages().to_vec())
 }
 
-/// Every visible message of the queue, none consumed: peeks until as many distinct messages as
-/// the queue says it holds were seen, or three receives in a row brought nothing new.
+/// Every visible message of the queue, none consumed: peeks until receives in a row bring
+/// nothing new (three; two when the queue says it is empty). The queue's count is only a hint
+/// (approximate, and behind by a minute or more), and each receive samples: neither bounds it.
 pub async fn peek(ctx: &AwsContext, url: &str, visible: i64) -> Result<Vec<Message>> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     let (mut idle, mut rounds) = (0, 0);
-    let cap = 10 + visible.max(0) / 2;
-    while (out.len() as i64) < visible && idle < 3 && rounds < cap {
+    let quiet = if visible > 0 { 3 } else { 2 };
+    let cap = 20 + visible.max(0);
+    while idle < quiet && rounds < cap {
         rounds += 1;
         let before = out.len();
         for m in receive(ctx, url, 0).await? {

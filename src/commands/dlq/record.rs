@@ -180,10 +180,13 @@ pub fn summary(record: &Value) -> String {
     format!("{name:<7} {}{when}", keys.join(" "))
 }
 
-/// What a synchronous invocation with a batch said, as Lambda judges a stream batch: an error
-/// fails it all; `batchItemFailures` with valid identifiers fails those records; an empty or
-/// null list, or no list, succeeds; an identifier that is empty, null or not a string fails the
-/// whole batch (the Lambda Developer Guide, "Configuring partial batch response").
+/// What a synchronous invocation with a batch said, as Lambda judges a stream batch (the Lambda
+/// Developer Guide, "Configuring partial batch response"): an error fails it all; the batch
+/// succeeds only when the answer is empty or null, or has no `batchItemFailures`, or an empty or
+/// null one; a list of `{"itemIdentifier": SEQ}` naming sequence numbers of the batch fails those
+/// records; anything else (an identifier that is empty, null, not a string or not of the batch, a
+/// `batchItemFailures` that is not a list, an answer that is not JSON) fails the whole batch. A
+/// redrive deletes a message only on success, so it is as strict as Lambda.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
@@ -192,24 +195,34 @@ pub enum Outcome {
     PartialFailure { failed: Vec<String> },
 }
 
-pub fn outcome(function_error: Option<&str>, payload: &[u8]) -> Outcome {
-    let answer: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+fn invalid(message: &str) -> Outcome {
+    Outcome::FunctionError { error: "InvalidResponse".into(), message: format!("{message}: Lambda fails the whole batch") }
+}
+
+pub fn outcome(function_error: Option<&str>, payload: &[u8], batch: &[&str]) -> Outcome {
+    let blank = payload.iter().all(u8::is_ascii_whitespace);
+    let answer: Option<Value> = if blank { Some(Value::Null) } else { serde_json::from_slice(payload).ok() };
     if let Some(kind) = function_error {
+        let answer = answer.unwrap_or(Value::Null);
         let error = answer.get("errorType").and_then(Value::as_str).unwrap_or(kind).to_string();
         let message = answer.get("errorMessage").and_then(Value::as_str).unwrap_or("").to_string();
         return Outcome::FunctionError { error, message };
     }
+    let Some(answer) = answer else { return invalid("the function's answer is not JSON") };
     let failures = match answer.get("batchItemFailures") {
-        Some(Value::Array(f)) if !f.is_empty() => f,
-        _ => return Outcome::Succeeded,
+        None | Some(Value::Null) => return Outcome::Succeeded,
+        Some(Value::Array(f)) if f.is_empty() => return Outcome::Succeeded,
+        Some(Value::Array(f)) => f,
+        Some(_) => return invalid("batchItemFailures is not a list"),
     };
     let ids: Vec<Option<&str>> =
         failures.iter().map(|f| f.get("itemIdentifier").and_then(Value::as_str).filter(|s| !s.is_empty())).collect();
     if ids.iter().any(Option::is_none) {
-        return Outcome::FunctionError {
-            error: "InvalidBatchItemFailures".into(),
-            message: "an entry of batchItemFailures has no itemIdentifier: Lambda fails the whole batch".into(),
-        };
+        return invalid("an entry of batchItemFailures has no itemIdentifier");
     }
-    Outcome::PartialFailure { failed: ids.into_iter().flatten().map(str::to_string).collect() }
+    let ids: Vec<&str> = ids.into_iter().flatten().collect();
+    if let Some(other) = ids.iter().find(|id| !batch.contains(id)) {
+        return invalid(&format!("batchItemFailures names {other}, which is not a sequence number of the batch"));
+    }
+    Outcome::PartialFailure { failed: ids.into_iter().map(str::to_string).collect() }
 }

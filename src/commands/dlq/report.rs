@@ -51,11 +51,14 @@ fn batch(out: &mut String, n: usize, f: &Failure) {
         let _ = writeln!(out, "  expired: {why}");
         return;
     }
+    if f.records.is_empty() {
+        if let Some(why) = &f.problem {
+            let _ = writeln!(out, "  {why}");
+            return;
+        }
+    }
     for r in &f.records {
         let _ = writeln!(out, "    {}", summary(r));
-    }
-    if f.records.is_empty() {
-        let _ = writeln!(out, "    (no record of the range passes the trigger's filter now)");
     }
     if f.skipped_by_filter > 0 {
         let _ = writeln!(
@@ -64,8 +67,8 @@ fn batch(out: &mut String, n: usize, f: &Failure) {
             plural(f.skipped_by_filter, "record", "records")
         );
     }
-    if !f.complete {
-        let _ = writeln!(out, "    (the stream stopped answering before the end sequence number: records may be missing)");
+    if let Some(why) = f.problem.as_deref().filter(|_| !f.records.is_empty()) {
+        let _ = writeln!(out, "    (kept by redrive: {why})");
     }
 }
 
@@ -96,7 +99,7 @@ pub fn human(i: &Inspection, written: &[PathBuf]) -> String {
             let _ = writeln!(out, "  {}", p.display());
         }
     }
-    if i.failures.iter().any(|f| !f.expired) {
+    if i.failures.iter().any(|f| f.problem.is_none()) {
         let _ = writeln!(out, "\nNext: fix the handler, apply, then `cruddur-infra dlq redrive {}`.", i.trigger);
     }
     out
@@ -134,7 +137,7 @@ pub fn redrive_plan(i: &Inspection, target: &str, ready: &[&Failure], kept: &[&F
         );
     }
     for f in kept {
-        let why = f.expired_reason.as_deref().unwrap_or("no record of its range passes the trigger's filter");
+        let why = f.problem.as_deref().unwrap_or_default();
         let _ = writeln!(out, "  ! batch {}..{} kept: {why}", f.start_sequence_number, f.end_sequence_number);
     }
     for u in &i.unreadable {
@@ -169,6 +172,9 @@ pub fn redrive_results(ready: &[&Failure], results: &BTreeMap<String, Redriven>)
             }
             Some(Redriven::Failed { version, outcome }) => {
                 let _ = writeln!(out, "  kept: batch {range}{}: {}", v(version), outcome_line(outcome));
+            }
+            Some(Redriven::CallFailed(why)) => {
+                let _ = writeln!(out, "  kept: batch {range}: {why}");
             }
             _ => {
                 let _ = writeln!(out, "  kept: batch {range}: its message was not received again (another consumer has it?)");

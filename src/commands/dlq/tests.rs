@@ -64,21 +64,26 @@ fn sequence_numbers_compare_as_numbers() {
 
 #[test]
 fn an_invocation_answer_is_judged_as_lambda_judges_a_stream_batch() {
-    assert_eq!(record::outcome(None, br#"{"batchItemFailures": []}"#), Outcome::Succeeded);
-    assert_eq!(record::outcome(None, br#"{"batchItemFailures": null}"#), Outcome::Succeeded);
-    assert_eq!(record::outcome(None, b"null"), Outcome::Succeeded);
-    assert_eq!(record::outcome(None, b""), Outcome::Succeeded);
+    let batch = ["11", "12"];
+    let judge = |error: Option<&str>, payload: &[u8]| record::outcome(error, payload, &batch);
+    for ok in [&br#"{"batchItemFailures": []}"#[..], br#"{"batchItemFailures": null}"#, b"null", b"", b"{}", br#""done""#] {
+        assert_eq!(judge(None, ok), Outcome::Succeeded, "{}", String::from_utf8_lossy(ok));
+    }
+    assert_eq!(judge(None, br#"{"batchItemFailures": [{"itemIdentifier": "12"}]}"#), Outcome::PartialFailure { failed: vec!["12".into()] });
+    for bad in [
+        &br#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#[..],
+        br#"{"batchItemFailures": [{"id": "1"}]}"#,
+        br#"{"batchItemFailures": [{"itemIdentifier": "99"}]}"#,
+        br#"{"batchItemFailures": {"itemIdentifier": "11"}}"#,
+        b"not json",
+    ] {
+        assert!(matches!(judge(None, bad), Outcome::FunctionError { .. }), "{}", String::from_utf8_lossy(bad));
+    }
     assert_eq!(
-        record::outcome(None, br#"{"batchItemFailures": [{"itemIdentifier": "12"}]}"#),
-        Outcome::PartialFailure { failed: vec!["12".into()] }
-    );
-    assert!(matches!(record::outcome(None, br#"{"batchItemFailures": [{"itemIdentifier": ""}]}"#), Outcome::FunctionError { .. }));
-    assert!(matches!(record::outcome(None, br#"{"batchItemFailures": [{"id": "1"}]}"#), Outcome::FunctionError { .. }));
-    assert_eq!(
-        record::outcome(Some("Unhandled"), br#"{"errorType": "KeyError", "errorMessage": "'message'"}"#),
+        judge(Some("Unhandled"), br#"{"errorType": "KeyError", "errorMessage": "'message'"}"#),
         Outcome::FunctionError { error: "KeyError".into(), message: "'message'".into() }
     );
-    assert_eq!(record::outcome(Some("Unhandled"), b"oops"), Outcome::FunctionError { error: "Unhandled".into(), message: String::new() });
+    assert_eq!(judge(Some("Unhandled"), b"oops"), Outcome::FunctionError { error: "Unhandled".into(), message: String::new() });
 }
 
 #[test]
