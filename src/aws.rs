@@ -147,43 +147,6 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Loc
     }
 }
 
-/// The per-account rates AWS documents for calls the tool makes in bulk, as (service,
-/// operations that share the rate, calls per second): they are spaced to stay under them
-/// instead of bursting into throttles that the SDK then backs off from. DynamoDB's API
-/// reference: ListTagsOfResource 10 per second, TagResource and UntagResource 5 (rule 33).
-pub const RATES: &[(&str, &[&str], u32)] = &[("dynamodb", &["ListTagsOfResource"], 10), ("dynamodb", &["TagResource", "UntagResource"], 5)];
-
-/// Spaces calls evenly at a rate, so that no window of one second holds more than the rate
-/// (GCRA with no burst: the theoretical arrival time of the next call). Per process: AWS counts
-/// per account, so several runs against one account at once can still exceed it (the SDK then
-/// backs off).
-#[derive(Debug)]
-pub struct Pacer {
-    interval: Duration,
-    next: std::sync::Mutex<Option<tokio::time::Instant>>,
-}
-
-impl Pacer {
-    pub fn new(per_second: u32) -> Self {
-        let per_second = per_second.max(1);
-        Pacer { interval: Duration::from_secs(1) / per_second, next: std::sync::Mutex::new(None) }
-    }
-
-    /// Waits until one more call keeps within the rate, and counts it.
-    pub async fn take(&self) {
-        let wait = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = tokio::time::Instant::now();
-            let t = next.map_or(now, |n| n.max(now));
-            *next = Some(t + self.interval);
-            t.saturating_duration_since(now)
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
@@ -211,8 +174,6 @@ pub struct AwsContext {
     pub name_suffix: String,
     /// The caller's identity, read once on first use and shared by every reader.
     identity: std::sync::Arc<tokio::sync::OnceCell<Identity>>,
-    /// One pacer per rate of [`RATES`], shared by every reader and writer of this run.
-    paces: std::sync::Arc<Vec<Pacer>>,
 }
 
 /// Who the credentials are: STS GetCallerIdentity.
@@ -223,15 +184,6 @@ pub struct Identity {
 }
 
 impl AwsContext {
-    /// Waits until a call of `operation` keeps within AWS's documented rate for it ([`RATES`]);
-    /// at once for an operation without one.
-    pub async fn pace(&self, service: &str, operation: &str) {
-        let found = RATES.iter().position(|(s, ops, _)| *s == service && ops.contains(&operation));
-        if let Some(pacer) = found.and_then(|i| self.paces.get(i)) {
-            pacer.take().await;
-        }
-    }
-
     /// The caller's account and partition, from one GetCallerIdentity per run.
     pub async fn identity(&self) -> anyhow::Result<Identity> {
         let id = self
@@ -411,9 +363,11 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
                 .with_initial_backoff(Duration::from_millis(200))
                 .with_max_backoff(Duration::from_secs(5)),
         )
-        .timeout_config(
-            TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).operation_attempt_timeout(Duration::from_secs(30)).build(),
-        );
+        // Per attempt: 3 s to connect, 30 s for the answer. In the HTTP client rather than as
+        // the SDK's attempt timeout, so that the wait for a rate's turn (`pace`) counts against
+        // neither.
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).read_timeout(Duration::from_secs(30)).build())
+        .http_client(crate::pace::http_client());
     // `--profile` beats the env's `profile`.
     let profile = opts.profile.as_ref().or(desired.profile.as_ref());
     if let Some(p) = profile {
@@ -459,6 +413,9 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     // backoff) and the tool's waits have deadlines. One unlimited bucket for every client.
     use aws_sdk_sts::config::retry::{RetryPartition, TokenBucket};
     let partition = RetryPartition::custom("cruddur-infra").token_bucket(TokenBucket::unlimited()).build();
+    // AWS counts its rates per account and region: envs of this process with the same region,
+    // credentials and endpoint share one budget (`pace`).
+    let scope = format!("{region}|{:?}|{:?}|{:?}", profile, desired.assume_role.as_ref().map(|r| &r.arn), endpoints["dynamodb"]);
     macro_rules! client {
         ($krate:ident, $service:literal $(, $classifier:expr)?) => {{
             let mut conf = $krate::config::Builder::from(&sdk);
@@ -471,6 +428,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);
             }
+            conf = conf.interceptor(crate::pace::PaceByOperation::new(&scope));
             $(conf = conf.retry_classifier($classifier);)?
             $krate::Client::from_conf(conf.build())
         }};
@@ -492,7 +450,6 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
         name_suffix: desired.name_suffix.clone(),
         identity: Default::default(),
-        paces: std::sync::Arc::new(RATES.iter().map(|(_, _, per_second)| Pacer::new(*per_second)).collect()),
     }
 }
 
@@ -537,19 +494,6 @@ mod tests {
         // A read goes through the guard (and then fails to connect).
         let err = ctx.dynamodb.describe_table().table_name("t").send().await.unwrap_err();
         assert!(!aws_smithy_types::error::display::DisplayErrorContext(&err).to_string().contains("read-only"));
-    }
-
-    #[tokio::test]
-    async fn a_pacer_keeps_any_second_within_the_rate() {
-        let p = Pacer::new(20);
-        let start = std::time::Instant::now();
-        p.take().await;
-        assert!(start.elapsed() < Duration::from_millis(40), "the first call goes at once");
-        for _ in 0..20 {
-            p.take().await;
-        }
-        // 21 calls at 20 per second: the 21st a whole second after the first.
-        assert!(start.elapsed() >= Duration::from_millis(990), "{:?}", start.elapsed());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod ids;
 pub mod kinds;
 pub mod lease;
 pub mod log;
+pub mod pace;
 pub mod package;
 pub mod plan;
 pub mod policy;

@@ -299,7 +299,6 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             // TagResource overwrites a key's value: only the keys the spec drops are untagged
             // (untag-then-tag could lose a tag that is in both, rule 33).
             if !remove.is_empty() {
-                ctx.pace("dynamodb", "UntagResource").await;
                 ctx.dynamodb
                     .untag_resource()
                     .resource_arn(&live.arn)
@@ -310,7 +309,6 @@ pub async fn execute(ctx: &AwsContext, op: &TableOp) -> Result<()> {
             }
             if !set.is_empty() {
                 let tags = set.iter().map(|(k, v)| ddb::Tag::builder().key(k).value(v).build()).collect::<Result<Vec<_>, _>>()?;
-                ctx.pace("dynamodb", "TagResource").await;
                 ctx.dynamodb
                     .tag_resource()
                     .resource_arn(&live.arn)

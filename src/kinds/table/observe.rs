@@ -132,7 +132,6 @@ pub(super) async fn observe_tags(ctx: &AwsContext, name: &str, arn: &str) -> Res
     let mut tags = BTreeMap::new();
     let mut token = None;
     loop {
-        ctx.pace("dynamodb", "ListTagsOfResource").await;
         let out = ctx
             .dynamodb
             .list_tags_of_resource()
