@@ -5,7 +5,10 @@ request; cruddur-infra plan of the Cruddur stack beside a sequential boto3 reade
 then the cost of discovery (prune by ownership): the Cruddur stack's plan, wall time and requests,
 before and after 300 foreign resources (100 tables, 100 functions, 100 roles) join the account.
 
-    bench/run [--latency-ms 20] [--runs 7]
+    bench/run [--latency-ms 20] [--runs 7] [--rate-limits]
+
+With --rate-limits the replay backend keeps AWS's documented per-account rates (bench/replay.py,
+tools/emu/rates.py) and the throttles it answered are reported.
 """
 
 import argparse
@@ -85,8 +88,9 @@ def record(url, scenarios):
         return json.loads(r.read())
 
 
-def replay_server(path, latency_ms):
-    p = subprocess.Popen([PY, os.path.join(REPO, "bench", "replay.py"), path, "--latency-ms", str(latency_ms)],
+def replay_server(path, latency_ms, rate_limits=False):
+    p = subprocess.Popen([PY, os.path.join(REPO, "bench", "replay.py"), path, "--latency-ms", str(latency_ms),
+                          *(["--rate-limits"] if rate_limits else [])],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return p, "http://127.0.0.1:" + p.stdout.readline().strip().split("=")[1]
 
@@ -137,6 +141,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency-ms", type=float, default=20)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--rate-limits", action="store_true", help="the replay backend throttles beyond AWS's rates")
     a = ap.parse_args()
     lat = a.latency_ms / 1000
     proc, url = emulator(a.latency_ms)
@@ -213,7 +218,7 @@ def main():
         import json
         with open(rec_path, "w") as f:
             json.dump(recorded, f)
-        rproc, rurl = replay_server(rec_path, a.latency_ms)
+        rproc, rurl = replay_server(rec_path, a.latency_ms, a.rate_limits)
         try:
             replayed = {name: timed([BIN, "--endpoint-url", rurl, "plan", *extra], d, a.runs) for name, d, extra in scenarios}
             with urllib.request.urlopen(f"{rurl}/_replay/stats") as r:
@@ -232,6 +237,8 @@ def main():
         print(f"10 envs / 1 env:        {replayed['10 envs, --all-envs'] / replayed['1 env (1 table)']:5.2f}  (target <= 1.5)")
         print(f"start-up:               {startup * 1000:5.1f} ms (target < 5)")
         print(f"unrecorded requests:    {len(stats['missed'])} {stats['missed'][:3]}")
+        if a.rate_limits:
+            print(f"throttled requests:     {stats.get('throttled', 0)} {stats.get('throttled_by_operation', {})}")
 
         # Discovery: the same plan without discovery (--target every resource reads only those),
         # with it, and with 300 foreign resources beside the stack.

@@ -181,7 +181,7 @@ fn a_batch_past_the_streams_retention_is_reported_expired_and_kept() {
     run.expect(1);
     assert!(run.stdout.contains("kept: its records are past the stream's retention"), "{}", run.stdout);
     assert!(run.stdout.contains("kept: its body is not JSON"), "{}", run.stdout);
-    assert_eq!(py(&emu, "print(depth())").trim(), "(2, 0)");
+    py(&emu, "wait(lambda: depth() == (2, 0), 'both kept, visible')");
 
     // A trigger that is not one, named.
     let run = emu.cli(ws.path(), &["dlq", "inspect", "lambda_event_source_mapping.nope"]);

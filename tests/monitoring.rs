@@ -97,7 +97,12 @@ fn status_is_healthy_then_names_an_alarm_in_alarm_and_a_failed_batch() {
     let problems: Vec<&str> = doc["problems"].as_array().unwrap().iter().filter_map(|p| p["address"].as_str()).collect();
     assert_eq!(problems, ["cloudwatch_alarm.cruddur-messaging-stream-errors"], "{doc:#}");
     // A batch that failed for good lands in the on-failure queue: the trigger is unhealthy too.
-    emu.py("u = sqs.get_queue_url(QueueName='cruddur-messaging-stream-dlq')['QueueUrl']\nsqs.send_message(QueueUrl=u, MessageBody='{}')");
+    // (SQS's counts lag behind a send: wait until the queue says it holds it.)
+    emu.py(
+        "import time\nu = sqs.get_queue_url(QueueName='cruddur-messaging-stream-dlq')['QueueUrl']\nsqs.send_message(QueueUrl=u, MessageBody='{}')\n\
+         n = lambda: int(sqs.get_queue_attributes(QueueUrl=u, AttributeNames=['ApproximateNumberOfMessages'])['Attributes']['ApproximateNumberOfMessages'])\n\
+         end = time.time() + 20\nwhile n() == 0 and time.time() < end: time.sleep(0.2)",
+    );
     emu.reset_calls();
     let run = emu.cli(ws.path(), &["status", "--output", "markdown"]);
     run.expect(2);

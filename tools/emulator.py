@@ -3,9 +3,9 @@
 rules of ../shared/aws-rules.md that moto does not (see README, "The local emulator").
 
     emulator.py [--host 127.0.0.1] [--port 4566] [--aws-rules] [--busy-seconds 1.5]
-                [--tag-lag 1.0] [--sqs-lag 1.5] [--sqs-deleted-recently 3.0] [--aas-lag 1.0]
-                [--aas-write-gap 0.3] [--max-filters 5] [--no-model-checks]
-                [--no-data-plane] [--stream-retention 86400] [--lambda-idle 60]
+                [--tag-lag 1.0] [--sqs-lag 1.5] [--sqs-deleted-recently 3.0] [--sqs-count-lag 1.0]
+                [--aas-lag 1.0] [--aas-write-gap 0.3] [--max-filters 5] [--no-model-checks]
+                [--no-data-plane] [--stream-retention 86400] [--lambda-idle 60] [--rate-limits]
 
 Prints `READY port=N` on stdout once it accepts connections (port 0 picks a free port).
 
@@ -57,6 +57,25 @@ With --aws-rules, in front of moto:
   target registered for ..."), as on a target never registered; a RegisterScalableTarget,
   PutScalingPolicy or DeregisterScalableTarget on a target less than --aas-write-gap seconds
   after the previous write to it is ConcurrentUpdateException (docs/aws-behaviour.md rule 35).
+- SQS as `dlq` meets it (docs/aws-behaviour.md rule 45): a ReceiveMessage whose wait is 0 (a short
+  poll: WaitTimeSeconds 0, or none on a queue whose ReceiveMessageWaitTimeSeconds is 0) returns
+  a random subset of the visible messages, possibly none (each message on one of 4 machines, each
+  machine sampled with probability 1/2, seeded by --seed; the others untouched; FIFO queues
+  excepted), as "a weighted random set of machines is sampled"; a long poll returns what moto
+  does (tools/emu/sqs.py). GetQueueAttributes' ApproximateNumberOfMessages, ...NotVisible and
+  ...Delayed lag --sqs-count-lag seconds behind SendMessage, ReceiveMessage, DeleteMessage (and
+  their batches), ChangeMessageVisibility and PurgeQueue, and behind the data plane's on-failure
+  records: the counts from before the first change are answered until that long passes without
+  another; a call that changes no count (a peek) opens no window (tools/emu/consistency.py).
+- DynamoDB Streams (rule 44): the first GetRecords on an iterator that GetShardIterator gave
+  answers an empty page (Records [], a NextShardIterator at the same position), as AWS may
+  ("it might take multiple calls to get to a portion of the shard that contains stream
+  records"); a position trimmed since is still TrimmedDataAccessException (tools/emu/streams.py).
+- Lambda Invoke with a request payload over 6291456 bytes (RequestResponse, DryRun), or over
+  1048576 bytes for InvocationType Event (the Invoke API reference's quota now; 256 KB before), is
+  refused as Lambda refuses it: RequestEntityTooLargeException, HTTP 413, "Request must be
+  smaller than 6291456 bytes for the InvokeFunction operation" / "N byte payload is too large for
+  the Event invocation type (limit 1048576 bytes)" (rule 44: what `dlq redrive` invokes with).
 - Lambda: after UpdateEventSourceMapping the mapping is `Updating` for --busy-seconds; while it
   is Creating or Updating, UpdateEventSourceMapping and DeleteEventSourceMapping on it fail with
   ResourceInUseException (docs/aws-behaviour.md rule 36).
@@ -165,11 +184,37 @@ With --aws-rules, in front of moto:
   LastProcessingResult ("No records processed", "OK", "PROBLEM: Function call failed"). A call
   a handler makes is listed in /_proxy/calls with "function": NAME.
 
+With --rate-limits (any mode, alone or with --aws-rules; docs/aws-behaviour.md rule 46;
+tools/emu/rates.py): AWS's documented per-account request rates as token buckets per (account,
+region, rate), grouped as src/pace.rs RATES groups them: DynamoDB ListTagsOfResource 10/s,
+TagResource + UntagResource 5/s; Lambda GetFunction 100/s, GetPolicy 15/s, every other control
+call but the invocations 15/s shared; STS GetCallerIdentity, AssumeRole (and the four others of
+its quota) 600/s; the Tagging API's GetResources 15/s; EC2 a bucket per action (Describe*, List*,
+Search*, Get*: 100 tokens refilled at 20/s; CreateTags, DeleteTags: 100 at 10/s; every other: 50
+at 5/s); SQS ListQueueTags + TagQueue + UntagQueue 30/s; SNS ListSubscriptionsByTopic 30/s,
+ListTagsForResource, TagResource, UntagResource 10/s each, GetTopicAttributes 30/s; CloudWatch
+DescribeAlarms 9/s, PutMetricAlarm 3/s, DeleteAlarms 3/s, ListTagsForResource 10/s, TagResource,
+UntagResource 20/s each; CloudWatch Logs DescribeLogGroups 10/s, ListTagsForResource,
+ListTagsLogGroup, TagResource, UntagResource 5/s each. An "N per second" bucket holds N tokens and
+starts full. The account is the caller's (by its access key, as moto tells it: a handler's calls,
+with its role's keys, count in its account). A call beyond its bucket is answered, before
+anything else is checked, with its service's throttle: DynamoDB ThrottlingException (400, JSON);
+Lambda TooManyRequestsException (429, Reason CallerRateLimitExceeded, Retry-After and
+retryAfterSeconds); IAM / STS / SNS / CloudWatch query Throttling (400, XML); EC2
+RequestLimitExceeded (503, XML); SQS RequestThrottled (400, JSON with x-amzn-query-error, or XML);
+CloudWatch CBOR or JSON Throttling (400); Logs ThrottlingException (400, JSON 1.1); the Tagging
+API ThrottledException (400, JSON 1.1): each a code the Rust SDK retries as a throttle. It is
+listed in /_proxy/calls with "throttled": true and counted in GET /_proxy/throttled.
+
 Faults, each by rate with --seed (any mode): --throttle-rate (throttling in each service's own
-format), --error-rate (5xx), --drop-rate (connection closed before the call reaches moto),
---lose-rate (the call happens, then the connection is closed before the answer), --latency-ms.
+format, the answers of --rate-limits), --error-rate (5xx), --drop-rate (connection closed before
+the call reaches moto), --lose-rate (the call happens, then the connection is closed before the
+answer), --latency-ms.
 Control endpoints: GET /_proxy/calls (every call seen: service, action, write; "function" for a
-handler's), POST /_proxy/calls/reset, POST /_proxy/sns/confirm?arn=ARN|endpoint=ADDRESS (confirms
+handler's; "throttled" for one --rate-limits throttled), POST /_proxy/calls/reset,
+GET /_proxy/throttled ({"throttled": N, "by_operation": {"dynamodb:ListTagsOfResource": n, ...}}),
+POST /_proxy/throttled/reset (the counts forgotten, every bucket full again),
+POST /_proxy/sns/confirm?arn=ARN|endpoint=ADDRESS (confirms
 pending email subscriptions), GET /_proxy/invocations (every invocation the data plane ran:
 function, functionArn, qualifier, executedVersion, source (the mapping's UUID or "invoke"),
 mapping, invocationType, requestId, sequenceNumbers, outcome ("ok" | "partial" | "error"),
@@ -197,7 +242,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from emu import Refusal, Reply, cbor, filters, streams  # noqa: E402  (tools/emu, beside this script)
+from emu import Refusal, Reply, cbor, dataplane, filters, rates, sqs, streams  # noqa: E402  (tools/emu, beside this script)
 from emu.cloudwatch import Alarms  # noqa: E402
 from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
 from emu.dataplane import Plane  # noqa: E402
@@ -243,6 +288,29 @@ def is_invoke(method, path):
     return method == "POST" and len(parts) == 4 and parts[1] == "functions" and parts[3] == "invocations"
 
 
+# Invoke's request payload quotas (Lambda API Reference, Invoke: "For synchronous invocations, the
+# maximum payload size is 6 MB. For asynchronous invocations, the maximum payload size is 1 MB.").
+INVOKE_MAX = 6 * 1024 * 1024
+INVOKE_EVENT_MAX = 1024 * 1024
+
+
+def invoke_too_large(environ, body):
+    """Lambda's refusal of an Invoke payload over its quota (HTTP 413, worded as Lambda answers:
+    "Request must be smaller than 6291456 bytes for the InvokeFunction operation"; for Event,
+    "N byte payload is too large for the Event invocation type (limit L bytes)"), else None."""
+    if (environ.get("HTTP_X_AMZ_INVOCATION_TYPE") or "RequestResponse") == "Event":
+        if len(body) > INVOKE_EVENT_MAX:
+            return Refusal("RequestEntityTooLargeException",
+                           f"{len(body)} byte payload is too large for the Event invocation type (limit {INVOKE_EVENT_MAX} bytes)",
+                           "413 Request Entity Too Large")
+        return None
+    if len(body) > INVOKE_MAX:
+        return Refusal("RequestEntityTooLargeException",
+                       f"Request must be smaller than {INVOKE_MAX} bytes for the InvokeFunction operation",
+                       "413 Request Entity Too Large")
+    return None
+
+
 def access_key_of(environ):
     auth = environ.get("HTTP_AUTHORIZATION", "")
     return auth.split("Credential=")[1].split("/")[0] if "Credential=" in auth else ""
@@ -283,27 +351,27 @@ def cbor_error(start_response, service, code, message, status="400 Bad Request")
     return [data]
 
 
-def fault_error(start_response, service, kind, rpc=False):
-    """A throttling or a server error as each service words it (in CBOR for a CBOR request)."""
-    throttle = kind == "throttle"
+def fault_error(start_response, service, kind, rpc=False, environ=None):
+    """A throttling (tools/emu/rates.py: each service's own throttle) or a server error as each
+    service words it (in CBOR for a CBOR request)."""
+    if kind == "throttle":
+        status, headers, data = rates.throttle(service, environ or {}, 1.0)
+        start_response(status, headers + [("Content-Length", str(len(data)))])
+        return [data]
     if rpc:
-        return cbor_error(start_response, service, "Throttling" if throttle else "InternalServiceError",
-                          "Rate exceeded" if throttle else "Internal service error",
-                          "400 Bad Request" if throttle else "500 Internal Server Error")
+        return cbor_error(start_response, service, "InternalServiceError", "Internal service error", "500 Internal Server Error")
     if service == "dynamodb":
-        return ddb_error(start_response, "ThrottlingException" if throttle else "InternalServerError", "Rate exceeded" if throttle else "Internal server error", "400 Bad Request" if throttle else "500 Internal Server Error")
+        return ddb_error(start_response, "InternalServerError", "Internal server error", "500 Internal Server Error")
     if service == "lambda":
-        return lambda_error(start_response, "TooManyRequestsException" if throttle else "ServiceException", "Rate exceeded" if throttle else "Service error", "429 Too Many Requests" if throttle else "500 Internal Server Error")
+        return lambda_error(start_response, "ServiceException", "Service error", "500 Internal Server Error")
     if service == "sqs":
-        code = "ThrottlingException" if throttle else "InternalError"
-        return sqs_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
+        return sqs_error(start_response, "InternalError", "Internal error", "500 Internal Server Error")
     if service in ("tagging", "application-autoscaling", "logs"):
         # The Resource Groups Tagging API, Application Auto Scaling and CloudWatch Logs speak JSON 1.1.
-        code = "ThrottlingException" if throttle else "InternalServiceException"
-        return json11_error(start_response, code, "Rate exceeded" if throttle else "Internal error", "400 Bad Request" if throttle else "500 Internal Server Error")
+        return json11_error(start_response, "InternalServiceException", "Internal error", "500 Internal Server Error")
     if service == "ec2":
-        return xml_error(start_response, "503 Service Unavailable" if throttle else "500 Internal Server Error", "RequestLimitExceeded" if throttle else "InternalError", "Request limit exceeded." if throttle else "An internal error has occurred", ec2=True)
-    return xml_error(start_response, "400 Bad Request" if throttle else "500 Internal Server Error", "Throttling" if throttle else "ServiceFailure", "Rate exceeded" if throttle else "Service failure")
+        return xml_error(start_response, "500 Internal Server Error", "InternalError", "An internal error has occurred", ec2=True)
+    return xml_error(start_response, "500 Internal Server Error", "ServiceFailure", "Service failure")
 
 
 def json11_error(start_response, code, message, status="400 Bad Request"):
@@ -441,6 +509,9 @@ class Proxy:
         # --no-data-plane; tools/emu/dataplane.py), set by main().
         self.plane = None
         self.mended = False  # moto's streams and mappings patched (before the first such request)
+        self.sqs_mended = False  # moto's short polls sampled (--aws-rules; tools/emu/sqs.py)
+        # AWS's per-account request rates as token buckets (--rate-limits; tools/emu/rates.py).
+        self.limiter = None
 
     # -- plumbing -------------------------------------------------------------------------
     def call_app(self, environ, body):
@@ -551,6 +622,13 @@ class Proxy:
         elif path == "/_proxy/recorded":
             with self.lock:
                 data = json.dumps(self.recorded).encode()
+        elif path == "/_proxy/throttled":
+            # What --rate-limits throttled: {"throttled": N, "by_operation": {"service:Op": n}}.
+            data = json.dumps(self.limiter.stats() if self.limiter else {"throttled": 0, "by_operation": {}}).encode()
+        elif path == "/_proxy/throttled/reset":
+            if self.limiter:
+                self.limiter.reset()
+            data = b"{}"
         elif path == "/_proxy/faults":
             with self.lock:
                 data = json.dumps(self.injected).encode()
@@ -1236,11 +1314,22 @@ class Proxy:
             start_response("400 Bad Request", [("Content-Type", DDB_JSON), ("Content-Length", str(len(body)))])
             return [body]
         if fault in ("throttle", "error"):
-            return fault_error(start_response, service, fault, rpc)
+            return fault_error(start_response, service, fault, rpc, environ)
         if fault == "drop":
             drop(environ)
             start_response("500 Internal Server Error", [("Content-Length", "0")])
             return [b""]
+        if self.limiter is not None:
+            # AWS's per-account rates (docs/aws-behaviour.md rule 46), before anything else AWS does.
+            wait = self.limiter.take(self.account_of(environ), self.region_of(environ), service,
+                                     rates.operation_of(environ, body)[1])
+            if wait is not None:
+                with self.lock:
+                    call["throttled"] = True
+                return self.respond(start_response, *rates.throttle(service, environ, wait))
+        if self.aws_rules and service == "sqs" and not self.sqs_mended:
+            sqs.install()
+            self.sqs_mended = True
         req = cbor.request(body) if rpc else request_json(environ, service, body)
         if self.aws_rules and self.validator is not None:
             # The service's API model (docs/aws-behaviour.md rule 40), before anything else.
@@ -1277,6 +1366,10 @@ class Proxy:
             if refused is not None:
                 return refused
         path = environ.get("PATH_INFO", "")
+        if self.aws_rules and service == "lambda" and is_invoke(method, path):
+            refused = invoke_too_large(environ, body)
+            if refused is not None:
+                return refuse(start_response, service, refused)
         if self.aws_rules and service == "lambda":
             refused = self.check_lambda(environ, method, path, req, start_response)
             if refused is not None:
@@ -1400,6 +1493,8 @@ def main():
     for kind in ("throttle", "error", "drop", "lose"):
         ap.add_argument(f"--{kind}-rate", type=float, default=0.0)
     ap.add_argument("--expired-token", action="store_true", help="answer every call with ExpiredToken")
+    ap.add_argument("--rate-limits", action="store_true",
+                    help="throttle calls beyond AWS's documented per-account rates (token buckets)")
     ap.add_argument("--only", default=None, help="answer only this service (dynamodb): DynamoDB Local as a stand-in")
     ap.add_argument("--decrease-quota", type=int, default=None,
                     help="with --aws-rules: throughput decreases allowed per table; more are LimitExceededException")
@@ -1416,6 +1511,8 @@ def main():
                     help="seconds a new scalable target is not described and refuses scaling policies")
     ap.add_argument("--aas-write-gap", type=float, default=0.3,
                     help="seconds after a write to a scalable target that another is ConcurrentUpdateException")
+    ap.add_argument("--sqs-count-lag", type=float, default=1.0,
+                    help="seconds a queue's message counts lag behind sends, receives and deletes")
     ap.add_argument("--max-filters", type=int, default=5, help="filter patterns allowed per event source mapping")
     ap.add_argument("--no-model-checks", action="store_true",
                     help="do not validate requests against the services' API models")
@@ -1439,11 +1536,16 @@ def main():
     proxy.max_filters = args.max_filters
     proxy.rules = {
         "dynamodb": DynamoTags(args.tag_lag),
-        "sqs": SqsLag(args.sqs_lag, args.sqs_deleted_recently),
+        "sqs": SqsLag(args.sqs_lag, args.sqs_deleted_recently, args.sqs_count_lag),
         "application-autoscaling": ScalingLag(args.aas_lag, args.aas_write_gap),
     }
     proxy.validator = None if args.no_model_checks else Validator()
-    streams.configure(args.stream_retention)
+    proxy.limiter = rates.Limiter() if args.rate_limits else None
+    streams.configure(args.stream_retention, empty_first=args.aws_rules)
+    if args.aws_rules:
+        # Short polls sample (tools/emu/sqs.py); the counts lag behind the data plane's sends too.
+        sqs.configure(random.Random(f"sqs-{args.seed}"))
+        dataplane.SQS_WRITE = proxy.rules["sqs"].changing
     if not args.no_data_plane:
         proxy.plane = Plane(busy=proxy.creating_until, idle=args.lambda_idle)
     server = make_server(args.host, args.port, proxy, threaded=True, request_handler=MotoRequestHandler)

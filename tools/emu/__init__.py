@@ -5,8 +5,10 @@ mode, CloudWatch's Smithy RPC v2 CBOR translated for moto (cbor.py) with its ala
 them (cloudwatch.py), and Lambda versions, aliases and triggers on aliases as AWS keeps them,
 with their refusals under --aws-rules (versions.py); and the data plane of stream triggers
 (dataplane.py: Invoke and a poller per mapping; streams.py: the stream's records kept, trimmed
-by retention; runtime.py and runner.py: a Python handler run in a process of its own). Each
-module decides; emulator.py answers on the wire, in each service's own error format.
+by retention; runtime.py and runner.py: a Python handler run in a process of its own); SQS's
+sampled short polls (sqs.py, --aws-rules); and AWS's per-account request rates with each
+service's throttling answer (rates.py, --rate-limits; shared with bench/replay.py). Each module
+decides; emulator.py answers on the wire, in each service's own error format.
 
 A rule answers with a Refusal (an AWS error) or a Reply (a 200 with this JSON document instead
 of moto's answer), or None to let the call through unchanged.

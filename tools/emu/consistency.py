@@ -1,5 +1,6 @@
 """AWS's eventual consistency: a write is not visible to reads at once (docs/aws-behaviour.md
-rules 33-35). Each rule is told of its service's calls before they reach moto and after:
+rules 33-35; 34 and 45 for a queue's message counts). Each rule is told of its service's calls
+before they reach moto and after:
 
     rule.before(action, req, moto, ctx) -> Refusal | Reply | None
     rule.after(action, req, status, data, ctx) -> Refusal | Reply | None
@@ -12,6 +13,7 @@ A lag of 0 turns a rule off.
 import json
 import threading
 import time
+from contextlib import contextmanager
 
 from . import Refusal, Reply
 
@@ -103,23 +105,72 @@ def queue_gone():
     return Refusal("QueueDoesNotExist", "The specified queue does not exist.", query_code="AWS.SimpleQueueService.NonExistentQueue")
 
 
+# A queue's message counts (GetQueueAttributes), and the calls that change them.
+COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+MESSAGE_ACTIONS = ("SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+                   "ChangeMessageVisibility", "ChangeMessageVisibilityBatch", "PurgeQueue")
+
+
+def moto_counts(q):
+    """The message counts moto has now of queue (account, region, name), as SQS writes them
+    (strings); None when there is no such queue."""
+    from moto.sqs.models import sqs_backends
+
+    try:
+        queue = sqs_backends[q[0]][q[1]].get_queue(q[2])
+    except Exception:  # noqa: BLE001  (no such account, region or queue)
+        return None
+    return {
+        "ApproximateNumberOfMessages": str(queue.approximate_number_of_messages),
+        "ApproximateNumberOfMessagesNotVisible": str(queue.approximate_number_of_messages_not_visible),
+        "ApproximateNumberOfMessagesDelayed": str(queue.approximate_number_of_messages_delayed),
+    }
+
+
 class SqsLag:
     """Rule 34: SetQueueAttributes takes `lag` seconds to show (GetQueueAttributes answers the
     attributes' previous values); a new queue is not found for lag/3; a deleted queue still
     answers GetQueueUrl, GetQueueAttributes and ListQueueTags with its last values for `lag`;
     a name deleted less than `deleted_recently` seconds ago cannot be created again
-    (QueueDeletedRecently)."""
+    (QueueDeletedRecently).
 
-    actions = {"CreateQueue", "GetQueueUrl", "GetQueueAttributes", "ListQueueTags", "SetQueueAttributes", "DeleteQueue"}
+    Rules 34 and 45: a queue's message counts (ApproximateNumberOfMessages, ...NotVisible, ...Delayed)
+    lag `count_lag` seconds behind the calls that change them (SendMessage, ReceiveMessage,
+    DeleteMessage, their batches, ChangeMessageVisibility, PurgeQueue; and the data plane's
+    on-failure records, through `changing`): GetQueueAttributes answers the counts from before
+    the first such change until `count_lag` seconds pass without another ("may not achieve
+    consistency until at least 1 minute after the producers stop sending messages", SQS API
+    Reference, GetQueueAttributes). A call that changes no count (a peek with VisibilityTimeout
+    0, an empty receive) opens no window. `counts(queue)` reads the counts (moto's, by default)."""
+
+    actions = {"CreateQueue", "GetQueueUrl", "GetQueueAttributes", "ListQueueTags", "SetQueueAttributes", "DeleteQueue",
+               *MESSAGE_ACTIONS}
     reads = ("GetQueueUrl", "GetQueueAttributes", "ListQueueTags")
 
-    def __init__(self, lag, deleted_recently):
+    def __init__(self, lag, deleted_recently, count_lag=0.0, counts=moto_counts):
         self.lag = lag
         self.deleted_recently = deleted_recently
+        self.count_lag = count_lag
+        self.counts = counts
         self.attributes = Window()  # queue -> {attribute: value before the window, None if unset}
         self.created = Window()  # queue -> True while it is not found yet
         self.deleted = Window()  # queue -> {"url", "attributes", "tags"} while it still answers
         self.gone = Window()  # queue -> True while its name cannot be reused
+        self.counted = Window()  # queue -> its counts before the window's first change
+
+    def note_counts(self, q, before):
+        """After a call that may have changed queue q's counts (`before`: they were)."""
+        if before is not None and self.counts(q) != before:
+            self.counted.note(q, self.count_lag, before)
+
+    @contextmanager
+    def changing(self, q):
+        """Around a change of queue q's messages made without a request (the data plane's)."""
+        before = self.counts(q) if self.count_lag > 0 else None
+        try:
+            yield
+        finally:
+            self.note_counts(q, before)
 
     @staticmethod
     def queue(req, ctx):
@@ -150,6 +201,8 @@ class SqsLag:
                 ctx["previous"] = {a: current.get(a) for a in req.get("Attributes") or {}}
         elif action == "DeleteQueue" and self.lag > 0:
             ctx["snapshot"] = self.snapshot(req.get("QueueUrl"), moto)
+        elif action in MESSAGE_ACTIONS and self.count_lag > 0:
+            ctx["counts"] = self.counts(q)
         return None
 
     @staticmethod
@@ -177,18 +230,24 @@ class SqsLag:
                 self.created.note(q, self.lag / 3, True)
         elif action == "SetQueueAttributes" and ctx.get("previous"):
             self.attributes.note(q, self.lag, ctx["previous"], merge=lambda old, new: {**new, **old})
+        elif action in MESSAGE_ACTIONS and "counts" in ctx:
+            self.note_counts(q, ctx["counts"])
         elif action == "DeleteQueue":
             self.attributes.drop(q)
             self.created.drop(q)
+            self.counted.drop(q)
             self.gone.note(q, self.deleted_recently, True)
             if ctx.get("snapshot"):
                 self.deleted.note(q, self.lag, ctx["snapshot"])
         elif action == "GetQueueAttributes":
-            previous = self.attributes.get(q)
-            if previous is not None:
+            previous, counts = self.attributes.get(q), self.counted.get(q)
+            if previous is not None or counts is not None:
                 doc = parsed(data)
                 names = req.get("AttributeNames") or []
-                doc["Attributes"] = self.roll_back(doc.get("Attributes", {}), previous, names)
+                attributes = self.roll_back(doc.get("Attributes", {}), previous or {}, names)
+                if counts is not None:
+                    attributes.update({k: counts[k] for k in COUNTS if "All" in names or k in names})
+                doc["Attributes"] = attributes
                 return Reply(doc)
         return None
 

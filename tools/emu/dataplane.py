@@ -578,14 +578,23 @@ class Plane:
         return "200 OK", headers, out.payload
 
 
+# Around each SQS message the data plane sends ((account, region, name) -> a context manager):
+# with --aws-rules, tools/emu/consistency.py's SqsLag.changing, so that a queue's counts lag behind
+# an on-failure record too (docs/aws-behaviour.md rule 45).
+SQS_WRITE = None
+
+
 def send(dest, body):
     """An on-failure record into the destination: an SQS queue or an SNS topic, in moto."""
     try:
         _, _, service, region, account, name = dest.split(":", 5)
         if service == "sqs":
+            from contextlib import nullcontext
+
             from moto.sqs.models import sqs_backends
 
-            sqs_backends[account][region].send_message(name, body)
+            with SQS_WRITE((account, region, name)) if SQS_WRITE else nullcontext():
+                sqs_backends[account][region].send_message(name, body)
         elif service == "sns":
             from moto.sns.models import sns_backends
 

@@ -18,6 +18,14 @@ own process):
 - A record's `awsRegion` is the table's region, its `eventVersion` "1.1" and its
   ApproximateCreationDateTime rounded down to the second, as AWS writes them (moto: always
   us-east-1, "1.0", and microseconds).
+- With --aws-rules (`configure(..., empty_first=True)`), the first GetRecords on an iterator
+  GetShardIterator gave answers an empty page, `Records: []` with a NextShardIterator at the same
+  position, whatever the shard holds from there; the next call reads on. AWS may: "If there are
+  no stream records available in the portion of the shard that the iterator points to, GetRecords
+  returns an empty list. Note that it might take multiple calls to get to a portion of the shard
+  that contains stream records." (DynamoDB Streams API Reference, GetRecords; the Kinesis
+  GetRecords reference says the same.) A reader must follow NextShardIterator, not stop at the
+  first empty page. A position trimmed meanwhile is still TrimmedDataAccessException.
 
 The DynamoDB Streams API reaches moto as the Rust SDK (aws-sdk-dynamodbstreams) and boto3 send
 it: JSON 1.0, `X-Amz-Target: DynamoDBStreams_20120810.<Operation>`, signed for `dynamodb`; moto
@@ -32,6 +40,7 @@ from moto.core.exceptions import JsonRESTError
 
 LOCK = threading.RLock()  # every read and write of a shard's records
 RETENTION = 86400.0  # seconds a record stays (AWS: 24 hours)
+EMPTY_FIRST = False  # --aws-rules: a fresh iterator's first GetRecords answers an empty page
 _listeners = []  # called with the shard after each new record (the data plane's pollers)
 _installed = False
 PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -130,10 +139,12 @@ def on_write(listener):
 
 
 # -- moto's classes, mended -----------------------------------------------------------------------
-def configure(retention):
-    """How long records stay (seconds; before or after install)."""
-    global RETENTION
+def configure(retention, empty_first=False):
+    """How long records stay (seconds), and whether a fresh iterator's first page is empty (before
+    or after install)."""
+    global RETENTION, EMPTY_FIRST
     RETENTION = float(retention)
+    EMPTY_FIRST = bool(empty_first)
 
 
 def install():
@@ -203,9 +214,26 @@ def _install():
                 trim(shard)
                 if int(sequence_number) < first_seq(shard):
                     raise TrimmedDataAccess()
-        return get_iterator(self, arn, shard_id, kind, sequence_number)
+        it = get_iterator(self, arn, shard_id, kind, sequence_number)
+        it._emu_fresh = True  # its first GetRecords may answer an empty page
+        return it
 
     streams_models.DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator
+
+    get_page = streams_models.DynamoDBStreamsBackend.get_records
+
+    def get_records(self, iterator_arn, limit):
+        it = self.shard_iterators.get(iterator_arn)
+        with LOCK:
+            fresh = it is not None and EMPTY_FIRST and it.__dict__.pop("_emu_fresh", False)
+        if not fresh:
+            return get_page(self, iterator_arn, limit)
+        records(it.stream_shard, it.sequence_number, 0)  # TrimmedDataAccess when trimmed since
+        following = streams_models.ShardIterator(self, it.stream_shard, "AT_SEQUENCE_NUMBER", it.sequence_number)
+        self.shard_iterators[following.arn] = following
+        return {"NextShardIterator": following.arn, "Records": []}
+
+    streams_models.DynamoDBStreamsBackend.get_records = get_records
 
     # moto's own hand-off to Lambda (which needs Docker) is never made: records stay in the shard.
     from moto.awslambda.models import LambdaBackend

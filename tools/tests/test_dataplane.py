@@ -116,20 +116,34 @@ def put(emu, table_name, pk, sk, **attrs):
     emu("dynamodb").put_item(TableName=table_name, Item=item)
 
 
-def last_seq(emu, stream_arn):
-    """The sequence number of the newest record of the stream (DynamoDB Streams API)."""
+def read_all(st, it, quiet=2):
+    """Every record from iterator `it` on, following NextShardIterator until `quiet` empty pages
+    in a row, as a reader must: a page can be empty before the records (under --aws-rules the
+    first one is; DynamoDB Streams API Reference, GetRecords)."""
+    out, empty = [], 0
+    while it and empty < quiet:
+        page = st.get_records(ShardIterator=it)
+        out += page["Records"]
+        empty = 0 if page["Records"] else empty + 1
+        it = page.get("NextShardIterator")
+    return out
+
+
+def trim_horizon(emu, stream_arn):
+    """Every record of the stream (DynamoDB Streams API, TRIM_HORIZON)."""
     st = emu("dynamodbstreams")
     shard = st.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = st.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    return st.get_records(ShardIterator=it)["Records"][-1]["dynamodb"]["SequenceNumber"]
+    return read_all(st, st.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
+
+
+def last_seq(emu, stream_arn):
+    """The sequence number of the newest record of the stream (DynamoDB Streams API)."""
+    return trim_horizon(emu, stream_arn)[-1]["dynamodb"]["SequenceNumber"]
 
 
 def seq_by_key(emu, stream_arn, pk, event="INSERT"):
     """The sequence number of the stream's first `event` record of the item with that pk."""
-    st = emu("dynamodbstreams")
-    shard = st.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = st.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    return next(r["dynamodb"]["SequenceNumber"] for r in st.get_records(ShardIterator=it)["Records"]
+    return next(r["dynamodb"]["SequenceNumber"] for r in trim_horizon(emu, stream_arn)
                 if r["dynamodb"]["Keys"]["pk"]["S"] == pk and r["eventName"] == event)
 
 
