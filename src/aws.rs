@@ -367,7 +367,13 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         // the SDK's attempt timeout, so that the wait for a rate's turn (`pace`) counts against
         // neither.
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).read_timeout(Duration::from_secs(30)).build())
-        .http_client(crate::pace::http_client());
+        .http_client(crate::pace::http_client())
+        // A request waiting for its rate's turn sends no body meanwhile: the SDK's upload stall
+        // protection (1 s of zero throughput after a 5 s grace) would fail it. The requests are
+        // small documents; a stalled upload is still cut off by the read timeout.
+        .stalled_stream_protection(
+            aws_sdk_sts::config::StalledStreamProtectionConfig::enabled().upload_enabled(false).download_enabled(true).build(),
+        );
     // `--profile` beats the env's `profile`.
     let profile = opts.profile.as_ref().or(desired.profile.as_ref());
     if let Some(p) = profile {

@@ -70,7 +70,7 @@ pub const RATES: &[Rate] = &[
     // STS: 600 per second per account and region, shared by GetCallerIdentity and AssumeRole.
     rate("STS", Ops::These(&["GetCallerIdentity", "AssumeRole"]), 600),
     // The Tagging API: GetResources "maximum of 15 calls per second".
-    rate("ResourceGroupsTaggingAPI", Ops::These(&["GetResources"]), 15),
+    rate("Resource Groups Tagging API", Ops::These(&["GetResources"]), 15),
     // EC2's request throttling: a bucket per action, 100 tokens refilled at 20 a second for
     // non-mutating actions, 50 at 5 for mutating ones, 100 at 10 for CreateTags / DeleteTags.
     Rate { service: "EC2", ops: Ops::These(&["DescribeVpcs"]), per_second: EC2_READ, burst: 100 },
@@ -101,11 +101,11 @@ pub const RATES: &[Rate] = &[
     rate("CloudWatch", Ops::These(&["UntagResource"]), 20),
     // CloudWatch Logs: DescribeLogGroups 10 per second; ListTagsForResource, ListTagsLogGroup,
     // TagResource, UntagResource 5 each.
-    rate("CloudWatchLogs", Ops::These(&["DescribeLogGroups"]), 10),
-    rate("CloudWatchLogs", Ops::These(&["ListTagsForResource"]), 5),
-    rate("CloudWatchLogs", Ops::These(&["ListTagsLogGroup"]), 5),
-    rate("CloudWatchLogs", Ops::These(&["TagResource"]), 5),
-    rate("CloudWatchLogs", Ops::These(&["UntagResource"]), 5),
+    rate("CloudWatch Logs", Ops::These(&["DescribeLogGroups"]), 10),
+    rate("CloudWatch Logs", Ops::These(&["ListTagsForResource"]), 5),
+    rate("CloudWatch Logs", Ops::These(&["ListTagsLogGroup"]), 5),
+    rate("CloudWatch Logs", Ops::These(&["TagResource"]), 5),
+    rate("CloudWatch Logs", Ops::These(&["UntagResource"]), 5),
 ];
 
 /// The rate of an operation, by its index in [`RATES`].
@@ -250,6 +250,59 @@ pub fn http_client() -> SharedHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records the SDK's name of a call's service and operation, then stops it before anything
+    /// is sent.
+    #[derive(Debug, Clone, Default)]
+    struct Names(Arc<Mutex<Vec<(String, String)>>>);
+
+    impl Intercept for Names {
+        fn name(&self) -> &'static str {
+            "test: names"
+        }
+
+        fn read_before_serialization(
+            &self,
+            _: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let m = cfg.load::<Metadata>().expect("metadata");
+            self.0.lock().unwrap().push((m.service().to_string(), m.name().to_string()));
+            Err("stopped by the test".into())
+        }
+    }
+
+    /// The table names services as the SDK does: one call of each service it paces, made through
+    /// the real clients (stopped before sending), finds its rate.
+    #[tokio::test]
+    async fn the_rates_name_services_and_operations_as_the_sdk_does() {
+        let names = Names::default();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        macro_rules! conf {
+            ($krate:ident) => {
+                $krate::Client::from_conf($krate::config::Builder::from(&sdk).interceptor(names.clone()).build())
+            };
+        }
+        let _ = conf!(aws_sdk_dynamodb).list_tags_of_resource().resource_arn("a").send().await;
+        let _ = conf!(aws_sdk_lambda).list_event_source_mappings().send().await;
+        let _ = conf!(aws_sdk_lambda).get_function().function_name("f").send().await;
+        let _ = conf!(aws_sdk_sts).get_caller_identity().send().await;
+        let _ = conf!(aws_sdk_resourcegroupstagging).get_resources().send().await;
+        let _ = conf!(aws_sdk_ec2).describe_vpcs().send().await;
+        let _ = conf!(aws_sdk_sqs).list_queue_tags().queue_url("u").send().await;
+        let _ = conf!(aws_sdk_sns).list_subscriptions_by_topic().topic_arn("t").send().await;
+        let _ = conf!(aws_sdk_cloudwatch).describe_alarms().send().await;
+        let _ = conf!(aws_sdk_cloudwatchlogs).describe_log_groups().send().await;
+        let seen = names.0.lock().unwrap().clone();
+        assert_eq!(seen.len(), 10);
+        for (service, op) in &seen {
+            assert!(rate_of(service, op).is_some(), "{service} {op} finds no rate: the table names it otherwise");
+        }
+    }
 
     #[test]
     fn every_rate_names_an_operation_once_and_lambdas_remainder_is_last() {

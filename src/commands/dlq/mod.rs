@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{ask, Global};
-use crate::aws::{self, aws_error, AwsContext};
+use crate::aws::{self, aws_error, code, AwsContext};
 use crate::exit::ExitStatus;
 use crate::kinds::function::mapping;
 use crate::kinds::queue;
@@ -58,6 +58,8 @@ struct Trigger {
     queue: String,
     queue_owner: Option<String>,
     filter: Vec<Value>,
+    /// Whether the function's `batchItemFailures` counts (without it Lambda ignores the answer).
+    report_batch_item_failures: bool,
 }
 
 /// The trigger at `address` in the env's spec, with an SQS on-failure queue.
@@ -97,6 +99,7 @@ fn trigger_of(desired: &Desired, address: &str) -> Result<Trigger> {
                 queue,
                 queue_owner,
                 filter: t.filter.clone(),
+                report_batch_item_failures: t.report_batch_item_failures,
             });
         }
     }
@@ -313,10 +316,15 @@ pub async fn redrive(g: &Global, o: RedriveOptions) -> Result<ExitStatus> {
             return Ok(ExitStatus::Failure);
         }
     }
-    let results = run_redrive(&ctx, &t, &url, &ready).await?;
+    let shown: BTreeSet<&str> =
+        found.failures.iter().map(|f| f.message_id.as_str()).chain(found.unreadable.iter().map(|u| u.message_id.as_str())).collect();
+    let (results, arrived) = run_redrive(&ctx, &t, &url, &ready, &shown).await?;
     print!("{}", report::redrive_results(&ready, &results));
+    if arrived > 0 {
+        println!("{arrived} more message(s) arrived in the queue since it was read: left untouched; run inspect again.");
+    }
     let all = ready.iter().all(|f| matches!(results.get(&f.message_id), Some(Redriven::Done { .. })));
-    let left = kept.len() + found.unreadable.len() + usize::from(found.in_flight > 0);
+    let left = kept.len() + found.unreadable.len() + usize::from(found.in_flight > 0) + arrived;
     Ok(if all && left == 0 { ExitStatus::Success } else { ExitStatus::Failure })
 }
 
@@ -325,12 +333,18 @@ pub async fn redrive(g: &Global, o: RedriveOptions) -> Result<ExitStatus> {
 /// bring no new message; invokes the function with each held batch in stream order (as shown);
 /// deletes the message of each batch that succeeded; and always, even after an error, makes every
 /// other message it received visible again.
-async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure]) -> Result<BTreeMap<String, Redriven>> {
+async fn run_redrive(
+    ctx: &AwsContext,
+    t: &Trigger,
+    url: &str,
+    ready: &[&Failure],
+    shown: &BTreeSet<&str>,
+) -> Result<(BTreeMap<String, Redriven>, usize)> {
     let wanted: BTreeSet<&str> = ready.iter().map(|f| f.message_id.as_str()).collect();
     // Long enough for every invocation of this run, as SQS allows at most 12 hours.
     let hide_s = ((ready.len() as i64 + 1) * (t.timeout_s + 30)).min(43_200) as i32;
     let mut held: BTreeMap<String, String> = BTreeMap::new();
-    let mut release = Vec::new();
+    let mut others: BTreeMap<String, String> = BTreeMap::new();
     let mut seen = BTreeSet::new();
     let mut idle = 0;
     let mut stopped = None;
@@ -345,20 +359,28 @@ async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure
         let before = seen.len();
         for m in messages {
             let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else { continue };
-            if !seen.insert(id.to_string()) {
-                continue;
-            }
+            seen.insert(id.to_string());
+            // The latest receive's handle: a delete with an older one may leave the message.
             if wanted.contains(id) {
                 held.insert(id.to_string(), receipt.to_string());
             } else {
-                release.push(receipt.to_string()); // not shown (arrived since, or kept): untouched
+                others.insert(id.to_string(), receipt.to_string()); // not shown (kept, or arrived since): untouched
             }
         }
         idle = if seen.len() == before { idle + 1 } else { 0 };
     }
+    let mut release: Vec<String> = others.values().cloned().collect();
     let mut results = BTreeMap::new();
+    // A shard's batches in order: once one fails again, its later ones wait (as Lambda never
+    // delivers past a failing batch of a shard).
+    let mut blocked = BTreeSet::new();
     for f in ready {
         let Some(receipt) = held.get(&f.message_id) else { continue };
+        if blocked.contains(&f.shard_id) {
+            results.insert(f.message_id.clone(), Redriven::CallFailed("an earlier batch of its shard failed again: kept, in order".into()));
+            release.push(receipt.clone());
+            continue;
+        }
         let result = match invoke(ctx, t, f).await {
             Ok((version, outcome)) => {
                 log::info(&format!("batch {}..{}: {}", f.start_sequence_number, f.end_sequence_number, report::outcome_line(&outcome)));
@@ -379,6 +401,7 @@ async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure
         };
         if !matches!(result, Redriven::Done { .. }) {
             release.push(receipt.clone());
+            blocked.insert(f.shard_id.clone());
         }
         results.insert(f.message_id.clone(), result);
     }
@@ -395,11 +418,14 @@ async fn run_redrive(ctx: &AwsContext, t: &Trigger, url: &str, ready: &[&Failure
     for id in wanted {
         results.entry(id.to_string()).or_insert(Redriven::NotReceived);
     }
-    Ok(results)
+    let arrived = others.keys().filter(|id| !shown.contains(id.as_str())).count();
+    Ok((results, arrived))
 }
 
 /// The most a synchronous invocation takes (Lambda quotas: 6 MB of request payload).
 const INVOKE_PAYLOAD_MAX: usize = 6 * 1024 * 1024;
+/// Invokes refused before the function ran (throttled, not ready) are tried this often.
+const INVOKE_ATTEMPTS: u32 = 5;
 
 /// One synchronous invocation with a batch: the version that ran and what it answered.
 async fn invoke(ctx: &AwsContext, t: &Trigger, f: &Failure) -> Result<(Option<String>, Outcome)> {
@@ -414,19 +440,38 @@ async fn invoke(ctx: &AwsContext, t: &Trigger, f: &Failure) -> Result<(Option<St
         .read_timeout(Duration::from_secs(t.timeout_s.max(1) as u64 + 30))
         .build();
     let once = aws_sdk_lambda::config::retry::RetryConfig::standard().with_max_attempts(1);
-    let out = ctx
-        .lambda
-        .invoke()
-        .function_name(&t.function)
-        .set_qualifier(t.qualifier.clone())
-        .invocation_type(InvocationType::RequestResponse)
-        .payload(Blob::new(payload))
-        .customize()
-        .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(timeouts).retry_config(once))
-        .send()
-        .await
-        .map_err(|e| aws_error("Lambda", "Invoke", &t.function, e))?;
+    // Retried by hand only when Lambda says the function did not run: throttled
+    // (TooManyRequestsException) or not ready (ResourceConflictException: Pending or updating).
+    let mut attempt = 0u32;
+    let out = loop {
+        attempt += 1;
+        let sent = ctx
+            .lambda
+            .invoke()
+            .function_name(&t.function)
+            .set_qualifier(t.qualifier.clone())
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(payload.clone()))
+            .customize()
+            .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(timeouts.clone()).retry_config(once.clone()))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => break out,
+            Err(e) if attempt < INVOKE_ATTEMPTS && matches!(code(&e), Some("TooManyRequestsException" | "ResourceConflictException")) => {
+                let wait = Duration::from_secs(1 << attempt.min(4));
+                log::info(&format!("Invoke of {}: {} (it did not run); again in {wait:?}", t.function, code(&e).unwrap_or_default()));
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => return Err(aws_error("Lambda", "Invoke", &t.function, e).into()),
+        }
+    };
     let body = out.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
     let batch: Vec<&str> = f.records.iter().filter_map(|r| r.pointer("/dynamodb/SequenceNumber").and_then(Value::as_str)).collect();
-    Ok((out.executed_version().map(str::to_string), record::outcome(out.function_error(), &body, &batch)))
+    let judged = if t.report_batch_item_failures || out.function_error().is_some() {
+        record::outcome(out.function_error(), &body, &batch)
+    } else {
+        Outcome::Succeeded // without ReportBatchItemFailures Lambda ignores the answer
+    };
+    Ok((out.executed_version().map(str::to_string), judged))
 }
