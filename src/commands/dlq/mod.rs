@@ -169,7 +169,7 @@ async fn live_filters(ctx: &AwsContext, t: &Trigger) -> BTreeMap<String, Vec<Val
 /// Reads the queue (peeks) and the stream: every failure, in the order of its first record.
 async fn inspection(ctx: &AwsContext, t: &Trigger) -> Result<(Inspection, String)> {
     let url = queue_url(ctx, t).await?;
-    let (visible, in_flight) = read::counts(ctx, &url).await?;
+    let (visible, in_flight) = queue::counts(ctx, &url, &t.queue).await?.with_context(|| no_queue(t))?;
     let (messages, filters) = tokio::join!(read::peek(ctx, &url, visible), live_filters(ctx, t));
     let mut failures = Vec::new();
     let mut unreadable = Vec::new();
@@ -232,6 +232,10 @@ async fn failure(ctx: &AwsContext, filter: &[Value], message_id: String, r: reco
     }
 }
 
+fn no_queue(t: &Trigger) -> String {
+    format!("{}: its on-failure queue {} does not exist (apply makes it)", t.address, t.queue)
+}
+
 async fn queue_url(ctx: &AwsContext, t: &Trigger) -> Result<String> {
     let url = match &t.queue_owner {
         None => queue::url_of(ctx, &t.queue).await?,
@@ -246,7 +250,7 @@ async fn queue_url(ctx: &AwsContext, t: &Trigger) -> Result<String> {
             .queue_url()
             .map(str::to_string),
     };
-    url.with_context(|| format!("{}: its on-failure queue {} does not exist (apply makes it)", t.address, t.queue))
+    url.with_context(|| no_queue(t))
 }
 
 /// The file of a batch under `--out`: its shard and first sequence number.

@@ -6,30 +6,13 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use super::record::{lambda_record, seq_cmp, BatchInfo};
 use crate::aws::{aws_error, AwsContext};
 use crate::spec::filter;
-
-/// How many messages a queue holds: visible ones (what a receive can see) and those in flight
-/// (received by someone and hidden until their visibility timeout ends).
-pub async fn counts(ctx: &AwsContext, url: &str) -> Result<(i64, i64)> {
-    let out = ctx
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .map_err(|e| aws_error("SQS", "GetQueueAttributes", url, e))?;
-    let a = out.attributes().cloned().unwrap_or_default();
-    let n = |k: QueueAttributeName| a.get(&k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    Ok((n(QueueAttributeName::ApproximateNumberOfMessages), n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)))
-}
 
 /// Receives up to 10 messages, hiding them for `visibility_s` (0: a peek, they stay visible).
 /// Long polling for a second: a short poll samples only some of SQS's servers and may miss

@@ -25,6 +25,11 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The messages hidden by someone else's receive, which no read can see.
+fn in_flight(i: &Inspection) -> String {
+    format!("{} hidden by someone else's receive (in flight): not read", plural(i.in_flight as usize, "message", "messages"))
+}
+
 /// One failed batch's header and records.
 fn batch(out: &mut String, n: usize, f: &Failure) {
     let count =
@@ -83,11 +88,7 @@ pub fn human(i: &Inspection, written: &[PathBuf]) -> String {
         let _ = writeln!(out, "\nMessage {}: {}", u.message_id, u.reason);
     }
     if i.in_flight > 0 {
-        let _ = writeln!(
-            out,
-            "\n{} hidden by someone else's receive (in flight): not read",
-            plural(i.in_flight as usize, "message", "messages")
-        );
+        let _ = writeln!(out, "\n{}", in_flight(i));
     }
     if !written.is_empty() {
         let _ = writeln!(
@@ -111,11 +112,7 @@ pub fn redrive_plan(i: &Inspection, target: &str, ready: &[&Failure], kept: &[&F
     if i.failures.is_empty() && i.unreadable.is_empty() {
         let _ = writeln!(out, "{}: queue {} holds no failed batch: nothing to redrive.", i.trigger, i.queue);
         if i.in_flight > 0 {
-            let _ = writeln!(
-                out,
-                "{} hidden by someone else's receive (in flight): not read",
-                plural(i.in_flight as usize, "message", "messages")
-            );
+            let _ = writeln!(out, "{}", in_flight(i));
         }
         return out;
     }

@@ -30,7 +30,7 @@ use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, reading, references};
 use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
 
-pub use observe::{depth, observe, url_of};
+pub use observe::{counts, depth, observe, url_of};
 
 pub const KIND: &str = "sqs_queue";
 

@@ -60,10 +60,16 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveQueue>> 
 /// How many messages a queue holds now, visible and in flight (None: the queue is not there).
 pub async fn depth(ctx: &AwsContext, name: &str) -> Result<Option<i64>> {
     let Some(url) = url_of(ctx, name).await? else { return Ok(None) };
+    Ok(counts(ctx, &url, name).await?.map(|(visible, in_flight)| visible + in_flight))
+}
+
+/// A queue's approximate counts by its URL: visible messages (what a receive can see) and those
+/// in flight (received and hidden until their visibility timeout ends); None: not there.
+pub async fn counts(ctx: &AwsContext, url: &str, name: &str) -> Result<Option<(i64, i64)>> {
     let read = ctx
         .sqs
         .get_queue_attributes()
-        .queue_url(&url)
+        .queue_url(url)
         .attribute_names(Attr::ApproximateNumberOfMessages)
         .attribute_names(Attr::ApproximateNumberOfMessagesNotVisible)
         .send()
@@ -71,5 +77,5 @@ pub async fn depth(ctx: &AwsContext, name: &str) -> Result<Option<i64>> {
     let Some(out) = unless_missing(read, "GetQueueAttributes", name)? else { return Ok(None) };
     let a = out.attributes().cloned().unwrap_or_default();
     let n = |k: Attr| a.get(&k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    Ok(Some(n(Attr::ApproximateNumberOfMessages) + n(Attr::ApproximateNumberOfMessagesNotVisible)))
+    Ok(Some((n(Attr::ApproximateNumberOfMessages), n(Attr::ApproximateNumberOfMessagesNotVisible))))
 }
