@@ -422,6 +422,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     // AWS counts its rates per account and region: envs of this process with the same region,
     // credentials and endpoint share one budget (`pace`).
     let scope = format!("{region}|{:?}|{:?}|{:?}", profile, desired.assume_role.as_ref().map(|r| &r.arn), endpoints["dynamodb"]);
+    let pace = crate::pace::PaceByOperation::new(&scope);
     macro_rules! client {
         ($krate:ident, $service:literal $(, $classifier:expr)?) => {{
             let mut conf = $krate::config::Builder::from(&sdk);
@@ -434,7 +435,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
             if access == Access::ReadOnly {
                 conf = conf.interceptor(ReadOnlyGuard);
             }
-            conf = conf.interceptor(crate::pace::PaceByOperation::new(&scope));
+            conf = conf.interceptor(pace.clone());
             $(conf = conf.retry_classifier($classifier);)?
             $krate::Client::from_conf(conf.build())
         }};

@@ -167,7 +167,7 @@ struct Paced(Arc<Bucket>);
 
 /// Names each request's rate from its operation (a client's interceptor; every attempt, so
 /// retries are paced too).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PaceByOperation {
     buckets: Buckets,
 }
