@@ -219,10 +219,8 @@ fn matches_pattern(pattern: &Value, event: Option<&Value>) -> bool {
 
 /// One alternative against a field: a missing field, a value, or a list of values (any).
 fn matches_alternative(alternative: &Value, field: Option<&Value>) -> bool {
-    if let Some(Value::Object(m)) = Some(alternative) {
-        if let Some(Value::Bool(exists)) = m.get("exists") {
-            return *exists == field.is_some_and(|f| !f.is_object());
-        }
+    if let Some(Value::Bool(exists)) = alternative.get("exists") {
+        return *exists == field.is_some_and(|f| !f.is_object());
     }
     match field {
         None => false,
