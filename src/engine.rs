@@ -16,18 +16,18 @@ use crate::spec::Desired;
 pub async fn observe(ctx: &AwsContext, desired: &Desired) -> Result<Live> {
     let observed_at =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis().to_string()).unwrap_or_default();
-    let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired).await) }));
+    // One Tagging API query (made on first use) serves discovery and, as a hint, the kinds'
+    // tag reads.
+    let tagged = crate::discover::Tagged::new(ctx, desired);
+    let tagged = &tagged;
+    let reads = futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.observe(ctx, desired, tagged).await) }));
     let owned = async {
         let mut owned = BTreeMap::new();
         if desired.partial {
             return Ok(owned);
         }
-        let tagged = crate::discover::Tagged::new(ctx, desired);
-        let found = futures::future::join_all(REGISTRY.iter().map(|k| {
-            let tagged = &tagged;
-            async move { (k.kind(), k.discover(ctx, desired, tagged).await) }
-        }))
-        .await;
+        let found =
+            futures::future::join_all(REGISTRY.iter().map(|k| async move { (k.kind(), k.discover(ctx, desired, tagged).await) })).await;
         for (kind, f) in found {
             if let Some(f) = f.with_context(|| format!("looking for {kind} resources that are no longer in the spec"))? {
                 owned.insert(kind, f);

@@ -186,13 +186,67 @@ fn out_of_band_tag_and_protection_changes_are_drift_and_are_reverted() {
     emu.py("import time\narn = ddb.describe_table(TableName='messages')['Table']['TableArn']\n\
          ddb.tag_resource(ResourceArn=arn, Tags=[{'Key': 'owner', 'Value': 'someone'}])\n\
          while not any(t['Key'] == 'owner' for t in ddb.list_tags_of_resource(ResourceArn=arn)['Tags']):\n\
-         \x20   time.sleep(0.2)  # a tag shows a moment later (rule 33)");
+         \x20   time.sleep(0.2)  # a tag shows a moment later (rule 33)\n\
+         seen = lambda: tagging.get_resources(ResourceARNList=[arn])['ResourceTagMappingList']\n\
+         while not any(t['Key'] == 'owner' for m in seen() for t in m['Tags']):\n\
+         \x20   time.sleep(0.2)  # and later still to the Tagging API, which a whole-spec plan reads (rule 47)");
     let run = emu.cli(ws.path(), &["drift", "--output", "json"]);
     run.expect(2);
     let diffs = &run.json()["changes"][0]["diffs"];
     assert_eq!(diffs, &serde_json::json!([{"path": "tags.owner", "before": "someone", "after": null}]));
     emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
     emu.cli(ws.path(), &["drift"]).expect(0);
+}
+
+/// Three tagged tables: `messages`, `users`, `groups`.
+fn three_tables(app: &str) -> String {
+    let tagged = format!("{BASE_TABLE}    tags: {{ app: {app} }}\n");
+    let mut spec = table_spec(&tagged);
+    for name in ["users", "groups"] {
+        spec.push_str(&format!("  {name}:\n{}", tagged.replace("    stream: new_image\n", "")));
+    }
+    spec
+}
+
+#[test]
+fn a_whole_spec_plan_reads_tags_in_bulk_and_confirms_a_difference_table_by_table() {
+    // The Tagging API follows tag changes 30 s late here (rule 47): what it lists is a hint,
+    // read again per table wherever it disagrees with the spec.
+    let emu = Emulator::with_args(&["--aws-rules", "--tagging-lag", "30"]);
+    let ws = Workspace::new(&three_tables("cruddur"));
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    // Steady state, once the Tagging API shows the new tables: one GetResources, no per-table tag read.
+    emu.py("import time\nwhile len(tagging.get_resources(ResourceTypeFilters=['dynamodb:table'])['ResourceTagMappingList']) < 3:\n\
+            \x20   time.sleep(0.5)");
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    assert_eq!((emu.count("GetResources"), emu.count("ListTagsOfResource")), (1, 0));
+    // A tag the spec changes on one table: that table's own tags are read, and the change planned.
+    ws.write_spec(&three_tables("cruddur").replacen("app: cruddur", "app: chat", 1));
+    emu.reset_calls();
+    let plan = emu.cli(ws.path(), &["plan", "--detailed-exitcode", "--output", "json"]);
+    plan.expect(2);
+    assert_eq!(emu.count("ListTagsOfResource"), 1);
+    let doc = plan.json();
+    let changed: Vec<&serde_json::Value> = doc["changes"].as_array().unwrap().iter().filter(|c| c["action"] != "no-op").collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["diffs"], serde_json::json!([{"path": "tags.app", "before": "cruddur", "after": "chat"}]));
+    // Applied: the Tagging API still lists the old value, yet the check after apply and the next
+    // plan read that table's own tags and find nothing left to do.
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    let arn = emu.py("print(ddb.describe_table(TableName='messages')['Table']['TableArn'])");
+    let listed = emu.py(&format!(
+        "print([t['Value'] for m in tagging.get_resources(ResourceARNList=['{}'])['ResourceTagMappingList'] for t in m['Tags'] if t['Key'] == 'app'])",
+        arn.trim()
+    ));
+    assert_eq!(listed.trim(), "['cruddur']", "the Tagging API no longer lags: this test proves nothing");
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
+    assert_eq!(emu.count("ListTagsOfResource"), 1);
+    // A targeted run reads each table's own tags (its endpoint may serve DynamoDB only).
+    emu.reset_calls();
+    emu.cli(ws.path(), &["--target", "dynamodb_table.users", "plan", "--detailed-exitcode"]).expect(0);
+    assert_eq!((emu.count("GetResources"), emu.count("ListTagsOfResource")), (0, 1));
 }
 
 #[test]

@@ -47,6 +47,9 @@ With --aws-rules, in front of moto:
 - DynamoDB tags lag: for --tag-lag seconds after TagResource / UntagResource (or CreateTable
   with Tags), ListTagsOfResource answers the tag set from before the first of those writes
   (the empty set after CreateTable) (docs/aws-behaviour.md rule 33).
+- The Tagging API lags further: for --tagging-lag seconds after such a change, GetResources
+  filters and lists the table by its tags from before the change (a new table: by none, so a
+  tag filter does not find it) (docs/aws-behaviour.md rule 47; tools/emu/consistency.py).
 - SQS lags (--sqs-lag): after SetQueueAttributes, GetQueueAttributes answers the changed
   attributes' previous values; a new queue is NonExistentQueue (QueueDoesNotExist) to
   GetQueueUrl, GetQueueAttributes and ListQueueTags for a third of the lag; a deleted queue
@@ -244,7 +247,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from emu import Refusal, Reply, cbor, dataplane, filters, rates, sqs, streams  # noqa: E402  (tools/emu, beside this script)
 from emu.cloudwatch import Alarms  # noqa: E402
-from emu.consistency import DynamoTags, ScalingLag, SqsLag  # noqa: E402
+from emu.consistency import DynamoTags, ScalingLag, SqsLag, TaggingLag  # noqa: E402
 from emu.dataplane import Plane  # noqa: E402
 from emu.models import Validator  # noqa: E402
 from emu.sns import SnsRules  # noqa: E402
@@ -1503,6 +1506,8 @@ def main():
     # Eventual consistency and API models (with --aws-rules; 0 turns a lag off).
     ap.add_argument("--tag-lag", type=float, default=1.0,
                     help="seconds ListTagsOfResource answers a table's previous tags after a tag change")
+    ap.add_argument("--tagging-lag", type=float, default=3.0,
+                    help="seconds the Tagging API's GetResources judges a table by its tags from before a change")
     ap.add_argument("--sqs-lag", type=float, default=1.5,
                     help="seconds a queue's attribute change or delete takes to show (a new queue: a third of it)")
     ap.add_argument("--sqs-deleted-recently", type=float, default=3.0,
@@ -1534,8 +1539,10 @@ def main():
     proxy.only = args.only
     proxy.limit_exceeded = args.limit_exceeded
     proxy.max_filters = args.max_filters
+    tagging = TaggingLag(args.tagging_lag)
     proxy.rules = {
-        "dynamodb": DynamoTags(args.tag_lag),
+        "dynamodb": DynamoTags(args.tag_lag, tagging),
+        "tagging": tagging,
         "sqs": SqsLag(args.sqs_lag, args.sqs_deleted_recently, args.sqs_count_lag),
         "application-autoscaling": ScalingLag(args.aas_lag, args.aas_write_gap),
     }

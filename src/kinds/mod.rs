@@ -106,8 +106,10 @@ pub trait Kind: Sync {
     /// Keeps only the declared resources whose address `keep` accepts (`--target`).
     fn retain(&self, resources: &mut Resources, keep: &dyn Fn(&str) -> bool);
 
-    /// Reads every declared resource of this kind.
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a>;
+    /// Reads every declared resource of this kind. `tagged`: what the Tagging API lists with
+    /// this stack env's marker, a hint a kind may use instead of a per-resource tag read
+    /// ([`Tagged::hint`]).
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, tagged: &'a Tagged<'a>) -> Observed<'a>;
 
     /// Values of this kind's references known from what was observed (`tables.NAME.stream_arn`
     /// → the ARN), beside those the spec layer derives (names, ARNs).

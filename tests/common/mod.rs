@@ -144,7 +144,8 @@ impl Emulator {
 
     /// Runs Python with boto3 pointed at the emulator: for setting up and checking state out
     /// of band, as another actor would. `code` sees clients `ddb`, `iam`, `lam`, `ec2`, `aas`
-    /// (Application Auto Scaling), `logs`, `sqs`, `cw` (CloudWatch) and `sns`.
+    /// (Application Auto Scaling), `logs`, `sqs`, `cw` (CloudWatch), `sns` and `tagging` (the Resource
+    /// Groups Tagging API).
     pub fn py(&self, code: &str) -> String {
         let prelude = format!(
             "import boto3, json\nfrom botocore.config import Config\n\
@@ -153,7 +154,8 @@ impl Emulator {
              ddb = boto3.client('dynamodb', **kw)\niam = boto3.client('iam', **kw)\n\
              lam = boto3.client('lambda', **kw)\nec2 = boto3.client('ec2', **kw)\n\
              aas = boto3.client('application-autoscaling', **kw)\nlogs = boto3.client('logs', **kw)\n\
-             sqs = boto3.client('sqs', **kw)\ncw = boto3.client('cloudwatch', **kw)\nsns = boto3.client('sns', **kw)\n",
+             sqs = boto3.client('sqs', **kw)\ncw = boto3.client('cloudwatch', **kw)\nsns = boto3.client('sns', **kw)\n\
+             tagging = boto3.client('resourcegroupstaggingapi', **kw)\n",
             self.url
         );
         let out = Command::new(python()).arg("-c").arg(format!("{prelude}{code}")).output().unwrap();

@@ -69,16 +69,20 @@ def parsed(data):
 
 class DynamoTags:
     """Rule 33: after TagResource / UntagResource (or CreateTable with Tags), ListTagsOfResource
-    answers the previous tag set (empty after CreateTable) for `lag` seconds."""
+    answers the previous tag set (empty after CreateTable) for `lag` seconds. The Tagging API
+    shows the same change later still (rule 47): `tagging` is told of each change with its own
+    lag."""
 
     actions = {"TagResource", "UntagResource", "CreateTable", "ListTagsOfResource"}
 
-    def __init__(self, lag):
+    def __init__(self, lag, tagging=None):
         self.lag = lag
         self.window = Window()
+        self.tagging = tagging
 
     def before(self, action, req, moto, ctx):
-        if action in ("TagResource", "UntagResource") and self.lag > 0:
+        lagging = self.lag > 0 or (self.tagging is not None and self.tagging.lag > 0)
+        if action in ("TagResource", "UntagResource") and lagging:
             status, doc = moto("ListTagsOfResource", {"ResourceArn": req.get("ResourceArn")})
             if ok(status):
                 ctx["tags"] = doc.get("Tags", [])
@@ -89,14 +93,96 @@ class DynamoTags:
             return None
         if action in ("TagResource", "UntagResource") and "tags" in ctx:
             self.window.note(req.get("ResourceArn"), self.lag, ctx["tags"])
+            if self.tagging is not None:
+                self.tagging.changed(req.get("ResourceArn"), ctx["tags"])
         elif action == "CreateTable" and req.get("Tags"):
             arn = parsed(data).get("TableDescription", {}).get("TableArn")
             self.window.note(arn, self.lag, [])
+            if self.tagging is not None:
+                self.tagging.changed(arn, [])
         elif action == "ListTagsOfResource":
             previous = self.window.get(req.get("ResourceArn"))
             if previous is not None:
                 return Reply({"Tags": previous})
         return None
+
+
+class TaggingLag:
+    """Rule 47: the Resource Groups Tagging API answers GetResources from its own copy of each
+    resource's tags, which follows the service's tag changes only after a while: for `lag`
+    seconds after a table's tag change, GetResources judges and lists the table by its tags
+    from before the first change of the window (a new table by none: it is not found by a tag
+    filter). Told of the changes by DynamoTags."""
+
+    actions = {"GetResources"}
+
+    def __init__(self, lag):
+        self.lag = lag
+        self.window = Window()
+
+    def changed(self, arn, previous):
+        if arn:
+            self.window.note(arn, self.lag, previous)
+
+    def before(self, action, req, moto, ctx):
+        with self.window.lock:
+            now = time.monotonic()
+            stale = {arn: tags for arn, (until, tags) in self.window.items.items() if until > now}
+        if not stale:
+            return None
+        # Whether moto lists a lagging resource now (its current tags pass the filters): the
+        # others, when their stale tags pass, are added to the last page.
+        listed = set()
+        arns = list(stale)
+        for i in range(0, len(arns), 100):
+            status, doc = moto("GetResources", {"ResourceARNList": arns[i:i + 100]})
+            if ok(status):
+                now = doc.get("ResourceTagMappingList", [])
+                listed |= {m.get("ResourceARN") for m in now if passes(req, m.get("ResourceARN", ""), m.get("Tags", []))}
+        ctx["stale"], ctx["listed"] = stale, listed
+        return None
+
+    def after(self, action, req, status, data, ctx):
+        stale = ctx.get("stale")
+        if not ok(status) or not stale:
+            return None
+        doc = parsed(data)
+        out = []
+        for m in doc.get("ResourceTagMappingList", []):
+            arn = m.get("ResourceARN")
+            if arn in stale:
+                if not passes(req, arn, stale[arn]):
+                    continue
+                m = {**m, "Tags": stale[arn]}
+            out.append(m)
+        if not doc.get("PaginationToken"):
+            for arn, tags in stale.items():
+                if arn not in ctx["listed"] and passes(req, arn, tags):
+                    out.append({"ResourceARN": arn, "Tags": tags})
+        doc["ResourceTagMappingList"] = out
+        return Reply(doc)
+
+
+def passes(req, arn, tags):
+    """Whether a resource with `tags` passes GetResources' filters: every TagFilter (a key, and
+    one of its values when it lists any), a ResourceTypeFilter ("service" or "service:type"),
+    the ResourceARNList; and it has a tag at all."""
+    have = {t.get("Key"): t.get("Value") for t in tags}
+    if not have:
+        return False
+    for f in req.get("TagFilters") or []:
+        if f.get("Key") not in have or (f.get("Values") and have[f["Key"]] not in f["Values"]):
+            return False
+    if req.get("ResourceARNList") and arn not in req["ResourceARNList"]:
+        return False
+    types = req.get("ResourceTypeFilters") or []
+    if types:
+        parts = arn.split(":", 5)
+        service = parts[2] if len(parts) > 2 else ""
+        kind = parts[5].split("/")[0].split(":")[0] if len(parts) > 5 else ""
+        if not any(t in (service, f"{service}:{kind}") for t in types):
+            return False
+    return True
 
 
 def queue_gone():

@@ -20,9 +20,9 @@ from conftest import Emulator  # noqa: E402  (one emulator process, shared by th
 from emu import filters  # noqa: E402
 from emu.models import Validator, java_regex  # noqa: E402
 
-BUSY, TAG_LAG, SQS_LAG, DELETED_RECENTLY, AAS_LAG, GAP = 1.5, 1.5, 3.0, 2.0, 1.5, 0.3
+BUSY, TAG_LAG, TAGGING_LAG, SQS_LAG, DELETED_RECENTLY, AAS_LAG, GAP = 1.5, 1.5, 3.0, 3.0, 2.0, 1.5, 0.3
 RULES = [
-    "--aws-rules", "--busy-seconds", str(BUSY), "--iam-delay", "0", "--tag-lag", str(TAG_LAG),
+    "--aws-rules", "--busy-seconds", str(BUSY), "--iam-delay", "0", "--tag-lag", str(TAG_LAG), "--tagging-lag", str(TAGGING_LAG),
     "--sqs-lag", str(SQS_LAG), "--sqs-deleted-recently", str(DELETED_RECENTLY),
     "--aas-lag", str(AAS_LAG), "--aas-write-gap", str(GAP),
 ]
@@ -174,6 +174,36 @@ def test_table_tags_answer_the_previous_set_until_the_lag_has_passed(aws):
     # Two writes in one window: the set before the first one, until the lag after the last.
     assert tags_of(aws, arn) == {"a": "1"}
     settles_after(since, TAG_LAG, lambda: tags_of(aws, arn) == {"b": "2"})
+
+
+# -- rule 47: the Tagging API's copy of the tags ---------------------------------------------
+def listed(aws, **filters):
+    """GetResources' answer, every page: {arn: tags}."""
+    out, token = {}, ""
+    while True:
+        page = aws("resourcegroupstaggingapi").get_resources(PaginationToken=token, **filters)
+        out |= {m["ResourceARN"]: {t["Key"]: t["Value"] for t in m["Tags"]} for m in page["ResourceTagMappingList"]}
+        token = page.get("PaginationToken")
+        if not token:
+            return out
+
+
+def test_the_tagging_api_judges_a_table_by_its_tags_from_before_a_change_for_its_lag(aws):
+    marked = {"TagFilters": [{"Key": "team", "Values": ["chat"]}], "ResourceTypeFilters": ["dynamodb:table"]}
+    since = time.monotonic()
+    arn = create_table(aws, "tagging-lag", Tags=[{"Key": "team", "Value": "chat"}])["TableArn"]
+    # A new table: not found by a tag filter until the lag has passed, then with its tags.
+    assert arn not in listed(aws, **marked)
+    settles_after(since, TAGGING_LAG, lambda: listed(aws, **marked).get(arn) == {"team": "chat"})
+
+    # A tag changed: the old value for the lag, even once ListTagsOfResource shows the new one.
+    since = time.monotonic()
+    aws("dynamodb").tag_resource(ResourceArn=arn, Tags=[{"Key": "team", "Value": "ops"}, {"Key": "b", "Value": "2"}])
+    wait_for(lambda: tags_of(aws, arn) == {"team": "ops", "b": "2"}, TAG_LAG + 5)
+    assert listed(aws, **marked).get(arn) == {"team": "chat"}
+    assert arn not in listed(aws, TagFilters=[{"Key": "team", "Values": ["ops"]}])
+    settles_after(since, TAGGING_LAG, lambda: arn not in listed(aws, **marked))
+    assert listed(aws, TagFilters=[{"Key": "team", "Values": ["ops"]}]).get(arn) == {"team": "ops", "b": "2"}
 
 
 # -- rule 34: SQS ----------------------------------------------------------------------------

@@ -81,7 +81,7 @@ impl Kind for Alarms {
         resources.packs_left_out.extend(left_out);
     }
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
         Box::pin(async move {
             let keys: Vec<String> = monitoring::all(&desired.resources).into_keys().collect();
             let names: Vec<String> = keys.iter().map(|k| desired.aws_name(k)).collect();

@@ -52,7 +52,7 @@ impl Kind for Endpoints {
         resources.vpc_endpoints.retain(|n, _| keep(&format!("{KIND}.{n}")));
     }
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
         Box::pin(reading::observe_each(KIND, &desired.resources.vpc_endpoints, move |name, spec| async move {
             observe::observe(ctx, spec, &identity(desired, name)).await
         }))

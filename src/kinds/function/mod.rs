@@ -75,7 +75,7 @@ impl Kind for Functions {
         out
     }
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
         Box::pin(reading::observe_each(KIND, &desired.resources.functions, move |name, spec| observe::declared(ctx, desired, name, spec)))
     }
 

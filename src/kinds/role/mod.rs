@@ -55,7 +55,7 @@ impl Kind for Roles {
         resources.roles.retain(|n, _| keep(&format!("{KIND}.{n}")));
     }
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
         Box::pin(reading::observe_each(KIND, &desired.resources.roles, move |name, _| {
             let aws = desired.aws_name(name);
             async move { observe::observe(ctx, &aws).await }

@@ -26,12 +26,13 @@ use serde::{Deserialize, Serialize};
 use crate::aws::AwsContext;
 use crate::discover::Tagged;
 use crate::plan::{Action, Op, ResourceChange, Step};
+use crate::spec::refs::RefContext;
 use crate::spec::{AttrType, Billing, Capacity, Desired, GsiSpec, KeySpec, Projection, Resources, StreamView, TableSpec};
 
 use super::support::ownership::{self, Owned, Tags};
 use super::support::{changes, cloudwatch, import::spec_value, reading};
 use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, PlanContext, Planned};
-use observe::{observe_with_extras, Extras};
+use observe::{observe_with_extras, Extras, TagHint};
 use scaling::{Dim, LiveScaling};
 
 pub use diff::diff;
@@ -69,10 +70,14 @@ impl Kind for Tables {
         resources.tables.retain(|n, _| keep(&format!("{KIND}.{n}")));
     }
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, tagged: &'a Tagged<'a>) -> Observed<'a> {
         Box::pin(reading::observe_each(KIND, &desired.resources.tables, move |name, spec| {
             let aws = desired.aws_name(name);
-            async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(Some(spec))).await }
+            // The tags the spec wants, when they are known before anything is read (no
+            // reference in them): then the Tagging API's listing may stand for the table's.
+            let refer = ownership::tags_refer(std::iter::once(&spec.tags));
+            let hint = (!refer).then(|| TagHint { tagged, want: wanted_tags(spec, desired, &RefContext::default()) });
+            async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(Some(spec)), hint).await }
         }))
     }
 
@@ -91,10 +96,7 @@ impl Kind for Tables {
     fn diff(&self, cx: &PlanContext) -> Vec<Planned> {
         let mut out = Vec::new();
         for (name, spec) in &cx.desired.resources.tables {
-            let mut tags = ownership::spec_tags(&spec.tags, &spec.lifecycle, cx.desired, cx.refs);
-            if !scaling::wanted(spec).is_empty() {
-                tags.insert(scaling::AUTOSCALE_TAG.into(), "true".into());
-            }
+            let tags = wanted_tags(spec, cx.desired, cx.refs);
             let live = declared_live(cx.live, name);
             let aws = cx.desired.aws_name(name);
             let mut p = ownership::found_by_name(KIND, name, cx.desired, live.map(|t| &t.tags), diff(&aws, spec, &tags, live));
@@ -139,7 +141,7 @@ impl Kind for Tables {
 
     fn discover<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, tagged: &'a Tagged<'a>) -> Discovered<'a> {
         let declared = |k: &str| desired.resources.tables.contains_key(k);
-        let read = move |aws: String| async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(None)).await };
+        let read = move |aws: String| async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(None), None).await };
         Box::pin(reading::discover_tagged(KIND, TAGGING_TYPE, tagged, desired, declared, read))
     }
 
@@ -164,7 +166,7 @@ impl Kind for Tables {
 
     fn import<'a>(&'a self, ctx: &'a AwsContext, name: &'a str) -> BoxFuture<'a, Result<Option<Imported>>> {
         Box::pin(async move {
-            let Some(t) = observe_with_extras(ctx, name, Extras::All).await? else { return Ok(None) };
+            let Some(t) = observe_with_extras(ctx, name, Extras::All, None).await? else { return Ok(None) };
             let (spec, comments, notes) = import::spec_of(&t);
             let mut i = Imported::new("tables", name, spec_value(&spec), t.tags.clone());
             (i.comments, i.notes) = (comments, notes);
@@ -191,6 +193,16 @@ impl Kind for Tables {
     fn execute<'a>(&'a self, ctx: &'a AwsContext, op: &'a Op) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move { execute::execute(ctx, op.expect::<TableOp>()?).await })
     }
+}
+
+/// The tags a table's spec wants: its own (references resolved), the tool's, and the mark of
+/// a table whose capacity the spec autoscales.
+fn wanted_tags(spec: &TableSpec, desired: &Desired, refs: &RefContext) -> Tags {
+    let mut tags = ownership::spec_tags(&spec.tags, &spec.lifecycle, desired, refs);
+    if !scaling::wanted(spec).is_empty() {
+        tags.insert(scaling::AUTOSCALE_TAG.into(), "true".into());
+    }
+    tags
 }
 
 /// The live table of a declared one (None: it does not exist).

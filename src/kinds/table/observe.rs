@@ -9,11 +9,34 @@ use aws_sdk_dynamodb::types as ddb;
 use super::flex::{attr_type, capacity, keys, projection, stream_view};
 use super::{scaling, storage, ttl, LiveIndex, LivePitr, LiveTable};
 use crate::aws::{aws_error, code, AwsContext};
+use crate::discover::{hint_agrees, Tagged};
 use crate::kinds::support::reading::read_if;
 use crate::spec::{Billing, StreamView, TableSpec};
 
 /// Reads a table by name (not its scaling); `None` when it does not exist.
 pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> {
+    observe_hinted(ctx, name, None).await
+}
+
+/// Where a table's tags may come from without ListTagsOfResource (10 a second per account,
+/// rule 46): the Tagging API's listing, used when it agrees with the tags the spec wants.
+pub(super) struct TagHint<'a> {
+    pub tagged: &'a Tagged<'a>,
+    pub want: BTreeMap<String, String>,
+}
+
+/// A table's tags: the hint's when it agrees with the spec, else its own (ListTagsOfResource).
+async fn tags_of(ctx: &AwsContext, name: &str, arn: &str, hint: Option<TagHint<'_>>) -> Result<BTreeMap<String, String>> {
+    if let Some(h) = hint {
+        if let Some(tags) = h.tagged.hint(super::TAGGING_TYPE, arn).await.filter(|t| hint_agrees(&h.want, t)) {
+            return Ok(tags.clone());
+        }
+    }
+    observe_tags(ctx, name, arn).await
+}
+
+/// [`observe`], its tags from `hint` where that may stand for them.
+pub(super) async fn observe_hinted(ctx: &AwsContext, name: &str, hint: Option<TagHint<'_>>) -> Result<Option<LiveTable>> {
     let out = match ctx.dynamodb.describe_table().table_name(name).send().await {
         Ok(o) => o,
         Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
@@ -49,7 +72,7 @@ pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> 
         _ => StreamView::Off,
     };
     let arn = t.table_arn.clone().unwrap_or_default();
-    let tags = observe_tags(ctx, name, &arn).await?;
+    let tags = tags_of(ctx, name, &arn, hint).await?;
     Ok(Some(LiveTable {
         name: name.to_string(),
         arn,
@@ -98,8 +121,13 @@ pub(super) enum Extras<'a> {
 }
 
 /// Reads a table and, beside each other, the other reads `extras` asks for.
-pub(super) async fn observe_with_extras(ctx: &AwsContext, name: &str, extras: Extras<'_>) -> Result<Option<LiveTable>> {
-    let Some(mut t) = observe(ctx, name).await? else { return Ok(None) };
+pub(super) async fn observe_with_extras(
+    ctx: &AwsContext,
+    name: &str,
+    extras: Extras<'_>,
+    hint: Option<TagHint<'_>>,
+) -> Result<Option<LiveTable>> {
+    let Some(mut t) = observe_hinted(ctx, name, hint).await? else { return Ok(None) };
     let (pitr_needed, ttl_needed, scaling_needed) = match extras {
         Extras::AsSpecSays(spec) => {
             (spec.is_some_and(|s| s.point_in_time_recovery.is_some()), spec.is_some_and(|s| s.ttl.is_some()), scaling::must_read(spec, &t))

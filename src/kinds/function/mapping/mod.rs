@@ -55,7 +55,7 @@ impl Kind for Mappings {
     /// Triggers are part of their function's spec: they go with it.
     fn retain(&self, _resources: &mut Resources, _keep: &dyn Fn(&str) -> bool) {}
 
-    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired) -> Observed<'a> {
+    fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
         // Also without triggers: a trigger the spec dropped is still listed, and pruned.
         Box::pin(reading::observe_each(KIND, &desired.resources.functions, move |name, _| {
             let aws = desired.aws_name(name);
