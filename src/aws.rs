@@ -147,31 +147,37 @@ impl aws_smithy_runtime_api::client::retries::classifiers::ClassifyRetry for Loc
     }
 }
 
+/// A service client built on first use (`ctx.dynamodb.describe_table()` derefs to it): a run
+/// builds only the clients its command reaches, so that start-up costs no client it never uses.
+pub type Lazy<T> = std::sync::Arc<std::sync::LazyLock<T, Box<dyn FnOnce() -> T + Send>>>;
+
 #[derive(Clone)]
 pub struct AwsContext {
     pub region: String,
     /// DynamoDB's endpoint (where the apply lease lives), None for AWS's own.
     pub endpoint_url: Option<String>,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     /// DynamoDB Streams: a failed batch's records, read back by sequence number (`dlq`).
-    pub streams: aws_sdk_dynamodbstreams::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub lambda: aws_sdk_lambda::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub sts: aws_sdk_sts::Client,
+    pub streams: Lazy<aws_sdk_dynamodbstreams::Client>,
+    pub iam: Lazy<aws_sdk_iam::Client>,
+    pub lambda: Lazy<aws_sdk_lambda::Client>,
+    pub ec2: Lazy<aws_sdk_ec2::Client>,
+    pub sts: Lazy<aws_sdk_sts::Client>,
     /// The Resource Groups Tagging API: discovery of what this stack env owns.
-    pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub tagging: Lazy<aws_sdk_resourcegroupstagging::Client>,
     /// Application Auto Scaling: the scaling of provisioned tables (`capacity.autoscale`).
-    pub autoscaling: aws_sdk_applicationautoscaling::Client,
+    pub autoscaling: Lazy<aws_sdk_applicationautoscaling::Client>,
     /// CloudWatch Logs: a function's log group and its retention.
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-    pub sqs: aws_sdk_sqs::Client,
+    pub logs: Lazy<aws_sdk_cloudwatchlogs::Client>,
+    pub sqs: Lazy<aws_sdk_sqs::Client>,
     /// SNS: the topics alarms notify.
-    pub sns: aws_sdk_sns::Client,
+    pub sns: Lazy<aws_sdk_sns::Client>,
     /// CloudWatch: metric alarms.
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub cloudwatch: Lazy<aws_sdk_cloudwatch::Client>,
     /// The env's `name_suffix`, for names resolved during apply.
     pub name_suffix: String,
+    /// Whether the clients may change anything (read-only runs may take hints, `discover`).
+    pub access: Access,
     /// The caller's identity, read once on first use and shared by every reader.
     identity: std::sync::Arc<tokio::sync::OnceCell<Identity>>,
 }
@@ -425,19 +431,24 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
     let pace = crate::pace::PaceByOperation::new(&scope);
     macro_rules! client {
         ($krate:ident, $service:literal $(, $classifier:expr)?) => {{
-            let mut conf = $krate::config::Builder::from(&sdk);
-            conf.set_retry_partition(Some(partition.clone()));
-            conf = conf.retry_classifier(ConnectionClosedIsTransient);
-            if endpoints[$service].as_deref().is_some_and(is_loopback) {
-                conf = conf.retry_classifier(LocalRefusalIsFinal);
-            }
-            conf.set_endpoint_url(endpoints[$service].clone());
-            if access == Access::ReadOnly {
-                conf = conf.interceptor(ReadOnlyGuard);
-            }
-            conf = conf.interceptor(pace.clone());
-            $(conf = conf.retry_classifier($classifier);)?
-            $krate::Client::from_conf(conf.build())
+            let (sdk, partition, pace) = (sdk.clone(), partition.clone(), pace.clone());
+            let endpoint = endpoints[$service].clone();
+            let make = move || {
+                let mut conf = $krate::config::Builder::from(&sdk);
+                conf.set_retry_partition(Some(partition));
+                conf = conf.retry_classifier(ConnectionClosedIsTransient);
+                if endpoint.as_deref().is_some_and(is_loopback) {
+                    conf = conf.retry_classifier(LocalRefusalIsFinal);
+                }
+                conf.set_endpoint_url(endpoint);
+                if access == Access::ReadOnly {
+                    conf = conf.interceptor(ReadOnlyGuard);
+                }
+                conf = conf.interceptor(pace);
+                $(conf = conf.retry_classifier($classifier);)?
+                $krate::Client::from_conf(conf.build())
+            };
+            std::sync::Arc::new(std::sync::LazyLock::new(Box::new(make) as Box<dyn FnOnce() -> _ + Send>))
         }};
     }
     AwsContext {
@@ -456,6 +467,7 @@ pub async fn connect(desired: &Desired, opts: &ConnectOptions, access: Access) -
         sns: client!(aws_sdk_sns, "sns"),
         cloudwatch: client!(aws_sdk_cloudwatch, "cloudwatch"),
         name_suffix: desired.name_suffix.clone(),
+        access,
         identity: Default::default(),
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
-use crate::aws::{aws_error, AwsContext};
+use crate::aws::{aws_error, Access, AwsContext};
 use crate::kinds::support::ownership::{owned, owner_id, OWNER_TAG};
 use crate::kinds::REGISTRY;
 use crate::spec::Desired;
@@ -68,20 +68,15 @@ impl<'a> Tagged<'a> {
     /// `--target`, whose endpoint may serve one service only) and the query found it: a hint,
     /// not a read. The Tagging API keeps its own copy of each resource's tags and follows the
     /// service's changes only after a while (docs/aws-behaviour.md rule 47), so a kind uses the
-    /// hint only when it agrees with the spec and reads the resource's own tags otherwise.
-    /// None (no request) for a partial spec; None when the query failed (discovery reports
-    /// why).
+    /// hint only where nothing is to change and reads the resource's own tags otherwise.
+    /// Only read-only runs (plan, drift, status) take hints: what apply, destroy and forget
+    /// decide rests on each resource's own tags. None (no request) for a partial spec; None
+    /// when the query failed (discovery reports why).
     pub async fn hint(&self, resource_type: &str, arn: &str) -> Option<&Tags> {
-        if self.desired.partial {
+        if self.desired.partial || self.ctx.access != Access::ReadOnly {
             return None;
         }
-        match self.found().await {
-            Ok(found) => found.get(resource_type)?.get(arn),
-            Err(e) => {
-                crate::log::debug(&format!("no tag hint for {arn}: {e:#}"));
-                None
-            }
-        }
+        self.found().await.ok()?.get(resource_type)?.get(arn)
     }
 }
 

@@ -221,6 +221,14 @@ fn a_whole_spec_plan_reads_tags_in_bulk_and_confirms_a_difference_table_by_table
     emu.reset_calls();
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     assert_eq!((emu.count("GetResources"), emu.count("ListTagsOfResource")), (1, 0));
+    // Any change to a table is planned from its own tags (the ownership it rests on too).
+    let users = three_tables("cruddur").replace("  users:\n    partition_key: { name: pk, type: S }\n    sort_key: { name: sk, type: S }\n    billing: provisioned\n    capacity: { read: 5, write: 5 }",
+        "  users:\n    partition_key: { name: pk, type: S }\n    sort_key: { name: sk, type: S }\n    billing: provisioned\n    capacity: { read: 6, write: 5 }");
+    assert_ne!(users, three_tables("cruddur"));
+    ws.write_spec(&users);
+    emu.reset_calls();
+    emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(2);
+    assert_eq!(emu.count("ListTagsOfResource"), 1);
     // A tag the spec changes on one table: that table's own tags are read, and the change planned.
     ws.write_spec(&three_tables("cruddur").replacen("app: cruddur", "app: chat", 1));
     emu.reset_calls();
@@ -243,6 +251,10 @@ fn a_whole_spec_plan_reads_tags_in_bulk_and_confirms_a_difference_table_by_table
     emu.reset_calls();
     emu.cli(ws.path(), &["plan", "--detailed-exitcode"]).expect(0);
     assert_eq!(emu.count("ListTagsOfResource"), 1);
+    // Apply decides from each table's own tags, whatever the Tagging API lists.
+    emu.reset_calls();
+    emu.cli(ws.path(), &["apply", "--yes"]).expect(0);
+    assert!(emu.count("ListTagsOfResource") >= 3);
     // A targeted run reads each table's own tags (its endpoint may serve DynamoDB only).
     emu.reset_calls();
     emu.cli(ws.path(), &["--target", "dynamodb_table.users", "plan", "--detailed-exitcode"]).expect(0);

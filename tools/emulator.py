@@ -118,6 +118,8 @@ With --aws-rules, in front of moto:
   AWS owned key) and TableClassSummary.
 - In any mode, GetFunction's Code.Location is a URL of this proxy (/_proxy/code/NAME) serving
   the zip last uploaded, as AWS serves it from S3 (moto gives none for a zip upload).
+- In any mode, a GetResources page holds ResourcesPerPage resources whatever their tags, as AWS
+  cuts it (moto also stops at 100 tags a page unless asked for TagsPerPage; tools/emu/tagging.py).
 - In any mode, DeregisterScalableTarget also deletes the target's scaling policies, as AWS does
   (moto keeps them), and a target that does not exist is ObjectNotFoundException, as on AWS
   (moto says ValidationException).
@@ -245,7 +247,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 )
 from werkzeug.serving import make_server  # noqa: E402
 
-from emu import Refusal, Reply, cbor, dataplane, filters, rates, sqs, streams  # noqa: E402  (tools/emu, beside this script)
+from emu import Refusal, Reply, cbor, dataplane, filters, rates, sqs, streams, tagging  # noqa: E402  (tools/emu, beside this script)
 from emu.cloudwatch import Alarms  # noqa: E402
 from emu.consistency import DynamoTags, ScalingLag, SqsLag, TaggingLag  # noqa: E402
 from emu.dataplane import Plane  # noqa: E402
@@ -1539,14 +1541,15 @@ def main():
     proxy.only = args.only
     proxy.limit_exceeded = args.limit_exceeded
     proxy.max_filters = args.max_filters
-    tagging = TaggingLag(args.tagging_lag)
+    tagging_lag = TaggingLag(args.tagging_lag)
     proxy.rules = {
-        "dynamodb": DynamoTags(args.tag_lag, tagging),
-        "tagging": tagging,
+        "dynamodb": DynamoTags(args.tag_lag, tagging_lag),
+        "tagging": tagging_lag,
         "sqs": SqsLag(args.sqs_lag, args.sqs_deleted_recently, args.sqs_count_lag),
         "application-autoscaling": ScalingLag(args.aas_lag, args.aas_write_gap),
     }
     proxy.validator = None if args.no_model_checks else Validator()
+    tagging.install()  # pages of ResourcesPerPage resources, as AWS cuts them
     proxy.limiter = rates.Limiter() if args.rate_limits else None
     streams.configure(args.stream_retention, empty_first=args.aws_rules)
     if args.aws_rules:

@@ -73,7 +73,7 @@ class DynamoTags:
     shows the same change later still (rule 47): `tagging` is told of each change with its own
     lag."""
 
-    actions = {"TagResource", "UntagResource", "CreateTable", "ListTagsOfResource"}
+    actions = {"TagResource", "UntagResource", "CreateTable", "DeleteTable", "ListTagsOfResource"}
 
     def __init__(self, lag, tagging=None):
         self.lag = lag
@@ -86,6 +86,13 @@ class DynamoTags:
             status, doc = moto("ListTagsOfResource", {"ResourceArn": req.get("ResourceArn")})
             if ok(status):
                 ctx["tags"] = doc.get("Tags", [])
+        elif action == "DeleteTable" and self.tagging is not None and self.tagging.lag > 0:
+            # The Tagging API lists a deleted table with its last tags a while longer.
+            status, doc = moto("DescribeTable", {"TableName": req.get("TableName")})
+            arn = doc.get("Table", {}).get("TableArn") if ok(status) else None
+            if arn:
+                status, doc = moto("ListTagsOfResource", {"ResourceArn": arn})
+                ctx["deleted"] = (arn, doc.get("Tags", []) if ok(status) else [])
         return None
 
     def after(self, action, req, status, data, ctx):
@@ -99,7 +106,9 @@ class DynamoTags:
             arn = parsed(data).get("TableDescription", {}).get("TableArn")
             self.window.note(arn, self.lag, [])
             if self.tagging is not None:
-                self.tagging.changed(arn, [])
+                self.tagging.changed(arn, UNLISTED)
+        elif action == "DeleteTable" and "deleted" in ctx:
+            self.tagging.changed(*ctx["deleted"])
         elif action == "ListTagsOfResource":
             previous = self.window.get(req.get("ResourceArn"))
             if previous is not None:
@@ -107,12 +116,17 @@ class DynamoTags:
         return None
 
 
+# What the Tagging API's copy holds of a resource it has not seen yet: nothing (not listed).
+UNLISTED = ("unlisted",)
+
+
 class TaggingLag:
     """Rule 47: the Resource Groups Tagging API answers GetResources from its own copy of each
     resource's tags, which follows the service's tag changes only after a while: for `lag`
     seconds after a table's tag change, GetResources judges and lists the table by its tags
-    from before the first change of the window (a new table by none: it is not found by a tag
-    filter). Told of the changes by DynamoTags."""
+    from before the first change of the window; a new table is not listed yet, a deleted one is
+    still listed with its last tags (and a table made again under its name inherits them until
+    the window closes). Told of the changes by DynamoTags."""
 
     actions = {"GetResources"}
 
@@ -166,10 +180,11 @@ class TaggingLag:
 def passes(req, arn, tags):
     """Whether a resource with `tags` passes GetResources' filters: every TagFilter (a key, and
     one of its values when it lists any), a ResourceTypeFilter ("service" or "service:type"),
-    the ResourceARNList; and it has a tag at all."""
-    have = {t.get("Key"): t.get("Value") for t in tags}
-    if not have:
+    the ResourceARNList. Without a TagFilter a resource that no longer has a tag is listed too
+    (with none); one the copy does not hold yet never is."""
+    if tags is UNLISTED:
         return False
+    have = {t.get("Key"): t.get("Value") for t in tags}
     for f in req.get("TagFilters") or []:
         if f.get("Key") not in have or (f.get("Values") and have[f["Key"]] not in f["Values"]):
             return False

@@ -205,6 +205,28 @@ def test_the_tagging_api_judges_a_table_by_its_tags_from_before_a_change_for_its
     settles_after(since, TAGGING_LAG, lambda: arn not in listed(aws, **marked))
     assert listed(aws, TagFilters=[{"Key": "team", "Values": ["ops"]}]).get(arn) == {"team": "ops", "b": "2"}
 
+    # Deleted, then made again under its name by someone else: the copy still holds the first
+    # table's tags under the (same) ARN for the lag.
+    ops = {"TagFilters": [{"Key": "team", "Values": ["ops"]}]}
+    aws("dynamodb").delete_table(TableName="tagging-lag")
+    wait_for(lambda: "tagging-lag" not in aws("dynamodb").list_tables()["TableNames"], 30)
+    assert listed(aws, **ops).get(arn) == {"team": "ops", "b": "2"}
+    since = time.monotonic()
+    assert create_table(aws, "tagging-lag", Tags=[{"Key": "team", "Value": "other"}])["TableArn"] == arn
+    assert listed(aws, **ops).get(arn) == {"team": "ops", "b": "2"}
+    settles_after(since, TAGGING_LAG - 1, lambda: listed(aws, TagFilters=[{"Key": "team", "Values": ["other"]}]).get(arn))
+
+
+def test_a_tagging_api_page_holds_the_resources_asked_for_whatever_their_tags(aws):
+    tags = [{"Key": f"k{i}", "Value": "v"} for i in range(5)] + [{"Key": "page", "Value": "full"}]
+    arns = [create_table(aws, f"page-{i}", Tags=tags)["TableArn"] for i in range(30)]
+    query = {"TagFilters": [{"Key": "page", "Values": ["full"]}], "ResourcesPerPage": 100}
+    # 30 tables of 6 tags: one page (moto alone cut it at 100 tags: 16 a page).
+    page = wait_for(lambda: (lambda p: p if len(p["ResourceTagMappingList"]) == 30 else None)(
+        aws("resourcegroupstaggingapi").get_resources(**query)), TAGGING_LAG + 5)
+    assert not page.get("PaginationToken")
+    assert {m["ResourceARN"] for m in page["ResourceTagMappingList"]} == set(arns)
+
 
 # -- rule 34: SQS ----------------------------------------------------------------------------
 def test_queue_attribute_change_shows_the_previous_value_for_the_lag(aws):

@@ -76,7 +76,7 @@ impl Kind for Tables {
             // The tags the spec wants, when they are known before anything is read (no
             // reference in them): then the Tagging API's listing may stand for the table's.
             let refer = ownership::tags_refer(std::iter::once(&spec.tags));
-            let hint = (!refer).then(|| TagHint { tagged, want: wanted_tags(spec, desired, &RefContext::default()) });
+            let hint = (!refer).then(|| TagHint { tagged, spec, want: wanted_tags(spec, desired, &RefContext::default()) });
             async move { observe_with_extras(ctx, &aws, Extras::AsSpecSays(Some(spec)), hint).await }
         }))
     }

@@ -11,32 +11,35 @@ use super::{scaling, storage, ttl, LiveIndex, LivePitr, LiveTable};
 use crate::aws::{aws_error, code, AwsContext};
 use crate::discover::{hint_agrees, Tagged};
 use crate::kinds::support::reading::read_if;
+use crate::plan::Action;
 use crate::spec::{Billing, StreamView, TableSpec};
 
 /// Reads a table by name (not its scaling); `None` when it does not exist.
 pub async fn observe(ctx: &AwsContext, name: &str) -> Result<Option<LiveTable>> {
-    observe_hinted(ctx, name, None).await
+    Ok(observe_hinted(ctx, name, None).await?.map(|(t, _)| t))
 }
 
 /// Where a table's tags may come from without ListTagsOfResource (10 a second per account,
 /// rule 46): the Tagging API's listing, used when it agrees with the tags the spec wants.
 pub(super) struct TagHint<'a> {
     pub tagged: &'a Tagged<'a>,
+    pub spec: &'a TableSpec,
     pub want: BTreeMap<String, String>,
 }
 
-/// A table's tags: the hint's when it agrees with the spec, else its own (ListTagsOfResource).
-async fn tags_of(ctx: &AwsContext, name: &str, arn: &str, hint: Option<TagHint<'_>>) -> Result<BTreeMap<String, String>> {
+/// A table's tags, and whether they are the hint's (when it agrees with the spec) rather than
+/// its own (ListTagsOfResource).
+async fn tags_of(ctx: &AwsContext, name: &str, arn: &str, hint: Option<&TagHint<'_>>) -> Result<(BTreeMap<String, String>, bool)> {
     if let Some(h) = hint {
         if let Some(tags) = h.tagged.hint(super::TAGGING_TYPE, arn).await.filter(|t| hint_agrees(&h.want, t)) {
-            return Ok(tags.clone());
+            return Ok((tags.clone(), true));
         }
     }
-    observe_tags(ctx, name, arn).await
+    Ok((observe_tags(ctx, name, arn).await?, false))
 }
 
-/// [`observe`], its tags from `hint` where that may stand for them.
-pub(super) async fn observe_hinted(ctx: &AwsContext, name: &str, hint: Option<TagHint<'_>>) -> Result<Option<LiveTable>> {
+/// [`observe`], its tags from `hint` where that may stand for them (then true).
+async fn observe_hinted(ctx: &AwsContext, name: &str, hint: Option<&TagHint<'_>>) -> Result<Option<(LiveTable, bool)>> {
     let out = match ctx.dynamodb.describe_table().table_name(name).send().await {
         Ok(o) => o,
         Err(e) if code(&e) == Some("ResourceNotFoundException") => return Ok(None),
@@ -72,8 +75,8 @@ pub(super) async fn observe_hinted(ctx: &AwsContext, name: &str, hint: Option<Ta
         _ => StreamView::Off,
     };
     let arn = t.table_arn.clone().unwrap_or_default();
-    let tags = tags_of(ctx, name, &arn, hint).await?;
-    Ok(Some(LiveTable {
+    let (tags, hinted) = tags_of(ctx, name, &arn, hint).await?;
+    let table = LiveTable {
         name: name.to_string(),
         arn,
         status: t.table_status.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -92,7 +95,8 @@ pub(super) async fn observe_hinted(ctx: &AwsContext, name: &str, hint: Option<Ta
         table_class: storage::class(&t),
         scaling: Vec::new(),
         size_bytes: t.table_size_bytes.unwrap_or(0),
-    }))
+    };
+    Ok(Some((table, hinted)))
 }
 
 /// DescribeContinuousBackups: point-in-time recovery on or off, and its period.
@@ -127,7 +131,7 @@ pub(super) async fn observe_with_extras(
     extras: Extras<'_>,
     hint: Option<TagHint<'_>>,
 ) -> Result<Option<LiveTable>> {
-    let Some(mut t) = observe_hinted(ctx, name, hint).await? else { return Ok(None) };
+    let Some((mut t, hinted)) = observe_hinted(ctx, name, hint.as_ref()).await? else { return Ok(None) };
     let (pitr_needed, ttl_needed, scaling_needed) = match extras {
         Extras::AsSpecSays(spec) => {
             (spec.is_some_and(|s| s.point_in_time_recovery.is_some()), spec.is_some_and(|s| s.ttl.is_some()), scaling::must_read(spec, &t))
@@ -153,6 +157,15 @@ pub(super) async fn observe_with_extras(
     };
     let (pitr, ttl, scaled) = tokio::try_join!(pitr, ttl, scaled)?;
     (t.pitr, t.ttl, t.scaling) = (pitr, ttl, scaled.unwrap_or_default());
+    // The hint stands only for a table with nothing to change: any change (and the ownership
+    // it depends on) is planned from the table's own tags, never from the Tagging API's copy,
+    // which may still show a deleted table of the same name (rule 47).
+    if let Some(h) = hint.filter(|_| hinted) {
+        let (change, steps) = super::diff(name, h.spec, &h.want, Some(&t));
+        if change.action != Action::NoOp || !steps.is_empty() {
+            t.tags = observe_tags(ctx, name, &t.arn).await?;
+        }
+    }
     Ok(Some(t))
 }
 
