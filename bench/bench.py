@@ -75,8 +75,8 @@ def requests_of_plan(url, cwd, extra=()):
 def rate_bound(url, cwd, extra=()):
     """The time AWS's per-account rates alone take for one plan (docs/aws-behaviour.md rule 46):
     the plan's requests counted by rate (tools/emu/rates.py, the rates of src/pace.rs), each rate's
-    n requests evenly spaced as the tool sends them, (n - 1) / rate seconds; the largest, with
-    the rate and its count."""
+    n requests through its bucket (`burst` at once, then one per 1/rate s) as the tool sends
+    them, max(0, n - burst) / rate seconds; the largest, with the rate and its count."""
     sys.path.insert(0, os.path.join(REPO, "tools"))
     from emu import rates
 
@@ -87,12 +87,12 @@ def rate_bound(url, cwd, extra=()):
         found = rates.rate_of(c["service"], c["action"])
         if found:
             r, bucket = found
-            key = (r.service, bucket if isinstance(bucket, str) else ",".join(sorted(r.ops)) or "*", r.per_second)
+            key = (r.service, bucket if isinstance(bucket, str) else ",".join(sorted(r.ops)) or "*", r.per_second, r.burst)
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return 0.0, None, 0
-    key, n = max(counts.items(), key=lambda kv: (kv[1] - 1) / kv[0][2])
-    return (n - 1) / key[2], f"{key[0]}:{key[1]} at {key[2]:g}/s", n
+    key, n = max(counts.items(), key=lambda kv: max(0, kv[1] - kv[0][3]) / kv[0][2])
+    return max(0, n - key[3]) / key[2], f"{key[0]}:{key[1]} at {key[2]:g}/s", n
 
 
 def post(url, path):
@@ -254,16 +254,18 @@ def main():
         print(f"replay backend: recorded answers, served concurrently after {a.latency_ms:g} ms each; limit = start-up + {CRITICAL_PATH} round trips = {limit * 1000:.1f} ms\n")
         print("limit of each plan = start-up + max(2 round trips, its slowest rate's spacing + 1 round trip)\n")
         print(f"| {'plan of':<24} | {'ms':>8} | {'limit ms':>8} | {'/ limit':>8} | {'bound by':<44} |\n|{'-' * 26}|{'-' * 10}|{'-' * 10}|{'-' * 10}|{'-' * 46}|")
+        own_limit = {}
         for name, v in replayed.items():
             spacing, which, n = bounds[name]
-            own = startup + max(CRITICAL_PATH * lat, spacing + lat)
+            own = own_limit[name] = startup + max(CRITICAL_PATH * lat, spacing + lat)
             what = f"{n} x {which}" if spacing + lat > CRITICAL_PATH * lat else f"{CRITICAL_PATH} round trips"
             print(f"| {name:<24} | {v * 1000:8.1f} | {own * 1000:8.1f} | {v / own:8.2f} | {what:<44} |")
         print()
-        print(f"stack / limit:          {replayed['the Cruddur stack'] / limit:5.2f}  (target <= 1.3)")
-        print(f"40 tables / 1 table:    {replayed['40 tables'] / replayed['1 table']:5.2f}  (target <= 1.3)")
-        print(f"10 envs / 1 env:        {replayed['10 envs, --all-envs'] / replayed['1 env (1 table)']:5.2f}  (target <= 1.5)")
-        print(f"start-up:               {startup * 1000:5.1f} ms (target < 5)")
+        for name in ("the Cruddur stack", "40 tables", "200 tables", "10 envs, --all-envs"):
+            print(f"{name + ' / its limit:':<32} {replayed[name] / own_limit[name]:5.2f}  (target <= 1.3)")
+        print(f"40 tables / 1 table:             {replayed['40 tables'] / replayed['1 table']:5.2f}")
+        print(f"10 envs / 1 env:                 {replayed['10 envs, --all-envs'] / replayed['1 env (1 table)']:5.2f}")
+        print(f"start-up (--version):            {startup * 1000:5.1f} ms (exec to first request: bench/startup.py, target < 10)")
         print(f"unrecorded requests:    {len(stats['missed'])} {stats['missed'][:3]}")
         if a.rate_limits:
             print(f"throttled requests:     {stats.get('throttled', 0)} {stats.get('throttled_by_operation', {})}")

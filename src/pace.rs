@@ -1,6 +1,6 @@
 //! AWS's documented per-account request rates (docs/aws-behaviour.md rule 46), kept by every
-//! client of a run: calls with a rate are spaced to stay under it instead of bursting into
-//! throttles that the SDK then backs off from (and that, over many resources or envs of one
+//! client of a run: calls with a rate are held to it (a second's worth at once, then spaced)
+//! instead of bursting into throttles that the SDK then backs off from (and that, over many resources or envs of one
 //! account, can use up its retries).
 //!
 //! How: one HTTP client is shared by every SDK client of the process ([`http_client`]); an
@@ -45,8 +45,11 @@ pub struct Rate {
     pub burst: u32,
 }
 
+/// "N per second": a bucket of N, refilled at N a second. AWS's words allow N requests in any
+/// second; a second's requests may go at once (a plan's 8 alarm tag reads do not wait 0.7 s),
+/// and beyond that they are spaced at the rate.
 const fn rate(service: &'static str, ops: Ops, per_second: u32) -> Rate {
-    Rate { service, ops, per_second, burst: 1 }
+    Rate { service, ops, per_second, burst: per_second }
 }
 
 const EC2_READ: u32 = 20;
@@ -319,9 +322,13 @@ mod tests {
     #[test]
     fn a_bucket_spaces_requests_after_its_burst() {
         let now = tokio::time::Instant::now();
-        let even = Bucket::new(&rate("DynamoDB", Ops::These(&[]), 10));
+        let even = Bucket::new(&Rate { service: "DynamoDB", ops: Ops::These(&[]), per_second: 10, burst: 1 });
         let waits: Vec<u128> = (0..4).map(|_| even.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 100, 200, 300]);
+        // "10 per second": ten at once, then one every 100 ms.
+        let second = Bucket::new(&rate("DynamoDB", Ops::These(&[]), 10));
+        let waits: Vec<u128> = (0..12).map(|_| second.reserve(now).as_millis()).collect();
+        assert_eq!(waits, [vec![0; 10], vec![100, 200]].concat());
         let burst = Bucket::new(&Rate { service: "EC2", ops: Ops::These(&[]), per_second: 20, burst: 3 });
         let waits: Vec<u128> = (0..5).map(|_| burst.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 0, 0, 50, 100], "3 at once, then one every 50 ms");

@@ -38,9 +38,11 @@ where
     }
 }
 
-/// How many reads of one kind run at once: enough to overlap round trips, few enough for
-/// AWS's limits.
-pub const READ_CONCURRENCY: usize = 16;
+/// How many reads of one kind run at once: the AWS SDK for Java's default connection pool
+/// (`maxConnections` 50). The calls with a documented per-account rate are held to it by
+/// `pace` whatever this is; the others (DescribeTable under DynamoDB's 2,500 a second) are far
+/// below theirs. Each read in flight holds one HTTPS connection (a TLS handshake on first use).
+pub const READ_CONCURRENCY: usize = 50;
 
 /// Boxes a kind's observation for the engine.
 pub fn boxed<T: LiveData>(r: Result<T>) -> Result<Box<dyn LiveData>> {
