@@ -1295,7 +1295,7 @@ class Proxy:
         rpc = cbor.is_cbor(environ) and cbor.model(service) is not None  # Smithy RPC v2 CBOR
         if rpc:
             environ, body = cbor.inflated(environ, body)  # PutMetricData comes gzip-compressed past 10 KiB
-        call = {"service": service, "action": action, "write": is_write(service, action, method)}
+        call = {"service": service, "action": action, "write": is_write(service, action, method), "t": time.monotonic()}
         if self.plane is not None:
             # A call a function's handler makes (with its execution role's keys) says which.
             function = self.plane.runtime.access_keys().get(access_key_of(environ))
