@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The plan benchmark (README, "Performance"): moto behind a proxy adding a fixed latency per
 request; cruddur-infra plan of the Cruddur stack beside a sequential boto3 reader and the limit
-(start-up + the critical path's round trips x latency); then plan time for 1, 10 and 40 tables;
+(start-up, exec to the plan's first request as bench/startup.py times it, + the critical path's
+round trips x latency); then plan time for 1, 10, 40 and 200 tables;
 then the cost of discovery (prune by ownership): the Cruddur stack's plan, wall time and requests,
 before and after 300 foreign resources (100 tables, 100 functions, 100 roles) join the account.
 
@@ -176,7 +177,13 @@ def main():
             shutil.copytree(os.path.join(REPO, d), os.path.join(work, d), ignore=shutil.ignore_patterns("__pycache__", "tests"))
         shutil.copy(os.path.join(REPO, "infra.yaml"), work)
         subprocess.run([BIN, "--endpoint-url", url, "-q", "apply", "--yes"], cwd=work, check=True, stdout=subprocess.DEVNULL, env=ENV)
-        startup = timed([BIN, "--version"], work, max(a.runs, 20))
+        version = timed([BIN, "--version"], work, max(a.runs, 20))
+        # Start-up as the limit counts it: exec to the plan's first request (bench/startup.py).
+        sys.path.insert(0, os.path.join(REPO, "bench"))
+        import startup as first_request
+
+        first_request.once(BIN, ["plan"], work)
+        startup = statistics.median(first_request.once(BIN, ["plan"], work) for _ in range(max(a.runs, 21))) / 1000
         plan = timed([BIN, "--endpoint-url", url, "plan"], work, a.runs)
         reader_wall = timed([PY, os.path.join(REPO, "bench", "sequential_reader.py"), url], work, max(3, a.runs // 2))
         reads = []
@@ -204,7 +211,8 @@ def main():
             ("sequential boto3 reader, whole script", reader_wall),
             ("sequential boto3 reader, reads only", reader_reads),
             (f"limit: start-up + {CRITICAL_PATH} round trips", limit),
-            ("cruddur-infra start-up (--version)", startup),
+            ("cruddur-infra --version", version),
+            ("start-up: exec to the plan's first request", startup),
             ("plan at 0 ms latency (emulator's own work)", floor),
             ("limit + emulator's own work", limit + floor - startup),
         ]
@@ -224,7 +232,7 @@ def main():
         print(f"reader (whole script) / plan:       {reader_wall / plan:5.2f}")
         print(f"40 tables / 1 table:                {sizes[40] / sizes[1]:5.2f}  (target <= 1.5)")
         print(f"  the same, less the emulator's own work: {(sizes[40] - floors[40]) / (sizes[1] - floors[1]):5.2f}")
-        print(f"start-up:                           {startup * 1000:5.1f} ms (target < 20)")
+        print(f"start-up (exec to first request):   {startup * 1000:5.1f} ms (target < 10)")
 
         # The replay backend: the same plans answered from memory, concurrently, after the latency.
         envs_dir = os.path.join(work, "envs10")
@@ -270,7 +278,7 @@ def main():
             print(f"{name + ' / its limit:':<32} {replayed[name] / own_limit[name]:5.2f}  (target <= 1.3)")
         print(f"40 tables / 1 table:             {replayed['40 tables'] / replayed['1 table']:5.2f}")
         print(f"10 envs / 1 env:                 {replayed['10 envs, --all-envs'] / replayed['1 env (1 table)']:5.2f}")
-        print(f"start-up (--version):            {startup * 1000:5.1f} ms (exec to first request: bench/startup.py, target < 10)")
+        print(f"start-up (exec to first request): {startup * 1000:5.1f} ms (target < 10)")
         print(f"unrecorded requests:    {len(stats['missed'])} {stats['missed'][:3]}")
         if a.rate_limits:
             print(f"throttled requests:     {stats.get('throttled', 0)} {stats.get('throttled_by_operation', {})}")
