@@ -77,9 +77,9 @@ def requests_of_plan(url, cwd, extra=()):
 
 def rate_bound(url, cwd, extra=()):
     """The time AWS's per-account rates alone take for one plan (docs/aws-behaviour.md rule 46):
-    the plan's requests counted by rate (tools/emu/rates.py, the rates of src/pace.rs), each rate's
-    n requests through its bucket (`burst` at once, then one per 1/rate s) as the tool sends
-    them, max(0, n - burst) / rate seconds; the largest, with the rate and its count."""
+    the plan's requests counted by rate (tools/emu/rates.py, the rates of src/pace.rs): n
+    requests of an "N per second" rate take (n - 1) // N whole seconds (N in any one second);
+    of a documented bucket, max(0, n - burst) / rate; the largest, with the rate and its count."""
     sys.path.insert(0, os.path.join(REPO, "tools"))
     from emu import rates
 
@@ -94,8 +94,12 @@ def rate_bound(url, cwd, extra=()):
             counts[key] = counts.get(key, 0) + 1
     if not counts:
         return 0.0, None, 0
-    key, n = max(counts.items(), key=lambda kv: max(0, kv[1] - kv[0][3]) / kv[0][2])
-    return max(0, n - key[3]) / key[2], f"{key[0]}:{key[1]} at {key[2]:g}/s", n
+    def spacing(key, n):
+        _, _, per_second, burst = key
+        return float((n - 1) // int(per_second)) if burst is None else max(0, n - burst) / per_second
+
+    key, n = max(counts.items(), key=lambda kv: spacing(*kv))
+    return spacing(key, n), f"{key[0]}:{key[1]} at {key[2]:g}/s", n
 
 
 def post(url, path):
@@ -254,8 +258,8 @@ def main():
             json.dump(recorded, f)
         rproc, rurl = replay_server(rec_path, a.latency_ms, a.rate_limits)
         try:
-            # With the rates kept, each run starts on a budget refilled by a second of quiet, as
-            # one plan on an account nothing else is calling; back to back, runs would share it.
+            # With the rates kept, each run starts on a budget left unused by a second of quiet,
+            # as one plan on an account nothing else is calling; back to back, runs share it.
             rest = 1.0 if a.rate_limits else 0.0
             replayed = {name: timed([BIN, "--endpoint-url", rurl, "plan", *extra], d, a.runs, rest) for name, d, extra in scenarios}
             with urllib.request.urlopen(f"{rurl}/_replay/stats") as r:

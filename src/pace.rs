@@ -1,6 +1,6 @@
 //! AWS's documented per-account request rates (docs/aws-behaviour.md rule 46), kept by every
-//! client of a run: calls with a rate are held to it (a second's worth at once, then spaced)
-//! instead of bursting into throttles that the SDK then backs off from (and that, over many resources or envs of one
+//! client of a run: calls with a rate are held to it (at most N in any second for "N per
+//! second") instead of bursting into throttles that the SDK then backs off from (and that, over many resources or envs of one
 //! account, can use up its retries).
 //!
 //! How: one HTTP client is shared by every SDK client of the process ([`http_client`]); an
@@ -34,23 +34,27 @@ pub enum Ops {
     AllBut(&'static [&'static str]),
 }
 
-/// A documented rate: `per_second` requests a second on average, at most `burst` at once (a token
-/// bucket of that size; 1 spaces the requests evenly). `service` is the SDK's name of the
-/// service (its operations' metadata).
+/// A documented rate. `burst` None: "N per second" as AWS words it, at most `per_second`
+/// requests in any one second (a sliding window: a second's requests may go at once, a plan's 8
+/// alarm tag reads wait for none, and the next waits until that second is over). `burst`
+/// Some(B): a token bucket AWS documents (EC2's), B at once, refilled at `per_second`.
+/// `service` is the SDK's name of the service (its operations' metadata).
 #[derive(Debug, Clone, Copy)]
 pub struct Rate {
     pub service: &'static str,
     pub ops: Ops,
     pub per_second: u32,
-    pub burst: u32,
+    pub burst: Option<u32>,
 }
 
-/// "N per second": a bucket of N, refilled at N a second. AWS's words allow N requests in any
-/// second; a second's requests may go at once (a plan's 8 alarm tag reads do not wait 0.7 s),
-/// and beyond that they are spaced at the rate.
+/// "N per second".
 const fn rate(service: &'static str, ops: Ops, per_second: u32) -> Rate {
-    Rate { service, ops, per_second, burst: per_second }
+    Rate { service, ops, per_second, burst: None }
 }
+
+/// How much longer than a second the window lasts here: requests sent a second apart may
+/// arrive closer together.
+const WINDOW: Duration = Duration::from_millis(1100);
 
 const EC2_READ: u32 = 20;
 const EC2_WRITE: u32 = 5;
@@ -76,15 +80,15 @@ pub const RATES: &[Rate] = &[
     rate("Resource Groups Tagging API", Ops::These(&["GetResources"]), 15),
     // EC2's request throttling: a bucket per action, 100 tokens refilled at 20 a second for
     // non-mutating actions, 50 at 5 for mutating ones, 100 at 10 for CreateTags / DeleteTags.
-    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcs"]), per_second: EC2_READ, burst: 100 },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeRouteTables"]), per_second: EC2_READ, burst: 100 },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcEndpoints"]), per_second: EC2_READ, burst: 100 },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeSubnets"]), per_second: EC2_READ, burst: 100 },
-    Rate { service: "EC2", ops: Ops::These(&["CreateVpcEndpoint"]), per_second: EC2_WRITE, burst: 50 },
-    Rate { service: "EC2", ops: Ops::These(&["ModifyVpcEndpoint"]), per_second: EC2_WRITE, burst: 50 },
-    Rate { service: "EC2", ops: Ops::These(&["DeleteVpcEndpoints"]), per_second: EC2_WRITE, burst: 50 },
-    Rate { service: "EC2", ops: Ops::These(&["CreateTags"]), per_second: 10, burst: 100 },
-    Rate { service: "EC2", ops: Ops::These(&["DeleteTags"]), per_second: 10, burst: 100 },
+    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcs"]), per_second: EC2_READ, burst: Some(100) },
+    Rate { service: "EC2", ops: Ops::These(&["DescribeRouteTables"]), per_second: EC2_READ, burst: Some(100) },
+    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcEndpoints"]), per_second: EC2_READ, burst: Some(100) },
+    Rate { service: "EC2", ops: Ops::These(&["DescribeSubnets"]), per_second: EC2_READ, burst: Some(100) },
+    Rate { service: "EC2", ops: Ops::These(&["CreateVpcEndpoint"]), per_second: EC2_WRITE, burst: Some(50) },
+    Rate { service: "EC2", ops: Ops::These(&["ModifyVpcEndpoint"]), per_second: EC2_WRITE, burst: Some(50) },
+    Rate { service: "EC2", ops: Ops::These(&["DeleteVpcEndpoints"]), per_second: EC2_WRITE, burst: Some(50) },
+    Rate { service: "EC2", ops: Ops::These(&["CreateTags"]), per_second: 10, burst: Some(100) },
+    Rate { service: "EC2", ops: Ops::These(&["DeleteTags"]), per_second: 10, burst: Some(100) },
     // SQS: "tagging actions are limited to 30 TPS per AWS account".
     rate("SQS", Ops::These(&["ListQueueTags", "TagQueue", "UntagQueue"]), 30),
     // SNS: ListSubscriptionsByTopic 30, ListTagsForResource / TagResource / UntagResource 10;
@@ -122,27 +126,55 @@ pub fn rate_of(service: &str, operation: &str) -> Option<usize> {
     })
 }
 
-/// A token bucket as GCRA: the theoretical arrival time of the next request, and how far ahead
-/// of it a request may go (the burst). A reservation is made at once, so waiters go in order.
+/// A rate's pacer: for "N per second", the send times of the last N requests (each new one at
+/// least [`WINDOW`] after the N-th before it); for a documented bucket, GCRA (the theoretical
+/// arrival time of the next request, and how far ahead of it a request may go). A reservation
+/// is made at once, so waiters go in order.
 #[derive(Debug)]
 pub struct Bucket {
-    interval: Duration,
-    tolerance: Duration,
-    next: Mutex<Option<tokio::time::Instant>>,
+    shape: Shape,
+}
+
+#[derive(Debug)]
+enum Shape {
+    Window { n: usize, sent: Mutex<std::collections::VecDeque<tokio::time::Instant>> },
+    Gcra { interval: Duration, tolerance: Duration, next: Mutex<Option<tokio::time::Instant>> },
 }
 
 impl Bucket {
     pub fn new(r: &Rate) -> Self {
-        let interval = Duration::from_secs(1) / r.per_second.max(1);
-        Bucket { interval, tolerance: interval * r.burst.saturating_sub(1), next: Mutex::new(None) }
+        let shape = match r.burst {
+            None => Shape::Window { n: r.per_second.max(1) as usize, sent: Mutex::new(Default::default()) },
+            Some(burst) => {
+                let interval = Duration::from_secs(1) / r.per_second.max(1);
+                Shape::Gcra { interval, tolerance: interval * burst.saturating_sub(1), next: Mutex::new(None) }
+            }
+        };
+        Bucket { shape }
     }
 
     /// How long to wait before one more request keeps within the rate; counts it.
     pub fn reserve(&self, now: tokio::time::Instant) -> Duration {
-        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let tat = next.map_or(now, |n| n.max(now));
-        *next = Some(tat + self.interval);
-        tat.saturating_duration_since(now).saturating_sub(self.tolerance)
+        match &self.shape {
+            Shape::Window { n, sent } => {
+                let mut sent = sent.lock().unwrap_or_else(|e| e.into_inner());
+                let mut at = sent.back().map_or(now, |last| (*last).max(now));
+                if sent.len() >= *n {
+                    at = at.max(sent[sent.len() - n] + WINDOW);
+                }
+                sent.push_back(at);
+                while sent.len() > *n {
+                    sent.pop_front();
+                }
+                at.saturating_duration_since(now)
+            }
+            Shape::Gcra { interval, tolerance, next } => {
+                let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
+                let tat = next.map_or(now, |n| n.max(now));
+                *next = Some(tat + *interval);
+                tat.saturating_duration_since(now).saturating_sub(*tolerance)
+            }
+        }
     }
 
     pub async fn take(&self) {
@@ -322,14 +354,16 @@ mod tests {
     #[test]
     fn a_bucket_spaces_requests_after_its_burst() {
         let now = tokio::time::Instant::now();
-        let even = Bucket::new(&Rate { service: "DynamoDB", ops: Ops::These(&[]), per_second: 10, burst: 1 });
+        let even = Bucket::new(&Rate { service: "DynamoDB", ops: Ops::These(&[]), per_second: 10, burst: Some(1) });
         let waits: Vec<u128> = (0..4).map(|_| even.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 100, 200, 300]);
-        // "10 per second": ten at once, then one every 100 ms.
+        // "10 per second": ten at once, the next ten once that second (and its margin) is over.
         let second = Bucket::new(&rate("DynamoDB", Ops::These(&[]), 10));
-        let waits: Vec<u128> = (0..12).map(|_| second.reserve(now).as_millis()).collect();
-        assert_eq!(waits, [vec![0; 10], vec![100, 200]].concat());
-        let burst = Bucket::new(&Rate { service: "EC2", ops: Ops::These(&[]), per_second: 20, burst: 3 });
+        let waits: Vec<u128> = (0..21).map(|_| second.reserve(now).as_millis()).collect();
+        assert_eq!(waits, [vec![0; 10], vec![1100; 10], vec![2200]].concat());
+        // Later requests count only against the window they fall in.
+        assert_eq!(second.reserve(now + Duration::from_secs(10)).as_millis(), 0);
+        let burst = Bucket::new(&Rate { service: "EC2", ops: Ops::These(&[]), per_second: 20, burst: Some(3) });
         let waits: Vec<u128> = (0..5).map(|_| burst.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 0, 0, 50, 100], "3 at once, then one every 50 ms");
         // Time passing refills it.

@@ -1,5 +1,6 @@
-"""AWS's documented per-account request rates (docs/aws-behaviour.md rule 46) as token buckets,
-and each service's throttling answer in its own wire format. Shared by tools/emulator.py
+"""AWS's documented per-account request rates (docs/aws-behaviour.md rule 46) as budgets (a
+one-second window for "N per second", token buckets where AWS documents them), and each
+service's throttling answer in its own wire format. Shared by tools/emulator.py
 (`--rate-limits`, and the throttles of `--throttle-rate`) and bench/replay.py (`--rate-limits`).
 
     service, operation = operation_of(environ, body)    # a WSGI-style environ (HTTP_* headers)
@@ -10,10 +11,10 @@ and each service's throttling answer in its own wire format. Shared by tools/emu
     limiter.reset()                                      # counts forgotten, every bucket full
 
 The rates are src/pace.rs `RATES`, grouped the same way (operations named together share one
-bucket), with EC2's documented buckets per action. A rate of "N per second" is a bucket of N
-tokens refilled at N a second (AWS's buckets allow about a second's worth at once); EC2's are as
-its guide documents them (capacity, refill). Buckets are per (account, region, rate), and per
-action for EC2; a bucket starts full. Operations without a documented rate are never throttled.
+bucket), with EC2's documented buckets per action. A rate of "N per second" is taken as AWS
+words it: at most N requests in any one second (a sliding window; AWS publishes no burst for
+these); EC2's are token buckets as its guide documents them (capacity, refill). Budgets are per
+(account, region, rate), and per action for EC2; each starts unused. Operations without a documented rate are never throttled.
 
 The throttling answers, as each service words them (rule 46 and the API references' error
 lists). Every code is one the Rust SDK retries as a throttle: aws-runtime 1.10.2
@@ -46,6 +47,7 @@ also a throttle by status.
   ThrottlingException.
 """
 
+import collections
 import functools
 import json
 import math
@@ -60,13 +62,15 @@ LIMITED = "Rate exceeded"
 
 @dataclass(frozen=True)
 class Rate:
-    """`ops` share one bucket of `burst` tokens refilled at `per_second`; with `but`, every
-    operation of the service except those (Lambda's "remainder of the control plane")."""
+    """`ops` share one budget: with `burst` None ("N per second"), at most `per_second` requests
+    in any one second; else a bucket of `burst` tokens refilled at `per_second` (EC2's documented
+    buckets). With `but`, every operation of the service except those (Lambda's "remainder of
+    the control plane")."""
 
     service: str  # the SigV4 signing name
     ops: frozenset
     per_second: float
-    burst: float
+    burst: float | None
     but: bool = False
 
     def names(self, op):
@@ -74,7 +78,7 @@ class Rate:
 
 
 def rate(service, ops, per_second, burst=None, but=False):
-    return Rate(service, frozenset(ops), float(per_second), float(burst or per_second), but)
+    return Rate(service, frozenset(ops), float(per_second), None if burst is None else float(burst), but)
 
 
 # docs/aws-behaviour.md rule 46 (its sources there); src/pace.rs RATES. The first that names an
@@ -163,6 +167,24 @@ class Bucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class Window:
+    """"N per second": the arrival times of the last N requests accepted; one more is accepted
+    when the N-th before it came a second ago or more."""
+
+    def __init__(self, r, now):
+        self.n = int(r.per_second)
+        self.times = collections.deque()
+
+    def take(self, now):
+        """None when within (it is counted); else seconds until one more would be."""
+        while self.times and self.times[0] <= now - 1.0:
+            self.times.popleft()
+        if len(self.times) < self.n:
+            self.times.append(now)
+            return None
+        return self.times[0] + 1.0 - now
+
+
 class Limiter:
     """The buckets of every (account, region, rate) seen, and what they throttled."""
 
@@ -182,7 +204,7 @@ class Limiter:
             now = self.clock()
             b = self.buckets.get(key)
             if b is None:
-                b = self.buckets[key] = Bucket(r, now)
+                b = self.buckets[key] = (Window if r.burst is None else Bucket)(r, now)
             wait = b.take(now)
             if wait is not None:
                 k = f"{service}:{op}"

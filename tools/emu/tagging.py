@@ -1,9 +1,10 @@
 """The Tagging API's pages as AWS cuts them (docs/aws-behaviour.md rule 47).
 
-AWS limits a GetResources page by ResourcesPerPage, or by TagsPerPage when that is asked for
-instead (the two cannot be combined); moto always applies its TagsPerPage default of 100 too,
-so a page of tables with five tags each holds 20 of them, not the 100 asked for. `install()`
-patches moto's handler once: TagsPerPage limits a page only when the request gives it.
+AWS cuts a GetResources page at ResourcesPerPage resources (1 to 100), or at TagsPerPage tags
+(100 to 500) when a request asks for that instead (AWS recommends ResourcesPerPage); moto also
+applies a TagsPerPage of 100 that nobody asked for, so a page of tables with five tags each
+holds 20 of them, not the 100 asked for. `install()` patches moto's handler once: TagsPerPage
+limits a page only when the request gives it.
 """
 
 _installed = False

@@ -28,6 +28,11 @@ use super::{Declared, Discovered, Fingerprint, Imported, Kind, Live, Observed, P
 
 pub use diff::diff;
 
+/// Roles read at once: IAM keeps a token bucket per API whose size it does not publish (rule
+/// 46), and each role is several reads (GetRole, its policy lists and documents); 10 is
+/// Terraform's default parallelism.
+pub const READ_AT_ONCE: usize = 10;
+
 pub const KIND: &str = "iam_role";
 
 /// The IAM role kind.
@@ -56,7 +61,7 @@ impl Kind for Roles {
     }
 
     fn observe<'a>(&'a self, ctx: &'a AwsContext, desired: &'a Desired, _tagged: &'a Tagged<'a>) -> Observed<'a> {
-        Box::pin(reading::observe_each(KIND, &desired.resources.roles, move |name, _| {
+        Box::pin(reading::observe_each_at(KIND, &desired.resources.roles, READ_AT_ONCE, move |name, _| {
             let aws = desired.aws_name(name);
             async move { observe::observe(ctx, &aws).await }
         }))

@@ -24,6 +24,21 @@ where
     Fut: std::future::Future<Output = Result<T>> + 'a,
     T: 'a,
 {
+    read_each_at(kind, items, READ_CONCURRENCY, read)
+}
+
+/// [`read_each`], at most `at_once` at a time (a kind whose service has tighter limits).
+pub fn read_each_at<'a, S, T, F, Fut>(
+    kind: &'a str,
+    items: &'a BTreeMap<String, S>,
+    at_once: usize,
+    read: F,
+) -> impl std::future::Future<Output = Result<BTreeMap<String, T>>> + 'a
+where
+    F: Fn(&'a String, &'a S) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + 'a,
+    T: 'a,
+{
     use anyhow::Context as _;
     let reads: Vec<_> = items
         .iter()
@@ -33,15 +48,17 @@ where
         })
         .collect();
     async move {
-        let results: Vec<(&String, Result<T>)> = stream::iter(reads).buffer_unordered(READ_CONCURRENCY).collect().await;
+        let results: Vec<(&String, Result<T>)> = stream::iter(reads).buffer_unordered(at_once.max(1)).collect().await;
         results.into_iter().map(|(name, r)| r.with_context(|| format!("reading {kind}.{name}")).map(|t| (name.clone(), t))).collect()
     }
 }
 
-/// How many reads of one kind run at once: the AWS SDK for Java's default connection pool
-/// (`maxConnections` 50). The calls with a documented per-account rate are held to it by
-/// `pace` whatever this is; the others (DescribeTable under DynamoDB's 2,500 a second) are far
-/// below theirs. Each read in flight holds one HTTPS connection (a TLS handshake on first use).
+/// How many reads of one kind run at once, as many as the AWS SDK for Java's default connection
+/// pool holds (`maxConnections` 50). The calls with a documented per-account rate are held to
+/// it by `pace` whatever this is; the others here (DescribeTable under DynamoDB's 2,500 a
+/// second) are far below theirs. A kind whose service keeps undocumented limits reads fewer at
+/// once (IAM's roles: `role::READ_AT_ONCE`). Each read in flight holds one HTTPS connection (a
+/// TLS handshake on first use).
 pub const READ_CONCURRENCY: usize = 50;
 
 /// Boxes a kind's observation for the engine.
@@ -77,7 +94,22 @@ where
     Fut: std::future::Future<Output = Result<T>> + 'a,
     T: Fingerprint + fmt::Debug + Send + Sync + 'static,
 {
-    boxed(read_each(kind, items, read).await)
+    observe_each_at(kind, items, READ_CONCURRENCY, read).await
+}
+
+/// [`observe_each`], at most `at_once` at a time.
+pub async fn observe_each_at<'a, S, T, F, Fut>(
+    kind: &'a str,
+    items: &'a BTreeMap<String, S>,
+    at_once: usize,
+    read: F,
+) -> Result<Box<dyn LiveData>>
+where
+    F: Fn(&'a String, &'a S) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + 'a,
+    T: Fingerprint + fmt::Debug + Send + Sync + 'static,
+{
+    boxed(read_each_at(kind, items, at_once, read).await)
 }
 
 /// A kind's `discover` through the Tagging API: the resources of `tagging_type` that carry this
