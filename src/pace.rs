@@ -1,7 +1,7 @@
 //! AWS's documented per-account request rates (docs/aws-behaviour.md rule 46), kept by every
 //! client of a run: calls with a rate are held to it (at most N in any second for "N per
-//! second") instead of bursting into throttles that the SDK then backs off from (and that, over many resources or envs of one
-//! account, can use up its retries).
+//! second") instead of bursting into throttles that the SDK then backs off from (and that,
+//! over many resources or envs of one account, can use up its retries).
 //!
 //! How: one HTTP client is shared by every SDK client of the process ([`http_client`]); an
 //! interceptor names each request's rate from its operation ([`RATES`]), and the client waits,
@@ -52,6 +52,11 @@ const fn rate(service: &'static str, ops: Ops, per_second: u32) -> Rate {
     Rate { service, ops, per_second, burst: None }
 }
 
+/// A documented token bucket: `burst` at once, refilled at `per_second`.
+const fn bucket(service: &'static str, ops: Ops, per_second: u32, burst: u32) -> Rate {
+    Rate { service, ops, per_second, burst: Some(burst) }
+}
+
 /// How much longer than a second the window lasts here: requests sent a second apart may
 /// arrive closer together.
 const WINDOW: Duration = Duration::from_millis(1100);
@@ -80,15 +85,15 @@ pub const RATES: &[Rate] = &[
     rate("Resource Groups Tagging API", Ops::These(&["GetResources"]), 15),
     // EC2's request throttling: a bucket per action, 100 tokens refilled at 20 a second for
     // non-mutating actions, 50 at 5 for mutating ones, 100 at 10 for CreateTags / DeleteTags.
-    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcs"]), per_second: EC2_READ, burst: Some(100) },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeRouteTables"]), per_second: EC2_READ, burst: Some(100) },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeVpcEndpoints"]), per_second: EC2_READ, burst: Some(100) },
-    Rate { service: "EC2", ops: Ops::These(&["DescribeSubnets"]), per_second: EC2_READ, burst: Some(100) },
-    Rate { service: "EC2", ops: Ops::These(&["CreateVpcEndpoint"]), per_second: EC2_WRITE, burst: Some(50) },
-    Rate { service: "EC2", ops: Ops::These(&["ModifyVpcEndpoint"]), per_second: EC2_WRITE, burst: Some(50) },
-    Rate { service: "EC2", ops: Ops::These(&["DeleteVpcEndpoints"]), per_second: EC2_WRITE, burst: Some(50) },
-    Rate { service: "EC2", ops: Ops::These(&["CreateTags"]), per_second: 10, burst: Some(100) },
-    Rate { service: "EC2", ops: Ops::These(&["DeleteTags"]), per_second: 10, burst: Some(100) },
+    bucket("EC2", Ops::These(&["DescribeVpcs"]), EC2_READ, 100),
+    bucket("EC2", Ops::These(&["DescribeRouteTables"]), EC2_READ, 100),
+    bucket("EC2", Ops::These(&["DescribeVpcEndpoints"]), EC2_READ, 100),
+    bucket("EC2", Ops::These(&["DescribeSubnets"]), EC2_READ, 100),
+    bucket("EC2", Ops::These(&["CreateVpcEndpoint"]), EC2_WRITE, 50),
+    bucket("EC2", Ops::These(&["ModifyVpcEndpoint"]), EC2_WRITE, 50),
+    bucket("EC2", Ops::These(&["DeleteVpcEndpoints"]), EC2_WRITE, 50),
+    bucket("EC2", Ops::These(&["CreateTags"]), 10, 100),
+    bucket("EC2", Ops::These(&["DeleteTags"]), 10, 100),
     // SQS: "tagging actions are limited to 30 TPS per AWS account".
     rate("SQS", Ops::These(&["ListQueueTags", "TagQueue", "UntagQueue"]), 30),
     // SNS: ListSubscriptionsByTopic 30, ListTagsForResource / TagResource / UntagResource 10;
@@ -354,7 +359,7 @@ mod tests {
     #[test]
     fn a_bucket_spaces_requests_after_its_burst() {
         let now = tokio::time::Instant::now();
-        let even = Bucket::new(&Rate { service: "DynamoDB", ops: Ops::These(&[]), per_second: 10, burst: Some(1) });
+        let even = Bucket::new(&bucket("DynamoDB", Ops::These(&[]), 10, 1));
         let waits: Vec<u128> = (0..4).map(|_| even.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 100, 200, 300]);
         // "10 per second": ten at once, the next ten once that second (and its margin) is over.
@@ -363,7 +368,7 @@ mod tests {
         assert_eq!(waits, [vec![0; 10], vec![1100; 10], vec![2200]].concat());
         // Later requests count only against the window they fall in.
         assert_eq!(second.reserve(now + Duration::from_secs(10)).as_millis(), 0);
-        let burst = Bucket::new(&Rate { service: "EC2", ops: Ops::These(&[]), per_second: 20, burst: Some(3) });
+        let burst = Bucket::new(&bucket("EC2", Ops::These(&[]), 20, 3));
         let waits: Vec<u128> = (0..5).map(|_| burst.reserve(now).as_millis()).collect();
         assert_eq!(waits, vec![0, 0, 0, 50, 100], "3 at once, then one every 50 ms");
         // Time passing refills it.

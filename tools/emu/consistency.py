@@ -41,6 +41,12 @@ class Window:
         with self.lock:
             return self._open(key, time.monotonic())
 
+    def all_open(self):
+        """Every key whose window is open, with its earlier state."""
+        with self.lock:
+            now = time.monotonic()
+            return {k: state for k, (until, state) in self.items.items() if until > now}
+
     def drop(self, key):
         with self.lock:
             self.items.pop(key, None)
@@ -139,9 +145,7 @@ class TaggingLag:
             self.window.note(arn, self.lag, previous)
 
     def before(self, action, req, moto, ctx):
-        with self.window.lock:
-            now = time.monotonic()
-            stale = {arn: tags for arn, (until, tags) in self.window.items.items() if until > now}
+        stale = self.window.all_open()
         if not stale:
             return None
         # Whether moto lists a lagging resource now (its current tags pass the filters): the
@@ -151,8 +155,8 @@ class TaggingLag:
         for i in range(0, len(arns), 100):
             status, doc = moto("GetResources", {"ResourceARNList": arns[i:i + 100]})
             if ok(status):
-                now = doc.get("ResourceTagMappingList", [])
-                listed |= {m.get("ResourceARN") for m in now if passes(req, m.get("ResourceARN", ""), m.get("Tags", []))}
+                current = doc.get("ResourceTagMappingList", [])
+                listed |= {m.get("ResourceARN") for m in current if passes(req, m.get("ResourceARN", ""), m.get("Tags", []))}
         ctx["stale"], ctx["listed"] = stale, listed
         return None
 

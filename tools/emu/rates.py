@@ -14,7 +14,8 @@ The rates are src/pace.rs `RATES`, grouped the same way (operations named togeth
 bucket), with EC2's documented buckets per action. A rate of "N per second" is taken as AWS
 words it: at most N requests in any one second (a sliding window; AWS publishes no burst for
 these); EC2's are token buckets as its guide documents them (capacity, refill). Budgets are per
-(account, region, rate), and per action for EC2; each starts unused. Operations without a documented rate are never throttled.
+(account, region, rate), and per action for EC2; each starts unused. Operations without a
+documented rate are never throttled.
 
 The throttling answers, as each service words them (rule 46 and the API references' error
 lists). Every code is one the Rust SDK retries as a throttle: aws-runtime 1.10.2
